@@ -42,9 +42,7 @@ class Period:
         return self.days * done / span
 
 
-def _end_instant(
-    year: int, month: int, end_day: int, end_hour: int, tz: ZoneInfo
-) -> datetime:
+def _end_instant(year: int, month: int, end_day: int, end_hour: int, tz: ZoneInfo) -> datetime:
     day = min(end_day, calendar.monthrange(year, month)[1])
     return datetime(year, month, day, end_hour, tzinfo=tz).astimezone(UTC)
 
@@ -57,9 +55,7 @@ def _next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def period_for_month(
-    billing_month: str, end_day: int, end_hour: int, time_zone: str
-) -> Period:
+def period_for_month(billing_month: str, end_day: int, end_hour: int, time_zone: str) -> Period:
     """The period that ends in `billing_month` ("YYYY-MM")."""
     if not 1 <= end_day <= 31:
         raise ValueError(f"billing cycle end day must be 1..31, not {end_day}")
@@ -72,18 +68,14 @@ def period_for_month(
     return Period(billing_month, starts_at, ends_at, time_zone)
 
 
-def period_containing(
-    at: datetime, end_day: int, end_hour: int, time_zone: str
-) -> Period:
+def period_containing(at: datetime, end_day: int, end_hour: int, time_zone: str) -> Period:
     """The period that `at` (an aware datetime) falls in."""
     local = at.astimezone(ZoneInfo(time_zone))
     year, month = local.year, local.month
     period = period_for_month(f"{year:04d}-{month:02d}", end_day, end_hour, time_zone)
     if at >= period.ends_at:
         year, month = _next_month(year, month)
-        period = period_for_month(
-            f"{year:04d}-{month:02d}", end_day, end_hour, time_zone
-        )
+        period = period_for_month(f"{year:04d}-{month:02d}", end_day, end_hour, time_zone)
     return period
 
 
@@ -91,7 +83,7 @@ def window_opens_at(period: Period) -> datetime:
     """The optimization window is the period's last 8 local days."""
     tz = ZoneInfo(period.time_zone)
     local_end = period.ends_at.astimezone(tz)
-    opens_local = (
-        local_end.replace(tzinfo=None) - timedelta(days=OPTIMIZATION_WINDOW_DAYS)
-    ).replace(tzinfo=tz)
+    opens_local = (local_end.replace(tzinfo=None) - timedelta(days=OPTIMIZATION_WINDOW_DAYS)).replace(
+        tzinfo=tz
+    )
     return opens_local.astimezone(UTC)

@@ -29,11 +29,7 @@ def luhn_check_digit(payload: str) -> int:
 
 
 def luhn_valid(number: str) -> bool:
-    return (
-        number.isdigit()
-        and len(number) > 1
-        and luhn_check_digit(number[:-1]) == int(number[-1])
-    )
+    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == int(number[-1])
 
 
 def iccid_problem(value: str) -> str | None:

@@ -19,13 +19,9 @@ def insert_ignoring_existing(
     """INSERT ... ON CONFLICT (key) DO NOTHING, in chunks, on SQLite and PostgreSQL alike."""
     dialect = connection.dialect.name
     if dialect == "sqlite":
-        statement = sqlite.insert(table).on_conflict_do_nothing(
-            index_elements=list(key_columns)
-        )
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
     elif dialect == "postgresql":
-        statement = postgresql.insert(table).on_conflict_do_nothing(
-            index_elements=list(key_columns)
-        )
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key_columns))
     else:  # pragma: no cover - the project supports these two databases
         raise NotImplementedError(f"bulk insert is not implemented for {dialect}")
     chunk: list[Mapping[str, Any]] = []

@@ -75,9 +75,7 @@ THINGSPACE = ProviderSpec(
 PROVIDERS = (JASPER, THINGSPACE)
 
 _LEGACY = tuple(
-    PlanSpec(
-        f"J-LEG-{i:02d}", f"{1.5 + i:.2f}", f"{4 * i}", "0.35", "1", "0.03", i % 2 == 0
-    )
+    PlanSpec(f"J-LEG-{i:02d}", f"{1.5 + i:.2f}", f"{4 * i}", "0.35", "1", "0.03", i % 2 == 0)
     for i in range(1, 8)
 )
 

@@ -28,9 +28,7 @@ IDLE_SHARE = 0.25
 HEAVY_TAIL_SHARE = 0.03
 MID_CYCLE_SHARE = 0.08
 UNASSIGNED_SHARE = 0.15
-_SERIAL_STRIDE = (
-    7919  # prime, coprime with 10: index -> serial is a bijection below 10**k
-)
+_SERIAL_STRIDE = 7919  # prime, coprime with 10: index -> serial is a bijection below 10**k
 _IMEI_TACS = ("35332011", "35875402", "86753103", "01326300")
 _STATUSES = {
     "jasper": (("ACTIVATED", 0.93), ("ACTIVATION_READY", 0.03), ("DEACTIVATED", 0.04)),
@@ -46,14 +44,10 @@ def provider_device_counts(devices: int) -> list[int]:
 
 def _serials(offset: int, count: int, digits: int) -> np.ndarray:
     modulus = 10**digits
-    return (
-        offset % modulus + np.arange(count, dtype=np.int64) * _SERIAL_STRIDE
-    ) % modulus
+    return (offset % modulus + np.arange(count, dtype=np.int64) * _SERIAL_STRIDE) % modulus
 
 
-def _choice(
-    rng: np.random.Generator, options: tuple[tuple[str, float], ...], count: int
-) -> np.ndarray:
+def _choice(rng: np.random.Generator, options: tuple[tuple[str, float], ...], count: int) -> np.ndarray:
     names = np.array([name for name, _ in options])
     weights = np.array([weight for _, weight in options])
     return names[rng.choice(len(names), size=count, p=weights / weights.sum())]
@@ -64,9 +58,7 @@ def _usage(rng: np.random.Generator, medians: np.ndarray) -> np.ndarray:
     usage = rng.lognormal(mean=np.log(medians), sigma=1.1)
     heavy = rng.random(count) < HEAVY_TAIL_SHARE
     usage[heavy] *= 5 * (1 + np.minimum(rng.pareto(1.5, heavy.sum()), 40))
-    usage = np.minimum(
-        usage, medians * 200
-    )  # even the heaviest SIM stays within reason
+    usage = np.minimum(usage, medians * 200)  # even the heaviest SIM stays within reason
     idle = rng.random(count) < IDLE_SHARE
     usage[idle] = rng.uniform(0, 0.5, idle.sum())
     return usage
@@ -112,9 +104,7 @@ def _provider_devices(
             group[mask] = groups
             for name, _ in c.optimization_groups:
                 sub = np.flatnonzero(mask)[groups == name]
-                allowed = [
-                    p for p in c.plans if plan_specs[p].optimization_group == name
-                ]
+                allowed = [p for p in c.plans if plan_specs[p].optimization_group == name]
                 current[sub] = _current_plans(rng, usage[sub], allowed, allowances)
         else:
             current[mask] = _current_plans(rng, usage[mask], list(c.plans), allowances)
@@ -132,37 +122,25 @@ def _provider_devices(
     )
     # A TAC per provider and per million devices keeps IMEIs unique across the whole fleet.
     tac_index = provider_index + (np.arange(count) // 10**6) * len(PROVIDERS)
-    tacs = np.array([int(t) for t in _IMEI_TACS], dtype=np.int64)[
-        tac_index % len(_IMEI_TACS)
-    ]
+    tacs = np.array([int(t) for t in _IMEI_TACS], dtype=np.int64)[tac_index % len(_IMEI_TACS)]
     imei_payload = tacs * 10**6 + _serials(offsets[1], count, 6)
     msisdn = np.char.add(
         f"1{spec.msisdn_area}",
         np.char.zfill(_serials(offsets[2], count, 7).astype(str), 7),
     )
-    imsi = np.char.add(
-        "310410", np.char.zfill(_serials(offsets[3], count, 9).astype(str), 9)
-    )
+    imsi = np.char.add("310410", np.char.zfill(_serials(offsets[3], count, 9).astype(str), 9))
 
     customer_index = rng.integers(0, CUSTOMER_COUNT, count)
     assigned = rng.random(count) >= UNASSIGNED_SHARE
-    customers = np.array([customer_external_id(i) for i in range(CUSTOMER_COUNT)])[
-        customer_index
-    ]
+    customers = np.array([customer_external_id(i) for i in range(CUSTOMER_COUNT)])[customer_index]
     site_pick = rng.integers(0, 3, count)
     sites = np.array(
-        [
-            customer_sites(i)[s % len(customer_sites(i))]
-            for i in range(CUSTOMER_COUNT)
-            for s in range(3)
-        ]
+        [customer_sites(i)[s % len(customer_sites(i))] for i in range(CUSTOMER_COUNT) for s in range(3)]
     )
     site = sites[customer_index * 3 + site_pick]
     crp_codes = np.array([code for code, *_ in CUSTOMER_RATE_PLANS])
     crp = crp_codes[np.clip(np.searchsorted([5, 50], usage), 0, 2)]
-    has_pool = np.array([customer_has_pool(i) for i in range(CUSTOMER_COUNT)])[
-        customer_index
-    ]
+    has_pool = np.array([customer_has_pool(i) for i in range(CUSTOMER_COUNT)])[customer_index]
     in_pool = assigned & has_pool & (rng.random(count) < 0.5)
 
     return pl.DataFrame(
@@ -199,9 +177,7 @@ def generate_devices(devices: int = 5000, seed: int = 7) -> pl.DataFrame:
     if devices < 0:
         raise ValueError(f"devices must not be negative, not {devices}")
     frames = []
-    for index, (spec, count) in enumerate(
-        zip(PROVIDERS, provider_device_counts(devices), strict=True)
-    ):
+    for index, (spec, count) in enumerate(zip(PROVIDERS, provider_device_counts(devices), strict=True)):
         rng = np.random.default_rng([seed, index])
         frames.append(_provider_devices(spec, index, count, rng))
     return pl.concat(frames)

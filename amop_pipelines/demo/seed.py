@@ -55,9 +55,7 @@ class SeedReport:
     periods: dict[str, str] = field(default_factory=dict)  # provider -> billing month
 
 
-def _get_or_create(
-    session: Session, model: type, defaults: dict[str, Any] | None = None, **keys: Any
-):
+def _get_or_create(session: Session, model: type, defaults: dict[str, Any] | None = None, **keys: Any):
     row = session.scalars(select(model).filter_by(**keys)).one_or_none()
     if row is None:
         row = model(**keys, **(defaults or {}))
@@ -66,9 +64,7 @@ def _get_or_create(
     return row
 
 
-def ensure_billing_period(
-    session: Session, provider: ServiceProvider, period: Period
-) -> BillingPeriod:
+def ensure_billing_period(session: Session, provider: ServiceProvider, period: Period) -> BillingPeriod:
     return _get_or_create(
         session,
         BillingPeriod,
@@ -94,9 +90,7 @@ class _ProviderIds:
     groups: dict[str, int]
 
 
-def _seed_provider(
-    session: Session, spec: ProviderSpec, as_of: datetime
-) -> _ProviderIds:
+def _seed_provider(session: Session, spec: ProviderSpec, as_of: datetime) -> _ProviderIds:
     provider = _get_or_create(
         session,
         ServiceProvider,
@@ -111,12 +105,8 @@ def _seed_provider(
         name=spec.name,
     )
     groups = {
-        name: _get_or_create(
-            session, OptimizationGroup, service_provider_id=provider.id, name=name
-        ).id
-        for name in sorted(
-            {p.optimization_group for p in PLANS[spec.name] if p.optimization_group}
-        )
+        name: _get_or_create(session, OptimizationGroup, service_provider_id=provider.id, name=name).id
+        for name in sorted({p.optimization_group for p in PLANS[spec.name] if p.optimization_group})
     }
     rate_plans = {}
     for plan in PLANS[spec.name]:
@@ -152,9 +142,7 @@ def _seed_provider(
             )
     period = period_containing(as_of, spec.billing_cycle_end_day, 0, spec.time_zone)
     billing_period = ensure_billing_period(session, provider, period)
-    return _ProviderIds(
-        provider.id, period, billing_period.id, comm_plans, rate_plans, groups
-    )
+    return _ProviderIds(provider.id, period, billing_period.id, comm_plans, rate_plans, groups)
 
 
 @dataclass
@@ -200,9 +188,7 @@ def _seed_customers(session: Session) -> _CustomerIds:
             ids.pools[external_id] = _get_or_create(
                 session,
                 CustomerRatePool,
-                defaults={
-                    "customer_rate_plan_id": ids.rate_plans[external_id, "STANDARD"]
-                },
+                defaults={"customer_rate_plan_id": ids.rate_plans[external_id, "STANDARD"]},
                 customer_id=customer.id,
                 name=f"{external_id} pool",
             ).id
@@ -217,9 +203,7 @@ def _device_rows(frame: pl.DataFrame, p: _ProviderIds, c: _CustomerIds):
         if whole_cycle:
             activated_at = start - timedelta(days=row["activated_days_before_start"])
         else:
-            activated_at = start + timedelta(
-                days=p.period.days * (1 - row["active_fraction"])
-            )
+            activated_at = start + timedelta(days=p.period.days * (1 - row["active_fraction"]))
         yield {
             "service_provider_id": p.provider_id,
             "iccid": row["iccid"],
@@ -232,14 +216,10 @@ def _device_rows(frame: pl.DataFrame, p: _ProviderIds, c: _CustomerIds):
             "optimization_group_id": p.groups.get(row["optimization_group"] or ""),
             "customer_id": c.customers.get(customer) if customer else None,
             "site_id": c.sites.get((customer, row["site"])) if customer else None,
-            "customer_rate_plan_id": c.rate_plans.get(
-                (customer, row["customer_rate_plan"])
-            )
+            "customer_rate_plan_id": c.rate_plans.get((customer, row["customer_rate_plan"]))
             if customer
             else None,
-            "customer_rate_pool_id": c.pools.get(customer)
-            if row["in_customer_pool"]
-            else None,
+            "customer_rate_pool_id": c.pools.get(customer) if row["in_customer_pool"] else None,
             "activated_at": activated_at,
             "is_archived": False,
         }
@@ -254,9 +234,7 @@ def _usage_rows(frame: pl.DataFrame, p: _ProviderIds, device_ids: dict[str, int]
             "billing_period_id": p.billing_period_id,
             "data_mb": Decimal(str(data_mb)),
             "sms_count": sms,
-            "days_active": None
-            if fraction >= 1
-            else max(1, round(fraction * p.period.days)),
+            "days_active": None if fraction >= 1 else max(1, round(fraction * p.period.days)),
         }
 
 
@@ -270,9 +248,7 @@ def seed_demo(
     report = SeedReport(devices_in_fleet=devices, devices_in_database=0, seconds=0.0)
     with session_scope(engine) as session:
         customer_ids = _seed_customers(session)
-        provider_ids = {
-            spec.name: _seed_provider(session, spec, as_of) for spec in PROVIDERS
-        }
+        provider_ids = {spec.name: _seed_provider(session, spec, as_of) for spec in PROVIDERS}
     for spec in PROVIDERS:
         ids = provider_ids[spec.name]
         report.periods[spec.name] = ids.period.billing_month
@@ -286,9 +262,7 @@ def seed_demo(
             )
             device_ids = dict(
                 connection.execute(
-                    select(Device.iccid, Device.id).where(
-                        Device.service_provider_id == ids.provider_id
-                    )
+                    select(Device.iccid, Device.id).where(Device.service_provider_id == ids.provider_id)
                 ).all()
             )
             insert_ignoring_existing(

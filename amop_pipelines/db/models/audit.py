@@ -31,9 +31,7 @@ class Notification(Base):
     __tablename__ = "notification"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(
-        String(20)
-    )  # success | error | alert | go | no_go
+    kind: Mapped[str] = mapped_column(String(20))  # success | error | alert | go | no_go
     subject: Mapped[str] = mapped_column(String(300))
     recipients: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)

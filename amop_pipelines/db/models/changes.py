@@ -20,9 +20,7 @@ class ChangeRequest(Base):
     __tablename__ = "change_request"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[str] = mapped_column(
-        String(32), unique=True, default=_new_request_id
-    )
+    request_id: Mapped[str] = mapped_column(String(32), unique=True, default=_new_request_id)
     change_type: Mapped[str] = mapped_column(String(40))
     service_provider_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_provider.id", ondelete="SET NULL"), index=True
@@ -33,9 +31,7 @@ class ChangeRequest(Base):
     source: Mapped[str | None] = mapped_column(String(500))
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ChangeApproval(Base):
@@ -62,9 +58,7 @@ class ChangeItem(Base):
     )
     row_number: Mapped[int] = mapped_column(Integer)
     iccid: Mapped[str] = mapped_column(String(20), index=True)
-    device_id: Mapped[int | None] = mapped_column(
-        ForeignKey("device.id", ondelete="SET NULL")
-    )
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="SET NULL"))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     step: Mapped[str | None] = mapped_column(String(40))
@@ -75,9 +69,7 @@ class ChangeItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -101,15 +93,9 @@ class BillingService(Base):
     __tablename__ = "billing_service"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(
-        ForeignKey("device.id", ondelete="CASCADE"), index=True
-    )
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customer.id", ondelete="CASCADE"), index=True
-    )
-    site_id: Mapped[int | None] = mapped_column(
-        ForeignKey("site.id", ondelete="SET NULL")
-    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
     customer_rate_plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("customer_rate_plan.id", ondelete="SET NULL")
     )

@@ -24,9 +24,7 @@ class Site(Base):
     __table_args__ = (UniqueConstraint("customer_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customer.id", ondelete="CASCADE"), index=True
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
 
 
@@ -37,9 +35,7 @@ class CustomerRatePlan(Base):
     __table_args__ = (UniqueConstraint("customer_id", "plan_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customer.id", ondelete="CASCADE"), index=True
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
     plan_code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     monthly_charge: Mapped[Decimal] = mapped_column(Money)
@@ -57,9 +53,7 @@ class CustomerRatePool(Base):
     __table_args__ = (UniqueConstraint("customer_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customer.id", ondelete="CASCADE"), index=True
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), index=True)
     customer_rate_plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("customer_rate_plan.id", ondelete="SET NULL"), index=True
     )

@@ -35,9 +35,7 @@ class Device(Base):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customer.id", ondelete="SET NULL"), index=True
     )
-    site_id: Mapped[int | None] = mapped_column(
-        ForeignKey("site.id", ondelete="SET NULL")
-    )
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
     customer_rate_plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("customer_rate_plan.id", ondelete="SET NULL")
     )
@@ -48,9 +46,7 @@ class Device(Base):
     carrier_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class DeviceUsage(Base):
@@ -67,9 +63,7 @@ class DeviceUsage(Base):
     data_mb: Mapped[Decimal] = mapped_column(Megabytes, default=Decimal(0))
     sms_count: Mapped[int] = mapped_column(Integer, default=0)
     days_active: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class DeviceStaging(Base):
@@ -103,9 +97,7 @@ class UsageStaging(Base):
     service_provider_id: Mapped[int] = mapped_column(
         ForeignKey("service_provider.id", ondelete="CASCADE"), index=True
     )
-    billing_period_id: Mapped[int] = mapped_column(
-        ForeignKey("billing_period.id", ondelete="CASCADE")
-    )
+    billing_period_id: Mapped[int] = mapped_column(ForeignKey("billing_period.id", ondelete="CASCADE"))
     iccid: Mapped[str] = mapped_column(String(32))
     data_mb: Mapped[Decimal] = mapped_column(Megabytes)
     sms_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,18 +24,14 @@ class OptimizationSession(Base):
     __tablename__ = "optimization_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_guid: Mapped[str] = mapped_column(
-        String(36), unique=True, default=_new_guid
-    )
+    session_guid: Mapped[str] = mapped_column(String(36), unique=True, default=_new_guid)
     service_provider_id: Mapped[int] = mapped_column(
         ForeignKey("service_provider.id", ondelete="CASCADE"), index=True
     )
     billing_period_id: Mapped[int | None] = mapped_column(
         ForeignKey("billing_period.id", ondelete="SET NULL"), index=True
     )
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customer.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20), default="initiated", index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     dagster_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -125,19 +121,13 @@ class OptimizationQueueRatePlan(Base):
         ForeignKey("optimization_queue.id", ondelete="CASCADE"), primary_key=True
     )
     sequence_order: Mapped[int] = mapped_column(Integer, primary_key=True)
-    carrier_rate_plan_id: Mapped[int] = mapped_column(
-        ForeignKey("carrier_rate_plan.id", ondelete="CASCADE")
-    )
+    carrier_rate_plan_id: Mapped[int] = mapped_column(ForeignKey("carrier_rate_plan.id", ondelete="CASCADE"))
 
 
 class _DeviceResultColumns:
     id: Mapped[int] = mapped_column(primary_key=True)
-    queue_id: Mapped[int] = mapped_column(
-        ForeignKey("optimization_queue.id", ondelete="CASCADE"), index=True
-    )
-    device_id: Mapped[int] = mapped_column(
-        ForeignKey("device.id", ondelete="CASCADE"), index=True
-    )
+    queue_id: Mapped[int] = mapped_column(ForeignKey("optimization_queue.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
     current_rate_plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("carrier_rate_plan.id", ondelete="SET NULL")
     )
@@ -170,13 +160,9 @@ class OptimizationSharedPoolResult(Base):
     __table_args__ = (UniqueConstraint("queue_id", "carrier_rate_plan_id", "pool_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    queue_id: Mapped[int] = mapped_column(
-        ForeignKey("optimization_queue.id", ondelete="CASCADE"), index=True
-    )
+    queue_id: Mapped[int] = mapped_column(ForeignKey("optimization_queue.id", ondelete="CASCADE"), index=True)
     plan_type: Mapped[str] = mapped_column(String(10), default="M2M")
-    carrier_rate_plan_id: Mapped[int] = mapped_column(
-        ForeignKey("carrier_rate_plan.id", ondelete="CASCADE")
-    )
+    carrier_rate_plan_id: Mapped[int] = mapped_column(ForeignKey("carrier_rate_plan.id", ondelete="CASCADE"))
     pool_key: Mapped[str] = mapped_column(String(200), default="")
     device_count: Mapped[int] = mapped_column(Integer)
     allowance_mb: Mapped[Decimal] = mapped_column(Megabytes)
@@ -212,8 +198,6 @@ class OptimizationCustomerProcessing(Base):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("optimization_session.id", ondelete="CASCADE"), index=True
     )
-    customer_id: Mapped[int] = mapped_column(
-        ForeignKey("customer.id", ondelete="CASCADE")
-    )
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -47,15 +47,11 @@ class CarrierRatePlan(Base):
     )
     plan_code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
-    plan_type: Mapped[str] = mapped_column(
-        String(10), default="M2M"
-    )  # "M2M" | "Mobility"
+    plan_type: Mapped[str] = mapped_column(String(10), default="M2M")  # "M2M" | "Mobility"
     monthly_charge: Mapped[Decimal] = mapped_column(Money)
     allowance_mb: Mapped[Decimal] = mapped_column(Megabytes)
     overage_rate: Mapped[Decimal] = mapped_column(Money)
-    overage_unit_mb: Mapped[Decimal] = mapped_column(
-        Megabytes
-    )  # the seeds' DataPerOverageCharge
+    overage_unit_mb: Mapped[Decimal] = mapped_column(Megabytes)  # the seeds' DataPerOverageCharge
     sms_rate: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     is_pooled: Mapped[bool] = mapped_column(Boolean, default=False)
     optimization_group_id: Mapped[int | None] = mapped_column(

@@ -20,9 +20,7 @@ class ServiceProvider(Base):
     integration: Mapped[str] = mapped_column(String(20))  # "jasper" | "thingspace"
     account_name: Mapped[str] = mapped_column(String(100))
     base_url: Mapped[str | None] = mapped_column(String(500))
-    billing_cycle_end_day: Mapped[int] = mapped_column(
-        Integer
-    )  # 1..31, clamped to month length
+    billing_cycle_end_day: Mapped[int] = mapped_column(Integer)  # 1..31, clamped to month length
     billing_cycle_end_hour: Mapped[int] = mapped_column(Integer, default=0)
     time_zone: Mapped[str] = mapped_column(String(64))  # IANA name
     optimization_start_hour: Mapped[int] = mapped_column(Integer, default=0)
@@ -31,9 +29,7 @@ class ServiceProvider(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_device_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class BillingPeriod(Base):

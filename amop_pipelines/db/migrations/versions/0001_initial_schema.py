@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -34,9 +33,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_log_at"), ["at"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_audit_log_request_id"), ["request_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_log_request_id"), ["request_id"], unique=False)
 
     op.create_table(
         "carrier_callback",
@@ -163,9 +160,7 @@ def upgrade() -> None:
             ["service_provider_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_change_request_state"), ["state"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_change_request_state"), ["state"], unique=False)
 
     op.create_table(
         "communication_plan",
@@ -212,9 +207,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_rate_plan")),
-        sa.UniqueConstraint(
-            "customer_id", "plan_code", name=op.f("uq_customer_rate_plan_customer_id")
-        ),
+        sa.UniqueConstraint("customer_id", "plan_code", name=op.f("uq_customer_rate_plan_customer_id")),
     )
     with op.batch_alter_table("customer_rate_plan", schema=None) as batch_op:
         batch_op.create_index(
@@ -293,9 +286,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("customer_id", "name", name=op.f("uq_site_customer_id")),
     )
     with op.batch_alter_table("site", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_site_customer_id"), ["customer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_site_customer_id"), ["customer_id"], unique=False)
 
     op.create_table(
         "carrier_rate_plan",
@@ -388,9 +379,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_rate_pool")),
-        sa.UniqueConstraint(
-            "customer_id", "name", name=op.f("uq_customer_rate_pool_customer_id")
-        ),
+        sa.UniqueConstraint("customer_id", "name", name=op.f("uq_customer_rate_pool_customer_id")),
     )
     with op.batch_alter_table("customer_rate_pool", schema=None) as batch_op:
         batch_op.create_index(
@@ -436,9 +425,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_optimization_session")),
-        sa.UniqueConstraint(
-            "session_guid", name=op.f("uq_optimization_session_session_guid")
-        ),
+        sa.UniqueConstraint("session_guid", name=op.f("uq_optimization_session_session_guid")),
     )
     with op.batch_alter_table("optimization_session", schema=None) as batch_op:
         batch_op.create_index(
@@ -456,9 +443,7 @@ def upgrade() -> None:
             ["service_provider_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_optimization_session_status"), ["status"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_optimization_session_status"), ["status"], unique=False)
 
     op.create_table(
         "usage_staging",
@@ -497,17 +482,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["carrier_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_communication_plan_rate_plan_carrier_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_communication_plan_rate_plan_carrier_rate_plan_id_carrier_rate_plan"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["communication_plan_id"],
             ["communication_plan.id"],
-            name=op.f(
-                "fk_communication_plan_rate_plan_communication_plan_id_communication_plan"
-            ),
+            name=op.f("fk_communication_plan_rate_plan_communication_plan_id_communication_plan"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
@@ -606,9 +587,7 @@ def upgrade() -> None:
             ["communication_plan_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_device_customer_id"), ["customer_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_device_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_device_imei"), ["imei"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_device_service_provider_id"),
@@ -632,9 +611,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["session_id"],
             ["optimization_session.id"],
-            name=op.f(
-                "fk_optimization_customer_processing_session_id_optimization_session"
-            ),
+            name=op.f("fk_optimization_customer_processing_session_id_optimization_session"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_optimization_customer_processing")),
@@ -644,9 +621,7 @@ def upgrade() -> None:
             name=op.f("uq_optimization_customer_processing_session_id"),
         ),
     )
-    with op.batch_alter_table(
-        "optimization_customer_processing", schema=None
-    ) as batch_op:
+    with op.batch_alter_table("optimization_customer_processing", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_optimization_customer_processing_session_id"),
             ["session_id"],
@@ -717,12 +692,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_service")),
     )
     with op.batch_alter_table("billing_service", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_billing_service_customer_id"), ["customer_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_billing_service_device_id"), ["device_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_billing_service_customer_id"), ["customer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_billing_service_device_id"), ["device_id"], unique=False)
 
     op.create_table(
         "change_item",
@@ -761,9 +732,7 @@ def upgrade() -> None:
             "row_number",
             name=op.f("uq_change_item_change_request_id"),
         ),
-        sa.UniqueConstraint(
-            "idempotency_key", name=op.f("uq_change_item_idempotency_key")
-        ),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_change_item_idempotency_key")),
     )
     with op.batch_alter_table("change_item", schema=None) as batch_op:
         batch_op.create_index(
@@ -776,12 +745,8 @@ def upgrade() -> None:
             ["change_request_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_change_item_iccid"), ["iccid"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_change_item_state"), ["state"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_change_item_iccid"), ["iccid"], unique=False)
+        batch_op.create_index(batch_op.f("ix_change_item_state"), ["state"], unique=False)
 
     op.create_table(
         "device_usage",
@@ -805,9 +770,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_usage")),
-        sa.UniqueConstraint(
-            "device_id", "billing_period_id", name=op.f("uq_device_usage_device_id")
-        ),
+        sa.UniqueConstraint("device_id", "billing_period_id", name=op.f("uq_device_usage_device_id")),
     )
     with op.batch_alter_table("device_usage", schema=None) as batch_op:
         batch_op.create_index(
@@ -871,17 +834,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["comm_group_id"],
             ["optimization_comm_group.id"],
-            name=op.f(
-                "fk_optimization_comm_group_comm_plan_comm_group_id_optimization_comm_group"
-            ),
+            name=op.f("fk_optimization_comm_group_comm_plan_comm_group_id_optimization_comm_group"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["communication_plan_id"],
             ["communication_plan.id"],
-            name=op.f(
-                "fk_optimization_comm_group_comm_plan_communication_plan_id_communication_plan"
-            ),
+            name=op.f("fk_optimization_comm_group_comm_plan_communication_plan_id_communication_plan"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
@@ -897,17 +856,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["carrier_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_comm_group_rate_plan_carrier_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_comm_group_rate_plan_carrier_rate_plan_id_carrier_rate_plan"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["comm_group_id"],
             ["optimization_comm_group.id"],
-            name=op.f(
-                "fk_optimization_comm_group_rate_plan_comm_group_id_optimization_comm_group"
-            ),
+            name=op.f("fk_optimization_comm_group_rate_plan_comm_group_id_optimization_comm_group"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
@@ -950,20 +905,14 @@ def upgrade() -> None:
         sa.Column("current_rate_plan_id", sa.Integer(), nullable=True),
         sa.Column("recommended_rate_plan_id", sa.Integer(), nullable=False),
         sa.Column("usage_mb", sa.Numeric(precision=18, scale=6), nullable=False),
-        sa.Column(
-            "projected_usage_mb", sa.Numeric(precision=18, scale=6), nullable=True
-        ),
+        sa.Column("projected_usage_mb", sa.Numeric(precision=18, scale=6), nullable=True),
         sa.Column("sms_count", sa.Integer(), nullable=False),
         sa.Column("current_cost", sa.Numeric(precision=14, scale=4), nullable=True),
-        sa.Column(
-            "recommended_cost", sa.Numeric(precision=14, scale=4), nullable=False
-        ),
+        sa.Column("recommended_cost", sa.Numeric(precision=14, scale=4), nullable=False),
         sa.ForeignKeyConstraint(
             ["current_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_device_result_current_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_device_result_current_rate_plan_id_carrier_rate_plan"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
@@ -981,9 +930,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["recommended_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_device_result_recommended_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_device_result_recommended_rate_plan_id_carrier_rate_plan"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_optimization_device_result")),
@@ -1009,20 +956,14 @@ def upgrade() -> None:
         sa.Column("current_rate_plan_id", sa.Integer(), nullable=True),
         sa.Column("recommended_rate_plan_id", sa.Integer(), nullable=False),
         sa.Column("usage_mb", sa.Numeric(precision=18, scale=6), nullable=False),
-        sa.Column(
-            "projected_usage_mb", sa.Numeric(precision=18, scale=6), nullable=True
-        ),
+        sa.Column("projected_usage_mb", sa.Numeric(precision=18, scale=6), nullable=True),
         sa.Column("sms_count", sa.Integer(), nullable=False),
         sa.Column("current_cost", sa.Numeric(precision=14, scale=4), nullable=True),
-        sa.Column(
-            "recommended_cost", sa.Numeric(precision=14, scale=4), nullable=False
-        ),
+        sa.Column("recommended_cost", sa.Numeric(precision=14, scale=4), nullable=False),
         sa.ForeignKeyConstraint(
             ["current_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_mobility_device_result_current_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_mobility_device_result_current_rate_plan_id_carrier_rate_plan"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
@@ -1034,34 +975,24 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["optimization_group_id"],
             ["optimization_group.id"],
-            name=op.f(
-                "fk_optimization_mobility_device_result_optimization_group_id_optimization_group"
-            ),
+            name=op.f("fk_optimization_mobility_device_result_optimization_group_id_optimization_group"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["queue_id"],
             ["optimization_queue.id"],
-            name=op.f(
-                "fk_optimization_mobility_device_result_queue_id_optimization_queue"
-            ),
+            name=op.f("fk_optimization_mobility_device_result_queue_id_optimization_queue"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["recommended_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_mobility_device_result_recommended_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_mobility_device_result_recommended_rate_plan_id_carrier_rate_plan"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "id", name=op.f("pk_optimization_mobility_device_result")
-        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_optimization_mobility_device_result")),
     )
-    with op.batch_alter_table(
-        "optimization_mobility_device_result", schema=None
-    ) as batch_op:
+    with op.batch_alter_table("optimization_mobility_device_result", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_optimization_mobility_device_result_device_id"),
             ["device_id"],
@@ -1081,9 +1012,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["carrier_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_queue_rate_plan_carrier_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_queue_rate_plan_carrier_rate_plan_id_carrier_rate_plan"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -1092,9 +1021,7 @@ def upgrade() -> None:
             name=op.f("fk_optimization_queue_rate_plan_queue_id_optimization_queue"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "queue_id", "sequence_order", name=op.f("pk_optimization_queue_rate_plan")
-        ),
+        sa.PrimaryKeyConstraint("queue_id", "sequence_order", name=op.f("pk_optimization_queue_rate_plan")),
     )
     op.create_table(
         "optimization_shared_pool_result",
@@ -1111,9 +1038,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["carrier_rate_plan_id"],
             ["carrier_rate_plan.id"],
-            name=op.f(
-                "fk_optimization_shared_pool_result_carrier_rate_plan_id_carrier_rate_plan"
-            ),
+            name=op.f("fk_optimization_shared_pool_result_carrier_rate_plan_id_carrier_rate_plan"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -1130,9 +1055,7 @@ def upgrade() -> None:
             name=op.f("uq_optimization_shared_pool_result_queue_id"),
         ),
     )
-    with op.batch_alter_table(
-        "optimization_shared_pool_result", schema=None
-    ) as batch_op:
+    with op.batch_alter_table("optimization_shared_pool_result", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_optimization_shared_pool_result_queue_id"),
             ["queue_id"],
@@ -1142,22 +1065,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    with op.batch_alter_table(
-        "optimization_shared_pool_result", schema=None
-    ) as batch_op:
+    with op.batch_alter_table("optimization_shared_pool_result", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_optimization_shared_pool_result_queue_id"))
 
     op.drop_table("optimization_shared_pool_result")
     op.drop_table("optimization_queue_rate_plan")
-    with op.batch_alter_table(
-        "optimization_mobility_device_result", schema=None
-    ) as batch_op:
-        batch_op.drop_index(
-            batch_op.f("ix_optimization_mobility_device_result_queue_id")
-        )
-        batch_op.drop_index(
-            batch_op.f("ix_optimization_mobility_device_result_device_id")
-        )
+    with op.batch_alter_table("optimization_mobility_device_result", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_optimization_mobility_device_result_queue_id"))
+        batch_op.drop_index(batch_op.f("ix_optimization_mobility_device_result_device_id"))
 
     op.drop_table("optimization_mobility_device_result")
     with op.batch_alter_table("optimization_device_result", schema=None) as batch_op:
@@ -1199,12 +1114,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_optimization_instance_session_id"))
 
     op.drop_table("optimization_instance")
-    with op.batch_alter_table(
-        "optimization_customer_processing", schema=None
-    ) as batch_op:
-        batch_op.drop_index(
-            batch_op.f("ix_optimization_customer_processing_session_id")
-        )
+    with op.batch_alter_table("optimization_customer_processing", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_optimization_customer_processing_session_id"))
 
     op.drop_table("optimization_customer_processing")
     with op.batch_alter_table("device", schema=None) as batch_op:
@@ -1216,9 +1127,7 @@ def downgrade() -> None:
 
     op.drop_table("device")
     with op.batch_alter_table("communication_plan_rate_plan", schema=None) as batch_op:
-        batch_op.drop_index(
-            batch_op.f("ix_communication_plan_rate_plan_carrier_rate_plan_id")
-        )
+        batch_op.drop_index(batch_op.f("ix_communication_plan_rate_plan_carrier_rate_plan_id"))
 
     op.drop_table("communication_plan_rate_plan")
     with op.batch_alter_table("usage_staging", schema=None) as batch_op:
