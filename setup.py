@@ -21,6 +21,7 @@ setup(
         "sqlalchemy>=2.0,<2.2",
         "alembic>=1.13",
         "psycopg2-binary>=2.9",
+        "psycopg[binary]>=3.1",  # SQLAlchemy 2.1 takes postgresql:// URLs to psycopg 3
         "pandas>=2.2",
         "polars>=1.0",
         "pyarrow>=15",

@@ -1,0 +1,11 @@
+"""The one Definitions object of the code location, merged from the modules under `defs/`."""
+
+import dagster as dg
+
+from amop_pipelines.defs.assets import fleet
+from amop_pipelines.defs.resources import database
+
+defs = dg.Definitions.merge(
+    database.defs,
+    fleet.defs,
+)
