@@ -97,7 +97,9 @@ def devices() -> None:
 
 
 @devices.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="devices.csv to write.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="devices.csv to write."
+)
 @click.option("--provider", default=None, help="Service provider name (default: all).")
 @click.option("--billing-month", default=None, help="YYYY-MM whose usage to export (default: latest).")
 @click.option("--customer-pools", is_flag=True, help="Fill pool_key with the customer for pooled customers.")
@@ -118,7 +120,9 @@ def rate_plans() -> None:
 
 
 @rate_plans.command("export")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="plans.csv to write.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="plans.csv to write."
+)
 @click.option("--provider", default=None, help="Service provider name (default: all).")
 def rate_plans_export(out: Path, provider: str | None) -> None:
     """Write plans.csv in the contract format (DESIGN.md section 5)."""

@@ -59,7 +59,9 @@ def export_rate_plans(engine: Engine, out: Path, provider: str | None = None) ->
     codes = [plan.plan_code for plan, _ in plans]
     clashing = sorted({code for code in codes if codes.count(code) > 1})
     if clashing:
-        raise ExportError(f"plan codes {', '.join(clashing)} exist at several providers: name one with --provider")
+        raise ExportError(
+            f"plan codes {', '.join(clashing)} exist at several providers: name one with --provider"
+        )
     return write_csv(
         out,
         PLANS_COLUMNS,

@@ -21,6 +21,13 @@ from dagster._serdes import ConfigurableClass, ConfigurableClassData
 from amop_pipelines.settings import DAGSTER_PG_URL_ENV, dagster_storage_dir
 
 
+def _with_psycopg2(url: str) -> str:
+    """dagster-postgres speaks psycopg2 (it NOTIFYs with psycopg2's parameter style), while
+    SQLAlchemy 2.1 maps a bare postgresql:// URL to psycopg 3: name the driver explicitly."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql+psycopg2://{rest}" if sep and scheme in ("postgresql", "postgres") else url
+
+
 class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
     """Never instantiated: `from_config_value` returns the PostgreSQL or SQLite storage itself."""
 
@@ -29,12 +36,14 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
         return {"postgres_url_env": dg.Field(str, is_required=False, default_value=DAGSTER_PG_URL_ENV)}
 
     @classmethod
-    def from_config_value(cls, inst_data: ConfigurableClassData, config_value: dict[str, Any]) -> DagsterStorage:
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData, config_value: dict[str, Any]
+    ) -> DagsterStorage:
         url = os.environ.get(config_value.get("postgres_url_env", DAGSTER_PG_URL_ENV))
         if url:
             from dagster_postgres import DagsterPostgresStorage
 
-            return DagsterPostgresStorage(postgres_url=url, inst_data=inst_data)
+            return DagsterPostgresStorage(postgres_url=_with_psycopg2(url), inst_data=inst_data)
         return DagsterSqliteStorage.from_local(str(dagster_storage_dir()), inst_data=inst_data)
 
 

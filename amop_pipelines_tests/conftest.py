@@ -22,7 +22,7 @@ def _postgres_available() -> str | None:
             pass
         engine.dispose()
         return None
-    except Exception as error:  # noqa: BLE001 - any failure means "no server here"
+    except Exception as error:
         return f"PostgreSQL at {POSTGRES_ADMIN_URL} unreachable: {error.__class__.__name__}"
 
 

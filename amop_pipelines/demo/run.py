@@ -18,7 +18,6 @@ class DemoResult:
 
 
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
-    import dagster as dg
 
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
