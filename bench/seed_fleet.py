@@ -48,7 +48,9 @@ def main() -> None:
         ).stdout
         figures = json.loads(out.strip().splitlines()[-1])
         rate = figures["devices"] / figures["seconds"]
-        print(f"{figures['devices']:>10,} {figures['seconds']:>9.2f} {rate:>10,.0f} {figures['peak_mb']:>9,.0f}")
+        print(
+            f"{figures['devices']:>10,} {figures['seconds']:>9.2f} {rate:>10,.0f} {figures['peak_mb']:>9,.0f}"
+        )
 
 
 if __name__ == "__main__":
