@@ -72,7 +72,7 @@ def cents_to_decimal(cents: int) -> Decimal:
 
 
 def _mb(micro: int | float) -> Decimal:
-    return (Decimal(int(round(micro))) / MB_SCALE).normalize()
+    return (Decimal(round(micro)) / MB_SCALE).normalize()
 
 
 def pooled_pool_sums(

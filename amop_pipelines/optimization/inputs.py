@@ -274,6 +274,7 @@ def read_devices(path: Path, plans: PlanTable, cycle_days: int) -> DeviceTable:
         keys=key_names,
         option_set=option_set,
         option_sets=option_sets,
+        option_set_pairs=pairs,
         comm_plan=comm_plan,
         comm_plans=comm_names,
         group=group,

@@ -44,6 +44,7 @@ class DeviceTable:
     keys: list[str]  # "" is the account's shared pool
     option_set: np.ndarray  # int32 index into `option_sets`
     option_sets: np.ndarray  # bool (sets x plans): which plans each option set allows
+    option_set_pairs: np.ndarray  # int (sets x 2): the (comm plan, group) of each option set
     comm_plan: np.ndarray  # int32 index into `comm_plans`
     comm_plans: list[str]
     group: np.ndarray  # int32 index into `groups`
@@ -81,6 +82,7 @@ class Problem:
                 keys=d.keys,
                 option_set=d.option_set[rows],
                 option_sets=d.option_sets,
+                option_set_pairs=d.option_set_pairs,
                 comm_plan=d.comm_plan[rows],
                 comm_plans=d.comm_plans,
                 group=d.group[rows],
