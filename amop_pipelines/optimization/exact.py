@@ -1,0 +1,427 @@
+"""The default method: a proven lower bound and an assignment within a stated gap of it.
+
+The problem splits exactly by pool key. Within a key, a pool's cost depends only on its device
+count, prorated allowance and usage sum, so each pooled plan's allowance constraint is relaxed
+with a price per MB, lambda_p in [0, overage rate / overage unit] (Lagrangian relaxation):
+
+    L(lambda) = sum_i min_p [ linear_ip + lambda_p * (usage_i - f_i * allowance_p) ]
+
+(non-pooled plans enter with their exact per-device cost). For every lambda, L is a lower bound
+on the cost of any assignment (continuous overage never exceeds the whole-block charge; the
+0.5 cent that rounding can take off each pooled pool is subtracted). L is concave; it is
+maximised with Kelley's cutting planes (a small HiGHS LP over the few prices). Its argmin
+assignment is near-optimal; devices whose choice is not clear-cut go into a restricted MILP
+(HiGHS) with whole overage blocks, and an exact local search finishes the job.
+
+Small keys (few devices) are solved outright by one MILP that models whole blocks and cent
+rounding exactly, so their result is optimal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array
+
+from amop_pipelines.optimization.cost import assignment_cost, device_pool_cents, pool_cents
+from amop_pipelines.optimization.problem import Problem
+
+FULL_MILP_LIMIT = 60  # devices of a key solved outright by one exact MILP
+CANDIDATE_LIMIT = 400  # devices of a key whose choice the restricted MILP may revisit
+CLASS_BINS = 400  # usage classes per option set in the pricing LP
+MILP_TIME_LIMIT = 5.0
+TIE_CENTS = 1e-6  # devices whose two best plans differ by less than this are tied
+
+
+@dataclass
+class KeyReport:
+    pool_key: str
+    devices: int
+    method: str  # "milp" (optimal) or "lagrangian"
+    lower_bound_cents: float
+    cost_cents: int
+
+
+@dataclass
+class ExactResult:
+    assignment: np.ndarray
+    total_cents: int
+    lower_bound_cents: int
+    seconds: float
+    keys: list[KeyReport] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the cost found to the proven lower bound (0.0 is proven optimal)."""
+        if self.total_cents <= 0:
+            return 0.0
+        return max(0.0, (self.total_cents - self.lower_bound_cents) / self.total_cents)
+
+
+@dataclass
+class _Key:
+    """One pool key's sub-problem in float form (cents), columns = plans allowed to anyone."""
+
+    rows: np.ndarray  # device rows of the whole problem
+    plans: np.ndarray  # plan index per column
+    allowed: np.ndarray  # bool (devices x columns)
+    linear: np.ndarray  # float cents: prorated charge + SMS (pooled), exact own-pool cents (not pooled)
+    net: np.ndarray  # float MB: usage - f * allowance for pooled columns, 0 otherwise
+    pooled: np.ndarray  # bool per column
+    price_cap: np.ndarray  # cents per MB: overage rate / unit, per column (0 when not pooled)
+
+
+def _key_problem(problem: Problem, rows: np.ndarray) -> _Key:
+    p, d, D = problem.plans, problem.devices, problem.cycle_days
+    allowed_all = d.option_sets[d.option_set[rows]]
+    plans = np.flatnonzero(allowed_all.any(axis=0))
+    allowed = allowed_all[:, plans]
+    days = d.days[rows].astype(np.float64)[:, None]
+    usage = d.usage[rows].astype(np.float64)[:, None] / 1e6
+    sms = d.sms[rows].astype(np.float64)[:, None]
+    pooled = p.pooled[plans]
+    linear = (days * p.charge[plans] / D + sms * p.sms[plans]) / 100.0
+    for column, plan in enumerate(plans):
+        if not pooled[column]:
+            linear[:, column] = device_pool_cents(problem.subset(rows), np.full(len(rows), plan))
+    net = np.where(pooled, usage - days * p.allowance[plans] / 1e6 / D, 0.0)
+    cap = np.where(pooled, p.rate[plans] / 100.0 / (p.unit[plans] / 1e6), 0.0)
+    return _Key(rows, plans, allowed, linear, net, pooled, cap)
+
+
+def _evaluate(key: _Key, prices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """L(prices), its supergradient (per column), and each device's argmin column."""
+    costs = key.linear + key.net * prices
+    costs = np.where(key.allowed, costs, np.inf)
+    choice = costs.argmin(axis=1)
+    value = float(costs[np.arange(len(choice)), choice].sum())
+    chosen_net = key.net[np.arange(len(choice)), choice]
+    gradient = np.bincount(choice, weights=chosen_net, minlength=len(key.plans))
+    return value, gradient, choice
+
+
+def _dual_value(key: _Key, prices: np.ndarray) -> float:
+    """L(prices) exactly: every device on its cheapest plan at these prices."""
+    return float(np.where(key.allowed, key.linear + key.net * prices, np.inf).min(axis=1).sum())
+
+
+def _classes(problem: Problem, key: _Key) -> np.ndarray:
+    """Devices of one option set and similar usage, in bins of equal count (a class id each)."""
+    d = problem.devices
+    option_set = d.option_set[key.rows]
+    usage = d.usage[key.rows]
+    classes = np.empty(len(key.rows), dtype=np.int64)
+    next_class = 0
+    for value in np.unique(option_set):
+        members = np.flatnonzero(option_set == value)
+        members = members[np.argsort(usage[members], kind="stable")]
+        bins = min(len(members), CLASS_BINS)
+        for chunk in np.array_split(members, bins):
+            classes[chunk] = next_class
+            next_class += 1
+    return classes
+
+
+def _class_lp(problem: Problem, key: _Key) -> tuple[np.ndarray, np.ndarray | None]:
+    """Near-optimal prices (the duals) and a balanced assignment (the primal) of the class LP.
+
+    A class moves as one (its members' costs and net usages summed), which restricts the LP only
+    mildly and keeps it small at a million devices. The prices are only a guide: the bound is
+    always L(prices) evaluated on the real devices. A class split between plans gives its
+    lowest-usage members to the first of them, in column order.
+    """
+    classes = _classes(problem, key)
+    n_classes = int(classes.max()) + 1
+    columns = np.flatnonzero(key.pooled)
+    linear = np.zeros((n_classes, len(key.plans)))
+    net = np.zeros((n_classes, len(key.plans)))
+    np.add.at(linear, classes, np.where(key.allowed, key.linear, 0.0))
+    np.add.at(net, classes, key.net)
+    allowed = np.zeros((n_classes, len(key.plans)), dtype=bool)
+    allowed[classes] = key.allowed
+    class_of, column_of = np.nonzero(allowed)
+    n_z = len(class_of)
+    n_o = len(columns)
+    cost = np.concatenate([linear[class_of, column_of], key.price_cap[columns]])
+    a_eq = csr_array((np.ones(n_z), (class_of, np.arange(n_z))), shape=(n_classes, n_z + n_o))
+    position = {int(c): k for k, c in enumerate(columns)}
+    pooled_vars = np.flatnonzero(key.pooled[column_of])
+    pool_row = np.array([position[int(c)] for c in column_of[pooled_vars]], dtype=np.int64)
+    a_ub = csr_array(
+        (
+            np.concatenate([net[class_of[pooled_vars], column_of[pooled_vars]], -np.ones(n_o)]),
+            (np.concatenate([pool_row, np.arange(n_o)]), np.concatenate([pooled_vars, n_z + np.arange(n_o)])),
+        ),
+        shape=(n_o, n_z + n_o),
+    )
+    result = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=np.zeros(n_o),
+        A_eq=a_eq,
+        b_eq=np.ones(n_classes),
+        bounds=(0, None),
+        method="highs",
+    )
+    prices = np.zeros(len(key.plans))
+    if result.status != 0:
+        return prices, None
+    prices[columns] = np.clip(-result.ineqlin.marginals, 0.0, key.price_cap[columns])
+    share = np.zeros((n_classes, len(key.plans)))
+    share[class_of, column_of] = np.clip(result.x[:n_z], 0.0, 1.0)
+    share /= share.sum(axis=1, keepdims=True)
+    choice = np.empty(len(key.rows), dtype=np.int64)
+    order = np.lexsort((problem.devices.usage[key.rows], classes))
+    sorted_classes = classes[order]
+    starts = np.searchsorted(sorted_classes, np.arange(n_classes))
+    sizes = np.bincount(classes, minlength=n_classes)
+    position = (np.arange(len(order)) - starts[sorted_classes] + 0.5) / sizes[sorted_classes]
+    cumulative = np.cumsum(share, axis=1)[sorted_classes]
+    picked = (position[:, None] > cumulative).sum(axis=1)
+    choice[order] = np.minimum(picked, len(key.plans) - 1)
+    # a rounding edge may land on a column the class does not allow: take its largest share instead
+    bad = ~key.allowed[np.arange(len(choice)), choice]
+    choice[bad] = share[classes[bad]].argmax(axis=1)
+    return prices, choice
+
+
+class _State:
+    """Exact pool sums of one key's assignment, for the local search's exact deltas."""
+
+    def __init__(self, problem: Problem, rows: np.ndarray, assignment: np.ndarray):
+        self.problem = problem
+        d = problem.devices
+        self.sums: dict[int, list[int]] = {}
+        for row in rows:
+            plan = int(assignment[row])
+            if problem.plans.pooled[plan]:
+                s = self.sums.setdefault(plan, [0, 0, 0])
+                s[0] += int(d.days[row])
+                s[1] += int(d.usage[row])
+                s[2] += int(d.sms[row])
+
+    def cents(self, plan: int, s: list[int] | tuple[int, int, int]) -> int:
+        p = self.problem.plans
+        return pool_cents(
+            s[0],
+            s[1],
+            s[2],
+            int(p.charge[plan]),
+            int(p.allowance[plan]),
+            int(p.rate[plan]),
+            int(p.unit[plan]),
+            int(p.sms[plan]),
+            self.problem.cycle_days,
+        )
+
+
+def _local_search(
+    problem: Problem, key: _Key, assignment: np.ndarray, candidates: np.ndarray, max_passes: int = 20
+) -> None:
+    """Move single devices to cheaper plans, with exact pool deltas, until no move helps."""
+    d, pooled = problem.devices, problem.plans.pooled
+    state = _State(problem, key.rows, assignment)
+    own = {
+        (int(column), int(local)): int(key.linear[local, column])
+        for local in candidates
+        for column in np.flatnonzero(key.allowed[local] & ~key.pooled)
+    }
+    for _ in range(max_passes):
+        improved = False
+        for local in candidates:
+            row = key.rows[local]
+            vec = (int(d.days[row]), int(d.usage[row]), int(d.sms[row]))
+            current = int(assignment[row])
+            current_column = int(np.flatnonzero(key.plans == current)[0])
+            if pooled[current]:
+                s = state.sums[current]
+                after = [s[0] - vec[0], s[1] - vec[1], s[2] - vec[2]]
+                leave = state.cents(current, after) - state.cents(current, s)
+            else:
+                leave = -own[current_column, int(local)]
+            best_delta, best_column = 0, -1
+            for column in np.flatnonzero(key.allowed[local]):
+                plan = int(key.plans[column])
+                if plan == current:
+                    continue
+                if pooled[plan]:
+                    s = state.sums.get(plan, [0, 0, 0])
+                    join = state.cents(plan, [s[0] + vec[0], s[1] + vec[1], s[2] + vec[2]]) - state.cents(
+                        plan, s
+                    )
+                else:
+                    join = own[int(column), int(local)]
+                if leave + join < best_delta:
+                    best_delta, best_column = leave + join, int(column)
+            if best_column >= 0:
+                plan = int(key.plans[best_column])
+                if pooled[current]:
+                    s = state.sums[current]
+                    state.sums[current] = [s[0] - vec[0], s[1] - vec[1], s[2] - vec[2]]
+                if pooled[plan]:
+                    s = state.sums.setdefault(plan, [0, 0, 0])
+                    state.sums[plan] = [s[0] + vec[0], s[1] + vec[1], s[2] + vec[2]]
+                assignment[row] = plan
+                improved = True
+        if not improved:
+            return
+
+
+def _milp(
+    problem: Problem,
+    key: _Key,
+    free: np.ndarray,
+    fixed_choice: np.ndarray,
+    exact_rounding: bool,
+    integral: bool = True,
+    time_limit: float = MILP_TIME_LIMIT,
+) -> np.ndarray | None:
+    """Re-decide the `free` devices (local indices); the others keep their `fixed_choice` column.
+
+    Whole overage blocks per pooled pool; with `exact_rounding` also each pool's cost rounded
+    half-up to cents, so the optimum is exactly the cost model's. With `integral` False this is
+    the LP relaxation (continuous overage), each device then taking its largest share.
+    Returns the new column per free device, or None when HiGHS finds nothing in time.
+    """
+    p, d, D = problem.plans, problem.devices, problem.cycle_days
+    device_of, column_of = np.nonzero(key.allowed[free])
+    n_x, n_free = len(device_of), len(free)
+    local = free[device_of]
+    pooled_columns = np.flatnonzero(key.pooled)
+    n_pool = len(pooled_columns)
+    block_var = n_x + np.arange(n_pool)
+    cents_var = n_x + n_pool + np.arange(n_pool)
+    n_vars = n_x + n_pool * (2 if exact_rounding else 1)
+    var_linear = key.linear[local, column_of]
+    var_net = key.net[local, column_of]
+    var_pooled = key.pooled[column_of]
+
+    cost = np.zeros(n_vars)
+    cost[:n_x] = np.where(var_pooled & exact_rounding, 0.0, var_linear)
+    rows, cols, vals = [device_of], [np.arange(n_x)], [np.ones(n_x)]
+    lower, upper = [np.ones(n_free)], [np.ones(n_free)]
+    fixed = np.ones(len(key.rows), dtype=bool)
+    fixed[free] = False
+    next_row = n_free
+    for k, column in enumerate(pooled_columns):
+        plan = int(key.plans[column])
+        fixed_rows = key.rows[fixed & (fixed_choice == column)]
+        S0, U0, M0 = (
+            int(d.days[fixed_rows].sum()),
+            int(d.usage[fixed_rows].sum()),
+            int(d.sms[fixed_rows].sum()),
+        )
+        members = np.flatnonzero(column_of == column)
+        # unit * blocks - sum x * net >= net of the fixed devices   (MB)
+        rows += [np.full(len(members) + 1, next_row)]
+        cols += [np.concatenate([members, [block_var[k]]])]
+        vals += [np.concatenate([-var_net[members], [p.unit[plan] / 1e6]])]
+        lower.append(np.array([(U0 * D - S0 * int(p.allowance[plan])) / 1e6 / D]))
+        upper.append(np.array([np.inf]))
+        next_row += 1
+        rate_cents = p.rate[plan] / 100.0
+        if exact_rounding:
+            # integer cents >= linear + blocks * rate - 0.5 + 1/(100 D): half-up rounding, exactly
+            linear_fixed = (S0 * int(p.charge[plan]) / D + M0 * int(p.sms[plan])) / 100.0
+            rows += [np.full(len(members) + 2, next_row)]
+            cols += [np.concatenate([members, [block_var[k], cents_var[k]]])]
+            vals += [np.concatenate([-var_linear[members], [-rate_cents, 1.0]])]
+            lower.append(np.array([linear_fixed - 0.5 + 1.0 / (100 * D)]))
+            upper.append(np.array([np.inf]))
+            cost[cents_var[k]] = 1.0
+            next_row += 1
+        else:
+            cost[block_var[k]] = rate_cents
+    matrix = csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_vars)
+    )
+    result = milp(
+        cost,
+        constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
+        integrality=np.full(n_vars, 1 if integral else 0),
+        bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(n_vars - n_x, np.inf)])),
+        options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "disp": False},
+    )
+    if result.x is None:
+        return None
+    share = result.x[:n_x]
+    best = np.full(n_free, -1.0)
+    choice = np.full(n_free, -1)
+    for position in np.argsort(share, kind="stable"):  # ascending: the largest share wins last
+        best[device_of[position]] = share[position]
+        choice[device_of[position]] = column_of[position]
+    return choice
+
+
+def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_milp_limit: int) -> KeyReport:
+    d = problem.devices
+    key = _key_problem(problem, rows)
+    sub = problem.subset(rows)
+    n_pooled_pools = int(key.pooled.sum())
+    label = d.keys[int(d.pool_key[rows[0]])]
+    if len(rows) <= full_milp_limit:
+        everyone = np.arange(len(rows))
+        choice = _milp(problem, key, everyone, np.full(len(rows), -1), exact_rounding=True)
+        if choice is not None and (choice >= 0).all():
+            assignment[rows] = key.plans[choice]
+            cents = assignment_cost(sub, assignment[rows]).total_cents
+            return KeyReport(label, len(rows), "milp", float(cents), cents)
+    prices, lp_choice = _class_lp(problem, key) if n_pooled_pools else (np.zeros(len(key.plans)), None)
+    bound = _dual_value(key, prices)
+    costs = np.where(key.allowed, key.linear + key.net * prices, np.inf)
+    choice = costs.argmin(axis=1)
+    if lp_choice is not None:
+        if (
+            assignment_cost(sub, key.plans[lp_choice]).total_cents
+            < assignment_cost(sub, key.plans[choice]).total_cents
+        ):
+            choice = lp_choice
+    assignment[rows] = key.plans[choice]
+    if costs.shape[1] > 1:
+        ordered = np.partition(costs, 1, axis=1)
+        margin = ordered[:, 1] - ordered[:, 0]
+    else:
+        margin = np.full(len(rows), np.inf)
+    # Devices tied at the best prices (often thousands of alike idle SIMs) and the closest calls
+    # are re-decided together, so that each pool ends up using its allowance as the prices say.
+    tied = np.flatnonzero(margin <= TIE_CENTS)
+    close = np.argsort(margin, kind="stable")[:CANDIDATE_LIMIT]
+    free = np.union1d(tied, close[np.isfinite(margin[close])])
+    if len(free) and n_pooled_pools:
+        integral = len(free) <= CANDIDATE_LIMIT
+        revised = _milp(problem, key, free, choice, exact_rounding=False, integral=integral)
+        if revised is not None and (revised >= 0).all():
+            trial = assignment[rows].copy()
+            trial[free] = key.plans[revised]
+            if assignment_cost(sub, trial).total_cents <= assignment_cost(sub, assignment[rows]).total_cents:
+                assignment[rows] = trial
+    _local_search(problem, key, assignment, close)
+    cents = assignment_cost(sub, assignment[rows]).total_cents
+    return KeyReport(label, len(rows), "lagrangian", bound - 0.5 * n_pooled_pools, cents)
+
+
+def exact_optimize(
+    problem: Problem,
+    full_milp_limit: int = FULL_MILP_LIMIT,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExactResult:
+    """Assign every device a plan allowed to it, minimising the exact total cost."""
+    started = time.perf_counter()
+    d = problem.devices
+    assignment = np.full(len(d), -1, dtype=np.int64)
+    keys = [np.flatnonzero(d.pool_key == k) for k in range(len(d.keys))]
+    reports = []
+    for done, rows in enumerate(keys, start=1):
+        if len(rows):
+            reports.append(_solve_key(problem, rows, assignment, full_milp_limit))
+        if progress:
+            progress(done, len(keys))
+    total = assignment_cost(problem, assignment).total_cents
+    # A float bound is rounded down to whole cents, with a margin for float summation error.
+    bound = sum(r.lower_bound_cents for r in reports)
+    lower = int(np.floor(bound - 1e-9 * abs(bound) - 1e-6 * len(d)))
+    return ExactResult(assignment, total, min(lower, total), time.perf_counter() - started, reports)
