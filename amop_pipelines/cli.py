@@ -133,3 +133,60 @@ def rate_plans_export(out: Path, provider: str | None) -> None:
     except ExportError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"wrote {count:,} rate plans to {out.resolve()}")
+
+
+@main.command("optimize")
+@click.option("--devices", "devices_csv", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--plans", "plans_csv", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--cycle-days", type=int, required=True, help="Days in the billing cycle (proration).")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="assignments.csv to write."
+)
+@click.option("--method", type=click.Choice(["exact", "legacy"]), default="exact", show_default=True)
+def optimize(devices_csv: Path, plans_csv: Path, cycle_days: int, out: Path, method: str) -> None:
+    """Find the cheapest plan for every device; the last line printed is total_cost=<amount>.
+
+    Bad input exits non-zero with one line per problem as FILE:ROW: field: message (ROW is the
+    line in the file, the header being line 1), and writes nothing.
+    """
+    from amop_pipelines.optimization.files import optimize_files
+    from amop_pipelines.optimization.inputs import InputError
+
+    with _progress_bar() as progress:
+        try:
+            summary = optimize_files(devices_csv, plans_csv, cycle_days, out, method, progress=progress)
+        except InputError as error:
+            for problem in str(error).splitlines():
+                click.echo(problem, err=True)
+            sys.exit(2)
+    for line in summary.lines():
+        click.echo(line)
+
+
+class _progress_bar:
+    """A progress bar on standard error, shown only once work has taken a couple of seconds."""
+
+    DELAY_SECONDS = 2.0
+
+    def __enter__(self):
+        import time
+
+        self._started = time.monotonic()
+        self._bar = None
+        return self._update
+
+    def _update(self, done: int, total: int) -> None:
+        import time
+
+        if self._bar is None:
+            if time.monotonic() - self._started < self.DELAY_SECONDS:
+                return
+            self._bar = click.progressbar(length=total, label="optimizing", file=sys.stderr)
+            self._bar.__enter__()
+            self._bar.update(done)
+            return
+        self._bar.update(done - self._bar.pos)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

@@ -31,9 +31,13 @@ from amop_pipelines.optimization.cost import assignment_cost, device_pool_cents,
 from amop_pipelines.optimization.problem import Problem
 
 FULL_MILP_LIMIT = 60  # devices of a key solved outright by one exact MILP
-CANDIDATE_LIMIT = 400  # devices of a key whose choice the restricted MILP may revisit
-CLASS_BINS = 400  # usage classes per option set in the pricing LP
-MILP_TIME_LIMIT = 5.0
+CANDIDATE_LIMIT = 150  # closest calls of a key settled by the restricted MILP
+LOCAL_SEARCH_DEVICES = 20_000  # closest calls of a key tried by single exact moves
+SIFT_CENTS = 0.5  # plans within this of a device's best at the prices are reconsidered by sifting
+CLASS_BINS = 400  # usage classes per option set in the pricing LP, at least
+LP_VARIABLES = 60_000  # budget of the pricing LP: below it, classes are single devices
+MILP_TIME_LIMIT = 0.5
+POLISH_ABOVE_GAP = 5e-5  # a key further than this from its bound gets the MILP polish
 TIE_CENTS = 1e-6  # devices whose two best plans differ by less than this are tied
 
 
@@ -116,10 +120,13 @@ def _classes(problem: Problem, key: _Key) -> np.ndarray:
     usage = d.usage[key.rows]
     classes = np.empty(len(key.rows), dtype=np.int64)
     next_class = 0
-    for value in np.unique(option_set):
+    sets = np.unique(option_set)
+    # Small keys get one class per device (the exact LP); large ones share a variable budget.
+    per_set = max(CLASS_BINS, LP_VARIABLES // max(1, len(sets) * len(key.plans)))
+    for value in sets:
         members = np.flatnonzero(option_set == value)
         members = members[np.argsort(usage[members], kind="stable")]
-        bins = min(len(members), CLASS_BINS)
+        bins = min(len(members), per_set)
         for chunk in np.array_split(members, bins):
             classes[chunk] = next_class
             next_class += 1
@@ -189,85 +196,121 @@ def _class_lp(problem: Problem, key: _Key) -> tuple[np.ndarray, np.ndarray | Non
     return prices, choice
 
 
-class _State:
-    """Exact pool sums of one key's assignment, for the local search's exact deltas."""
+def _restricted_lp(key: _Key, free: np.ndarray, choice: np.ndarray, options: np.ndarray) -> np.ndarray | None:
+    """The LP relaxation over the `free` devices' `options`, every other device fixed on `choice`.
 
-    def __init__(self, problem: Problem, rows: np.ndarray, assignment: np.ndarray):
-        self.problem = problem
-        d = problem.devices
-        self.sums: dict[int, list[int]] = {}
-        for row in rows:
-            plan = int(assignment[row])
-            if problem.plans.pooled[plan]:
-                s = self.sums.setdefault(plan, [0, 0, 0])
-                s[0] += int(d.days[row])
-                s[1] += int(d.usage[row])
-                s[2] += int(d.sms[row])
-
-    def cents(self, plan: int, s: list[int] | tuple[int, int, int]) -> int:
-        p = self.problem.plans
-        return pool_cents(
-            s[0],
-            s[1],
-            s[2],
-            int(p.charge[plan]),
-            int(p.allowance[plan]),
-            int(p.rate[plan]),
-            int(p.unit[plan]),
-            int(p.sms[plan]),
-            self.problem.cycle_days,
-        )
+    Each free device then takes the plan of its largest share (a basic solution has at most one
+    fractional device per pool). Returns the new choice for every device, or None.
+    """
+    device_of, column_of = np.nonzero(options)
+    n_x = len(device_of)
+    local = free[device_of]
+    columns = np.flatnonzero(key.pooled)
+    n_o = len(columns)
+    position = np.full(len(key.plans), -1)
+    position[columns] = np.arange(n_o)
+    fixed = np.ones(len(key.rows), dtype=bool)
+    fixed[free] = False
+    fixed_rows = np.flatnonzero(fixed)
+    fixed_net = np.zeros(len(key.plans))
+    np.add.at(fixed_net, choice[fixed_rows], key.net[fixed_rows, choice[fixed_rows]])
+    cost = np.concatenate([key.linear[local, column_of], key.price_cap[columns]])
+    a_eq = csr_array((np.ones(n_x), (device_of, np.arange(n_x))), shape=(len(free), n_x + n_o))
+    pooled_vars = np.flatnonzero(key.pooled[column_of])
+    a_ub = csr_array(
+        (
+            np.concatenate([key.net[local[pooled_vars], column_of[pooled_vars]], -np.ones(n_o)]),
+            (
+                np.concatenate([position[column_of[pooled_vars]], np.arange(n_o)]),
+                np.concatenate([pooled_vars, n_x + np.arange(n_o)]),
+            ),
+        ),
+        shape=(n_o, n_x + n_o),
+    )
+    result = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=-fixed_net[columns],
+        A_eq=a_eq,
+        b_eq=np.ones(len(free)),
+        bounds=(0, None),
+        method="highs",
+    )
+    if result.status != 0:
+        return None
+    new = choice.copy()
+    order = np.argsort(result.x[:n_x], kind="stable")  # ascending: each device's largest share wins
+    new[free[device_of[order]]] = column_of[order]
+    return new
 
 
 def _local_search(
     problem: Problem, key: _Key, assignment: np.ndarray, candidates: np.ndarray, max_passes: int = 20
 ) -> None:
     """Move single devices to cheaper plans, with exact pool deltas, until no move helps."""
-    d, pooled = problem.devices, problem.plans.pooled
-    state = _State(problem, key.rows, assignment)
-    own = {
-        (int(column), int(local)): int(key.linear[local, column])
-        for local in candidates
-        for column in np.flatnonzero(key.allowed[local] & ~key.pooled)
-    }
+    p, d, D = problem.plans, problem.devices, problem.cycle_days
+    terms = [
+        (int(p.charge[i]), int(p.allowance[i]), int(p.rate[i]), int(p.unit[i]), int(p.sms[i]))
+        for i in range(len(p))
+    ]
+    plans = key.plans.tolist()
+    pooled = key.pooled.tolist()
+    column_of = {plan: column for column, plan in enumerate(plans)}
+    rows = key.rows
+    vectors = list(zip(d.days[rows].tolist(), d.usage[rows].tolist(), d.sms[rows].tolist(), strict=True))
+    sums: dict[int, list[int]] = {column: [0, 0, 0] for column in range(len(plans)) if pooled[column]}
+    current = [column_of[int(plan)] for plan in assignment[rows]]
+    for local, column in enumerate(current):
+        if pooled[column]:
+            s, v = sums[column], vectors[local]
+            s[0] += v[0]
+            s[1] += v[1]
+            s[2] += v[2]
+
+    def cents(column: int, S: int, U: int, M: int) -> int:
+        return pool_cents(S, U, M, *terms[plans[column]], D)
+
+    pool = {column: cents(column, *s) for column, s in sums.items()}
+    options = [np.flatnonzero(key.allowed[local]).tolist() for local in candidates]
+    own = key.linear
     for _ in range(max_passes):
-        improved = False
-        for local in candidates:
-            row = key.rows[local]
-            vec = (int(d.days[row]), int(d.usage[row]), int(d.sms[row]))
-            current = int(assignment[row])
-            current_column = int(np.flatnonzero(key.plans == current)[0])
-            if pooled[current]:
-                s = state.sums[current]
-                after = [s[0] - vec[0], s[1] - vec[1], s[2] - vec[2]]
-                leave = state.cents(current, after) - state.cents(current, s)
+        moved = 0
+        for local, allowed in zip(candidates.tolist(), options, strict=True):
+            S, U, M = vectors[local]
+            here = current[local]
+            left = 0
+            if pooled[here]:
+                s = sums[here]
+                left = cents(here, s[0] - S, s[1] - U, s[2] - M)
+                leave = left - pool[here]
             else:
-                leave = -own[current_column, int(local)]
-            best_delta, best_column = 0, -1
-            for column in np.flatnonzero(key.allowed[local]):
-                plan = int(key.plans[column])
-                if plan == current:
+                leave = -own[local, here]
+            best_delta, best_column, best_after = 0, -1, 0
+            for column in allowed:
+                if column == here:
                     continue
-                if pooled[plan]:
-                    s = state.sums.get(plan, [0, 0, 0])
-                    join = state.cents(plan, [s[0] + vec[0], s[1] + vec[1], s[2] + vec[2]]) - state.cents(
-                        plan, s
-                    )
+                if pooled[column]:
+                    s = sums[column]
+                    after = cents(column, s[0] + S, s[1] + U, s[2] + M)
+                    delta = leave + after - pool[column]
                 else:
-                    join = own[int(column), int(local)]
-                if leave + join < best_delta:
-                    best_delta, best_column = leave + join, int(column)
-            if best_column >= 0:
-                plan = int(key.plans[best_column])
-                if pooled[current]:
-                    s = state.sums[current]
-                    state.sums[current] = [s[0] - vec[0], s[1] - vec[1], s[2] - vec[2]]
-                if pooled[plan]:
-                    s = state.sums.setdefault(plan, [0, 0, 0])
-                    state.sums[plan] = [s[0] + vec[0], s[1] + vec[1], s[2] + vec[2]]
-                assignment[row] = plan
-                improved = True
-        if not improved:
+                    after, delta = 0, leave + own[local, column]
+                if delta < best_delta:
+                    best_delta, best_column, best_after = delta, column, after
+            if best_column < 0:
+                continue
+            if pooled[here]:
+                s = sums[here]
+                s[0], s[1], s[2] = s[0] - S, s[1] - U, s[2] - M
+                pool[here] = left
+            if pooled[best_column]:
+                s = sums[best_column]
+                s[0], s[1], s[2] = s[0] + S, s[1] + U, s[2] + M
+                pool[best_column] = best_after
+            current[local] = best_column
+            assignment[rows[local]] = plans[best_column]
+            moved += 1
+        if not moved:
             return
 
 
@@ -279,16 +322,18 @@ def _milp(
     exact_rounding: bool,
     integral: bool = True,
     time_limit: float = MILP_TIME_LIMIT,
+    options: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Re-decide the `free` devices (local indices); the others keep their `fixed_choice` column.
 
     Whole overage blocks per pooled pool; with `exact_rounding` also each pool's cost rounded
     half-up to cents, so the optimum is exactly the cost model's. With `integral` False this is
     the LP relaxation (continuous overage), each device then taking its largest share.
+    `options` (free devices x columns) narrows each free device's choice.
     Returns the new column per free device, or None when HiGHS finds nothing in time.
     """
     p, d, D = problem.plans, problem.devices, problem.cycle_days
-    device_of, column_of = np.nonzero(key.allowed[free])
+    device_of, column_of = np.nonzero(key.allowed[free] if options is None else options & key.allowed[free])
     n_x, n_free = len(device_of), len(free)
     local = free[device_of]
     pooled_columns = np.flatnonzero(key.pooled)
@@ -344,7 +389,7 @@ def _milp(
         constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
         integrality=np.full(n_vars, 1 if integral else 0),
         bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(n_vars - n_x, np.inf)])),
-        options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "disp": False},
+        options={"time_limit": time_limit, "mip_rel_gap": 1e-7, "disp": False},
     )
     if result.x is None:
         return None
@@ -355,6 +400,27 @@ def _milp(
         best[device_of[position]] = share[position]
         choice[device_of[position]] = column_of[position]
     return choice
+
+
+def _improve(
+    problem: Problem,
+    sub: Problem,
+    key: _Key,
+    assignment: np.ndarray,
+    rows: np.ndarray,
+    free: np.ndarray,
+    choice: np.ndarray,
+    integral: bool,
+    options: np.ndarray | None = None,
+) -> None:
+    """Re-decide `free` devices with the others fixed; keep the result only if it costs less."""
+    revised = _milp(problem, key, free, choice, exact_rounding=False, integral=integral, options=options)
+    if revised is None or (revised < 0).any():
+        return
+    trial = assignment[rows].copy()
+    trial[free] = key.plans[revised]
+    if assignment_cost(sub, trial).total_cents < assignment_cost(sub, assignment[rows]).total_cents:
+        assignment[rows] = trial
 
 
 def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_milp_limit: int) -> KeyReport:
@@ -370,38 +436,45 @@ def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_
             assignment[rows] = key.plans[choice]
             cents = assignment_cost(sub, assignment[rows]).total_cents
             return KeyReport(label, len(rows), "milp", float(cents), cents)
-    prices, lp_choice = _class_lp(problem, key) if n_pooled_pools else (np.zeros(len(key.plans)), None)
+    prices, choice = _class_lp(problem, key) if n_pooled_pools else (np.zeros(len(key.plans)), None)
     bound = _dual_value(key, prices)
     costs = np.where(key.allowed, key.linear + key.net * prices, np.inf)
-    choice = costs.argmin(axis=1)
-    if lp_choice is not None:
-        if (
-            assignment_cost(sub, key.plans[lp_choice]).total_cents
-            < assignment_cost(sub, key.plans[choice]).total_cents
-        ):
-            choice = lp_choice
+    best = costs.min(axis=1)
+    if choice is None:
+        choice = costs.argmin(axis=1)
+    if n_pooled_pools:
+        # Sifting: devices whose choice is not clear-cut at these prices (thousands of alike SIMs
+        # are exactly tied), and those the class LP put elsewhere than the prices say, are
+        # re-decided by one LP over their near-best plans, everyone else fixed.
+        near = costs <= best[:, None] + SIFT_CENTS
+        misplaced = costs[np.arange(len(choice)), choice] > best + TIE_CENTS
+        free = np.flatnonzero((near.sum(axis=1) >= 2) | misplaced)
+        if len(free):
+            options = near[free]
+            options[np.arange(len(free)), choice[free]] = True
+            sifted = _restricted_lp(key, free, choice, options)
+            if sifted is not None and _cents(sub, key, sifted) < _cents(sub, key, choice):
+                choice = sifted
     assignment[rows] = key.plans[choice]
-    if costs.shape[1] > 1:
-        ordered = np.partition(costs, 1, axis=1)
-        margin = ordered[:, 1] - ordered[:, 0]
-    else:
-        margin = np.full(len(rows), np.inf)
-    # Devices tied at the best prices (often thousands of alike idle SIMs) and the closest calls
-    # are re-decided together, so that each pool ends up using its allowance as the prices say.
-    tied = np.flatnonzero(margin <= TIE_CENTS)
-    close = np.argsort(margin, kind="stable")[:CANDIDATE_LIMIT]
-    free = np.union1d(tied, close[np.isfinite(margin[close])])
-    if len(free) and n_pooled_pools:
-        integral = len(free) <= CANDIDATE_LIMIT
-        revised = _milp(problem, key, free, choice, exact_rounding=False, integral=integral)
-        if revised is not None and (revised >= 0).all():
-            trial = assignment[rows].copy()
-            trial[free] = key.plans[revised]
-            if assignment_cost(sub, trial).total_cents <= assignment_cost(sub, assignment[rows]).total_cents:
-                assignment[rows] = trial
-    _local_search(problem, key, assignment, close)
-    cents = assignment_cost(sub, assignment[rows]).total_cents
-    return KeyReport(label, len(rows), "lagrangian", bound - 0.5 * n_pooled_pools, cents)
+    lower_bound = bound - 0.5 * n_pooled_pools
+    margin = np.partition(costs, 1, axis=1)[:, 1] - best if costs.shape[1] > 1 else np.full(len(rows), np.inf)
+    closest = np.argsort(margin, kind="stable")
+    _local_search(problem, key, assignment, closest[:LOCAL_SEARCH_DEVICES])
+    cents = _cents(sub, key, np.searchsorted(key.plans, assignment[rows]))
+    if n_pooled_pools and cents - lower_bound > POLISH_ABOVE_GAP * cents:
+        # Still short of the target: settle the closest calls with whole overage blocks (MILP).
+        close = closest[: min(CANDIDATE_LIMIT, len(rows))]
+        close = close[np.isfinite(margin[close])]
+        _improve(
+            problem, sub, key, assignment, rows, close, np.searchsorted(key.plans, assignment[rows]), True
+        )
+        _local_search(problem, key, assignment, closest[:LOCAL_SEARCH_DEVICES])
+        cents = _cents(sub, key, np.searchsorted(key.plans, assignment[rows]))
+    return KeyReport(label, len(rows), "lagrangian", lower_bound, cents)
+
+
+def _cents(sub: Problem, key: _Key, choice: np.ndarray) -> int:
+    return assignment_cost(sub, key.plans[choice]).total_cents
 
 
 def exact_optimize(
