@@ -8,10 +8,11 @@ with a price per MB, lambda_p in [0, overage rate / overage unit] (Lagrangian re
 
 (non-pooled plans enter with their exact per-device cost). For every lambda, L is a lower bound
 on the cost of any assignment (continuous overage never exceeds the whole-block charge; the
-0.5 cent that rounding can take off each pooled pool is subtracted). L is concave; it is
-maximised with Kelley's cutting planes (a small HiGHS LP over the few prices). Its argmin
-assignment is near-optimal; devices whose choice is not clear-cut go into a restricted MILP
-(HiGHS) with whole overage blocks, and an exact local search finishes the job.
+0.5 cent that rounding can take off each pooled pool is subtracted). The prices come from the
+duals of the LP relaxation solved by HiGHS over usage classes (one class per device for small
+keys). The class LP's assignment, its devices re-decided where the prices leave the choice open
+(sifting: one more LP over the tied and misplaced devices), and an exact local search of single
+moves give the assignment.
 
 Small keys (few devices) are solved outright by one MILP that models whole blocks and cent
 rounding exactly, so their result is optimal.
@@ -31,13 +32,11 @@ from amop_pipelines.optimization.cost import assignment_cost, device_pool_cents,
 from amop_pipelines.optimization.problem import Problem
 
 FULL_MILP_LIMIT = 60  # devices of a key solved outright by one exact MILP
-CANDIDATE_LIMIT = 150  # closest calls of a key settled by the restricted MILP
 LOCAL_SEARCH_DEVICES = 20_000  # closest calls of a key tried by single exact moves
-SIFT_CENTS = 0.5  # plans within this of a device's best at the prices are reconsidered by sifting
+SIFT_CENTS = 3.0  # plans within this of a device's best at the prices are reconsidered by sifting
 CLASS_BINS = 400  # usage classes per option set in the pricing LP, at least
 LP_VARIABLES = 60_000  # budget of the pricing LP: below it, classes are single devices
-MILP_TIME_LIMIT = 0.5
-POLISH_ABOVE_GAP = 5e-5  # a key further than this from its bound gets the MILP polish
+MILP_TIME_LIMIT = 10.0  # seconds for the exact MILP of a small key
 TIE_CENTS = 1e-6  # devices whose two best plans differ by less than this are tied
 
 
@@ -320,20 +319,17 @@ def _milp(
     free: np.ndarray,
     fixed_choice: np.ndarray,
     exact_rounding: bool,
-    integral: bool = True,
     time_limit: float = MILP_TIME_LIMIT,
-    options: np.ndarray | None = None,
-) -> np.ndarray | None:
+) -> tuple[np.ndarray, float] | None:
     """Re-decide the `free` devices (local indices); the others keep their `fixed_choice` column.
 
     Whole overage blocks per pooled pool; with `exact_rounding` also each pool's cost rounded
-    half-up to cents, so the optimum is exactly the cost model's. With `integral` False this is
-    the LP relaxation (continuous overage), each device then taking its largest share.
-    `options` (free devices x columns) narrows each free device's choice.
-    Returns the new column per free device, or None when HiGHS finds nothing in time.
+    half-up to cents, so the optimum is exactly the cost model's.
+    Returns the new column per free device and HiGHS's proven bound on the objective, or None
+    when HiGHS proves nothing in time.
     """
     p, d, D = problem.plans, problem.devices, problem.cycle_days
-    device_of, column_of = np.nonzero(key.allowed[free] if options is None else options & key.allowed[free])
+    device_of, column_of = np.nonzero(key.allowed[free])
     n_x, n_free = len(device_of), len(free)
     local = free[device_of]
     pooled_columns = np.flatnonzero(key.pooled)
@@ -387,40 +383,16 @@ def _milp(
     result = milp(
         cost,
         constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
-        integrality=np.full(n_vars, 1 if integral else 0),
+        integrality=np.ones(n_vars),
         bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(n_vars - n_x, np.inf)])),
         options={"time_limit": time_limit, "mip_rel_gap": 1e-7, "disp": False},
     )
-    if result.x is None:
+    if result.status != 0 or result.x is None:
         return None
-    share = result.x[:n_x]
-    best = np.full(n_free, -1.0)
+    chosen = result.x[:n_x] > 0.5
     choice = np.full(n_free, -1)
-    for position in np.argsort(share, kind="stable"):  # ascending: the largest share wins last
-        best[device_of[position]] = share[position]
-        choice[device_of[position]] = column_of[position]
-    return choice
-
-
-def _improve(
-    problem: Problem,
-    sub: Problem,
-    key: _Key,
-    assignment: np.ndarray,
-    rows: np.ndarray,
-    free: np.ndarray,
-    choice: np.ndarray,
-    integral: bool,
-    options: np.ndarray | None = None,
-) -> None:
-    """Re-decide `free` devices with the others fixed; keep the result only if it costs less."""
-    revised = _milp(problem, key, free, choice, exact_rounding=False, integral=integral, options=options)
-    if revised is None or (revised < 0).any():
-        return
-    trial = assignment[rows].copy()
-    trial[free] = key.plans[revised]
-    if assignment_cost(sub, trial).total_cents < assignment_cost(sub, assignment[rows]).total_cents:
-        assignment[rows] = trial
+    choice[device_of[chosen]] = column_of[chosen]
+    return choice, float(result.mip_dual_bound)
 
 
 def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_milp_limit: int) -> KeyReport:
@@ -431,11 +403,11 @@ def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_
     label = d.keys[int(d.pool_key[rows[0]])]
     if len(rows) <= full_milp_limit:
         everyone = np.arange(len(rows))
-        choice = _milp(problem, key, everyone, np.full(len(rows), -1), exact_rounding=True)
-        if choice is not None and (choice >= 0).all():
-            assignment[rows] = key.plans[choice]
+        solved = _milp(problem, key, everyone, np.full(len(rows), -1), exact_rounding=True)
+        if solved is not None and (solved[0] >= 0).all():
+            assignment[rows] = key.plans[solved[0]]
             cents = assignment_cost(sub, assignment[rows]).total_cents
-            return KeyReport(label, len(rows), "milp", float(cents), cents)
+            return KeyReport(label, len(rows), "milp", min(float(cents), solved[1]), cents)
     prices, choice = _class_lp(problem, key) if n_pooled_pools else (np.zeros(len(key.plans)), None)
     bound = _dual_value(key, prices)
     costs = np.where(key.allowed, key.linear + key.net * prices, np.inf)
@@ -461,15 +433,6 @@ def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_
     closest = np.argsort(margin, kind="stable")
     _local_search(problem, key, assignment, closest[:LOCAL_SEARCH_DEVICES])
     cents = _cents(sub, key, np.searchsorted(key.plans, assignment[rows]))
-    if n_pooled_pools and cents - lower_bound > POLISH_ABOVE_GAP * cents:
-        # Still short of the target: settle the closest calls with whole overage blocks (MILP).
-        close = closest[: min(CANDIDATE_LIMIT, len(rows))]
-        close = close[np.isfinite(margin[close])]
-        _improve(
-            problem, sub, key, assignment, rows, close, np.searchsorted(key.plans, assignment[rows]), True
-        )
-        _local_search(problem, key, assignment, closest[:LOCAL_SEARCH_DEVICES])
-        cents = _cents(sub, key, np.searchsorted(key.plans, assignment[rows]))
     return KeyReport(label, len(rows), "lagrangian", lower_bound, cents)
 
 
