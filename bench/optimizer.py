@@ -51,8 +51,9 @@ def main() -> None:
         return
     from fleets import write_bench_fleet
 
-    header = f"{'devices':>10} {'method':>7} {'seconds':>8} {'peak MB':>8} {'total cost':>14} {'lower bound':>14} {'gap':>9} {'vs legacy':>10}"
-    print(header)
+    columns = ("devices", "method", "seconds", "peak MB", "total cost", "lower bound", "gap", "vs legacy")
+    widths = (10, 7, 8, 8, 14, 14, 9, 10)
+    print(" ".join(f"{name:>{width}}" for name, width in zip(columns, widths, strict=True)))
     with tempfile.TemporaryDirectory() as folder:
         for size in (int(s) for s in args.sizes.split(",")):
             devices_csv, plans_csv = write_bench_fleet(size, Path(folder) / str(size))
