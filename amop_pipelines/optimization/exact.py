@@ -243,72 +243,124 @@ def _restricted_lp(key: _Key, free: np.ndarray, choice: np.ndarray, options: np.
     return new
 
 
+class _Moves:
+    """One key's assignment with exact pool bookkeeping, for moves whose cost is known exactly."""
+
+    def __init__(self, problem: Problem, key: _Key, assignment: np.ndarray):
+        p, d = problem.plans, problem.devices
+        self.D = problem.cycle_days
+        self.terms = [
+            (int(p.charge[i]), int(p.allowance[i]), int(p.rate[i]), int(p.unit[i]), int(p.sms[i]))
+            for i in range(len(p))
+        ]
+        self.key, self.assignment = key, assignment
+        self.plans = key.plans.tolist()
+        self.pooled = key.pooled.tolist()
+        column_of = {plan: column for column, plan in enumerate(self.plans)}
+        rows = key.rows
+        self.vectors = list(
+            zip(d.days[rows].tolist(), d.usage[rows].tolist(), d.sms[rows].tolist(), strict=True)
+        )
+        self.sums = {column: [0, 0, 0] for column in range(len(self.plans)) if self.pooled[column]}
+        self.current = [column_of[int(plan)] for plan in assignment[rows]]
+        for local, column in enumerate(self.current):
+            if self.pooled[column]:
+                s, v = self.sums[column], self.vectors[local]
+                s[0], s[1], s[2] = s[0] + v[0], s[1] + v[1], s[2] + v[2]
+        self.pool = {column: self.cents(column, *s) for column, s in self.sums.items()}
+
+    def cents(self, column: int, S: int, U: int, M: int) -> int:
+        return pool_cents(S, U, M, *self.terms[self.plans[column]], self.D)
+
+    def delta(self, local: int, column: int) -> int:
+        """Exact change of the key's cost if `local` moved to `column`."""
+        here, (S, U, M) = self.current[local], self.vectors[local]
+        if here == column:
+            return 0
+        if self.pooled[here]:
+            s = self.sums[here]
+            leave = self.cents(here, s[0] - S, s[1] - U, s[2] - M) - self.pool[here]
+        else:
+            leave = -int(self.key.linear[local, here])
+        if self.pooled[column]:
+            s = self.sums[column]
+            return leave + self.cents(column, s[0] + S, s[1] + U, s[2] + M) - self.pool[column]
+        return leave + int(self.key.linear[local, column])
+
+    def move(self, local: int, column: int) -> None:
+        here, (S, U, M) = self.current[local], self.vectors[local]
+        if self.pooled[here]:
+            s = self.sums[here]
+            s[0], s[1], s[2] = s[0] - S, s[1] - U, s[2] - M
+            self.pool[here] = self.cents(here, *s)
+        if self.pooled[column]:
+            s = self.sums[column]
+            s[0], s[1], s[2] = s[0] + S, s[1] + U, s[2] + M
+            self.pool[column] = self.cents(column, *s)
+        self.current[local] = column
+        self.assignment[self.key.rows[local]] = self.plans[column]
+
+    def single_moves(self, candidates: list[int], options: list[list[int]]) -> int:
+        """One pass of the best single move per candidate; returns how many moved."""
+        moved = 0
+        for local, allowed in zip(candidates, options, strict=True):
+            best, target = 0, -1
+            for column in allowed:
+                change = self.delta(local, column)
+                if change < best:
+                    best, target = change, column
+            if target >= 0:
+                self.move(local, target)
+                moved += 1
+        return moved
+
+    def drop_a_block(self, column: int) -> bool:
+        """Move devices out of a pool in overage until it needs one block fewer, if that pays.
+
+        Single moves cannot see this when one block is shared by several devices' usage (a
+        0 MB pool with 50 MB blocks, say): only moving them together saves the block.
+        """
+        members = [local for local, here in enumerate(self.current) if here == column]
+        exits = []
+        for local in members:
+            others = [c for c in np.flatnonzero(self.key.allowed[local]).tolist() if c != column]
+            if others:
+                best = min(others, key=lambda c: self.delta(local, c))
+                weight = max(1, int(self.key.net[local, column] * 1e6))
+                exits.append((self.delta(local, best) / weight, local, best))
+        exits.sort()
+        blocks = self._blocks(column)
+        done: list[tuple[int, int]] = []
+        total = 0
+        for _, local, target in exits:
+            total += self.delta(local, target)
+            done.append((local, self.current[local]))
+            self.move(local, target)
+            if self._blocks(column) < blocks:
+                if total < 0:
+                    return True
+                break
+        for local, back in reversed(done):
+            self.move(local, back)
+        return False
+
+    def _blocks(self, column: int) -> int:
+        S, U, _ = self.sums[column]
+        _, allowance, _, unit, _ = self.terms[self.plans[column]]
+        return -(-max(0, U * self.D - S * allowance) // (unit * self.D))
+
+
 def _local_search(
     problem: Problem, key: _Key, assignment: np.ndarray, candidates: np.ndarray, max_passes: int = 20
 ) -> None:
-    """Move single devices to cheaper plans, with exact pool deltas, until no move helps."""
-    p, d, D = problem.plans, problem.devices, problem.cycle_days
-    terms = [
-        (int(p.charge[i]), int(p.allowance[i]), int(p.rate[i]), int(p.unit[i]), int(p.sms[i]))
-        for i in range(len(p))
-    ]
-    plans = key.plans.tolist()
-    pooled = key.pooled.tolist()
-    column_of = {plan: column for column, plan in enumerate(plans)}
-    rows = key.rows
-    vectors = list(zip(d.days[rows].tolist(), d.usage[rows].tolist(), d.sms[rows].tolist(), strict=True))
-    sums: dict[int, list[int]] = {column: [0, 0, 0] for column in range(len(plans)) if pooled[column]}
-    current = [column_of[int(plan)] for plan in assignment[rows]]
-    for local, column in enumerate(current):
-        if pooled[column]:
-            s, v = sums[column], vectors[local]
-            s[0] += v[0]
-            s[1] += v[1]
-            s[2] += v[2]
-
-    def cents(column: int, S: int, U: int, M: int) -> int:
-        return pool_cents(S, U, M, *terms[plans[column]], D)
-
-    pool = {column: cents(column, *s) for column, s in sums.items()}
-    options = [np.flatnonzero(key.allowed[local]).tolist() for local in candidates]
-    own = key.linear
+    """Single moves and block-saving group moves, with exact pool costs, until none helps."""
+    moves = _Moves(problem, key, assignment)
+    locals_ = candidates.tolist()
+    options = [np.flatnonzero(key.allowed[local]).tolist() for local in locals_]
     for _ in range(max_passes):
-        moved = 0
-        for local, allowed in zip(candidates.tolist(), options, strict=True):
-            S, U, M = vectors[local]
-            here = current[local]
-            left = 0
-            if pooled[here]:
-                s = sums[here]
-                left = cents(here, s[0] - S, s[1] - U, s[2] - M)
-                leave = left - pool[here]
-            else:
-                leave = -own[local, here]
-            best_delta, best_column, best_after = 0, -1, 0
-            for column in allowed:
-                if column == here:
-                    continue
-                if pooled[column]:
-                    s = sums[column]
-                    after = cents(column, s[0] + S, s[1] + U, s[2] + M)
-                    delta = leave + after - pool[column]
-                else:
-                    after, delta = 0, leave + own[local, column]
-                if delta < best_delta:
-                    best_delta, best_column, best_after = delta, column, after
-            if best_column < 0:
-                continue
-            if pooled[here]:
-                s = sums[here]
-                s[0], s[1], s[2] = s[0] - S, s[1] - U, s[2] - M
-                pool[here] = left
-            if pooled[best_column]:
-                s = sums[best_column]
-                s[0], s[1], s[2] = s[0] + S, s[1] + U, s[2] + M
-                pool[best_column] = best_after
-            current[local] = best_column
-            assignment[rows[local]] = plans[best_column]
-            moved += 1
+        moved = moves.single_moves(locals_, options)
+        for column in [c for c in moves.sums if moves._blocks(c) > 0]:
+            moved += moves.drop_a_block(column)
         if not moved:
             return
 

@@ -1,0 +1,123 @@
+"""ThingSpace's asynchronous callbacks: one per device, retried until answered 2xx (4 at most)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from amop_pipelines.simulator.state import SimState
+
+MAX_DELIVERIES = 4
+RETRY_SECONDS = 0.2
+
+
+@dataclass(order=True)
+class Delivery:
+    due: float
+    sequence: int
+    payload: dict[str, Any] = field(compare=False)
+    attempt: int = field(default=1, compare=False)
+
+
+class CallbackDispatcher:
+    """Holds callbacks until due, posts them to the registered URL, and counts what happened."""
+
+    def __init__(self, state: SimState):
+        self.state = state
+        self.pending: list[Delivery] = []
+        self.sequence = 0
+        self.delivered = 0  # answered 2xx
+        self.attempts = 0
+        self.dropped = 0
+        self.gave_up = 0
+        self._wake = asyncio.Event()
+        self._client: httpx.AsyncClient | None = None
+
+    def enqueue(self, payloads: list[dict[str, Any]], carrier: str = "thingspace") -> None:
+        faults = self.state.faults.for_route(carrier, "/callbacks")
+        chance, rng = self.state.faults.chance, self.state.faults.random
+        batch = []
+        for payload in payloads:
+            if chance(faults.callback_drop_rate):
+                self.dropped += 1
+                continue
+            batch.append(payload)
+            if chance(faults.callback_duplicate_rate):
+                batch.append(dict(payload))
+        if faults.callback_reorder:
+            rng.shuffle(batch)
+        now = time.monotonic()
+        for offset, payload in enumerate(batch):
+            self.sequence += 1
+            # reordered batches keep their shuffled order; others their own
+            self.pending.append(
+                Delivery(now + faults.callback_delay_seconds + offset * 1e-6, self.sequence, payload)
+            )
+        self.pending.sort()
+        self._wake.set()
+
+    async def flush(self) -> int:
+        """Deliver everything pending now, whatever its delay; returns how many were attempted."""
+        for delivery in self.pending:
+            delivery.due = 0.0
+        self.pending.sort()
+        count = 0
+        while self.pending:
+            count += await self._deliver_due(force=True)
+        return count
+
+    async def _deliver_due(self, force: bool = False) -> int:
+        now = time.monotonic()
+        due = [d for d in self.pending if force or d.due <= now]
+        self.pending = [d for d in self.pending if not (force or d.due <= now)]
+        for delivery in due:
+            await self._post(delivery)
+        return len(due)
+
+    async def _post(self, delivery: Delivery) -> None:
+        url = self.state.callback_url
+        if url is None:
+            self.gave_up += 1
+            return
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=5.0)
+        payload = {
+            **delivery.payload,
+            "callbackCount": delivery.attempt,
+            "maxCallbackThreshold": MAX_DELIVERIES,
+        }
+        self.attempts += 1
+        try:
+            answer = await self._client.post(url, json=payload)
+            ok = 200 <= answer.status_code < 300
+        except httpx.HTTPError:
+            ok = False
+        if ok:
+            self.delivered += 1
+        elif delivery.attempt < MAX_DELIVERIES:
+            self.sequence += 1
+            self.pending.append(
+                Delivery(
+                    time.monotonic() + RETRY_SECONDS, self.sequence, delivery.payload, delivery.attempt + 1
+                )
+            )
+            self.pending.sort()
+        else:
+            self.gave_up += 1
+
+    async def run(self) -> None:
+        while True:
+            await self._deliver_due()
+            timeout = (self.pending[0].due - time.monotonic()) if self.pending else 1.0
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, min(timeout, 1.0)))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()

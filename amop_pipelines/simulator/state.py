@@ -1,0 +1,223 @@
+"""The simulator's world: devices of both carriers, its clock, tokens and what it applied."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from amop_pipelines.simulator.faults import FaultBook
+
+JASPER_STATUSES = (
+    "ACTIVATED",
+    "DEACTIVATED",
+    "TEST_READY",
+    "ACTIVATION_READY",
+    "INVENTORY",
+    "RETIRED",
+    "PURGED",
+    "REPLACED",
+)
+# Jasper status changes the simulator allows: from -> to
+JASPER_TRANSITIONS = {
+    "INVENTORY": {"TEST_READY", "ACTIVATION_READY", "ACTIVATED", "RETIRED"},
+    "TEST_READY": {"ACTIVATION_READY", "ACTIVATED", "INVENTORY", "RETIRED"},
+    "ACTIVATION_READY": {"ACTIVATED", "DEACTIVATED", "RETIRED"},
+    "ACTIVATED": {"DEACTIVATED", "RETIRED"},
+    "DEACTIVATED": {"ACTIVATED", "RETIRED"},
+    "RETIRED": {"PURGED"},
+    "PURGED": set(),
+    "REPLACED": set(),
+}
+# ThingSpace actions: action -> (states it applies to, resulting state)
+THINGSPACE_ACTIONS = {
+    "activate": ({"pending activation", "deactive"}, "active"),
+    "suspend": ({"active"}, "suspend"),
+    "restore": ({"suspend"}, "active"),
+    "deactivate": ({"active", "suspend"}, "deactive"),
+}
+PLAN_CHANGES_PER_MONTH = 4
+MAX_DEVICES_PER_REQUEST = 10_000
+
+
+@dataclass
+class SimDevice:
+    carrier: str
+    iccid: str
+    imei: str
+    msisdn: str
+    imsi: str
+    status: str
+    rate_plan: str
+    communication_plan: str
+    customer: str | None
+    bytes_per_day: float
+    sms_per_day: float
+    date_added: datetime
+    date_activated: datetime | None
+    date_updated: datetime
+    plan_changes: list[datetime] = field(default_factory=list)
+
+
+@dataclass
+class SimRatePlan:
+    carrier: str
+    name: str
+    monthly_charge: str
+    included_mb: str
+    overage_rate: str
+    overage_unit_mb: str
+    pooled: bool
+
+
+@dataclass
+class Operation:
+    """A mutation the simulator applied: the proof, for tests, that nothing was applied twice."""
+
+    sequence: int
+    carrier: str
+    operation: str
+    iccid: str
+    details: dict[str, Any]
+    request_id: str  # the carrier's request id (ThingSpace) or the client's X-Request-ID (Jasper)
+    at: str
+
+
+@dataclass
+class Credentials:
+    jasper_username: str = "amop-demo"
+    jasper_api_key: str = "demo-jasper-api-key"
+    thingspace_client_id: str = "demo-ts-client"
+    thingspace_client_secret: str = "demo-ts-secret"
+    thingspace_username: str = "amop-demo"
+    thingspace_password: str = "demo-ts-password"
+
+
+class SimState:
+    def __init__(self, credentials: Credentials | None = None, seed: int = 0, cycle_end_day: int = 18):
+        self.credentials = credentials or Credentials()
+        self.faults = FaultBook(seed)
+        self.devices: dict[str, SimDevice] = {}
+        self.rate_plans: dict[tuple[str, str], SimRatePlan] = {}
+        self.accounts = {"jasper": "ACME-IOT", "thingspace": "NORTHWIND-0001"}
+        self.cycle_end_day = cycle_end_day
+        self.clock_offset = timedelta(0)
+        self.operations: list[Operation] = []
+        self._sequence = itertools.count(1)
+        self.access_tokens: dict[str, float] = {}  # token -> expiry (monotonic)
+        self.sessions: dict[str, float] = {}  # session token -> last use (monotonic)
+        self.session_idle_seconds = 20 * 60
+        self.failed_logins = 0
+        self.locked = False
+        self.logins = 0
+        self.callback_url: str | None = None
+        self.requests: dict[str, dict[str, Any]] = {}  # ThingSpace request id -> status/result
+        self._sorted: dict[str, list[SimDevice]] = {}
+        self.version = 0
+
+    # time -------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock on: usage grows, cycles roll over, tokens and sessions age."""
+        self.clock_offset += timedelta(seconds=seconds)
+        self.access_tokens = {t: e - seconds for t, e in self.access_tokens.items()}
+        self.sessions = {t: last - seconds for t, last in self.sessions.items()}
+        return self.now()
+
+    def cycle_start(self, at: datetime | None = None) -> datetime:
+        at = at or self.now()
+        day = min(self.cycle_end_day, 28)
+        start = at.replace(day=day, hour=0, minute=0, second=0, microsecond=0)
+        if start > at:
+            month = start.month - 1 or 12
+            year = start.year - (1 if start.month == 1 else 0)
+            start = start.replace(year=year, month=month)
+        return start
+
+    def cycle_to_date(self, device: SimDevice) -> tuple[int, int]:
+        """Usage since the cycle began (or since activation), growing with the clock."""
+        now = self.now()
+        since = max(self.cycle_start(now), device.date_activated or now)
+        days = max(0.0, (now - since).total_seconds() / 86400)
+        if device.status not in ("ACTIVATED", "active"):
+            days = 0.0
+        return int(device.bytes_per_day * days), int(device.sms_per_day * days)
+
+    # devices ----------------------------------------------------------------------------
+    def add(self, device: SimDevice) -> None:
+        self.devices[device.iccid] = device
+        self.version += 1
+
+    def touch(self, device: SimDevice) -> None:
+        device.date_updated = self.now()
+        self.version += 1
+
+    def by_update(self, carrier: str) -> list[SimDevice]:
+        """Devices of a carrier, oldest change first (Jasper search order)."""
+        key = f"update:{carrier}:{self.version}"
+        if key not in self._sorted:
+            self._sorted = {
+                key: sorted(
+                    (d for d in self.devices.values() if d.carrier == carrier),
+                    key=lambda d: (d.date_updated, d.iccid),
+                )
+            }
+        return self._sorted[key]
+
+    def by_id(self, carrier: str) -> list[SimDevice]:
+        """Devices of a carrier by device id (ThingSpace list order)."""
+        key = f"id:{carrier}:{self.version}"
+        if key not in self._sorted:
+            self._sorted = {
+                key: sorted((d for d in self.devices.values() if d.carrier == carrier), key=lambda d: d.iccid)
+            }
+        return self._sorted[key]
+
+    def record(
+        self, carrier: str, operation: str, iccid: str, details: dict[str, Any], request_id: str
+    ) -> None:
+        self.operations.append(
+            Operation(
+                next(self._sequence), carrier, operation, iccid, details, request_id, self.now().isoformat()
+            )
+        )
+
+    def plan_changes_this_month(self, device: SimDevice) -> int:
+        now = self.now()
+        return sum(1 for at in device.plan_changes if (at.year, at.month) == (now.year, now.month))
+
+    # ThingSpace auth ---------------------------------------------------------------------
+    def issue_access_token(self, ttl: float = 3600) -> str:
+        token = uuid.uuid4().hex
+        self.access_tokens[token] = time.monotonic() + ttl
+        return token
+
+    def access_token_valid(self, token: str) -> bool:
+        expiry = self.access_tokens.get(token)
+        return expiry is not None and expiry > time.monotonic()
+
+    def issue_session(self) -> str:
+        token = uuid.uuid4().hex
+        self.sessions[token] = time.monotonic()
+        self.logins += 1
+        return token
+
+    def session_state(self, token: str) -> str:
+        """'ok', 'expired' (idle too long, or expired by the control API) or 'unknown'."""
+        last = self.sessions.get(token)
+        if last is None:
+            return "unknown"
+        if time.monotonic() - last > self.session_idle_seconds:
+            return "expired"
+        self.sessions[token] = time.monotonic()
+        return "ok"
+
+    def expire_sessions(self) -> int:
+        count = len(self.sessions)
+        self.sessions = {t: float("-inf") for t in self.sessions}
+        return count
