@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -64,8 +65,8 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
     async def token(request: Request) -> Response:
         if request.headers.get("authorization") != basic:
             return JSONResponse({"error": "invalid_client"}, status_code=401)
-        form = await request.form()
-        if form.get("grant_type") != "client_credentials":
+        form = parse_qs((await request.body()).decode())
+        if form.get("grant_type") != ["client_credentials"]:
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         return JSONResponse(
             {
