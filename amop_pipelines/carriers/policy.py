@@ -135,6 +135,14 @@ def classify(what: str, response: httpx.Response) -> CarrierError | None:
     return PermanentCarrierError(text, status, code)
 
 
+def _worth_retrying(error: BaseException) -> bool:
+    """Transient failures, but not an open circuit (fail fast) or an expired session (the
+    client logs in again first)."""
+    return isinstance(error, TransientCarrierError) and not isinstance(
+        error, CircuitOpenError | SessionExpiredError
+    )
+
+
 class CarrierHttp:
     """An httpx client under the policy. `request` returns the JSON body or raises a typed error."""
 
@@ -162,7 +170,9 @@ class CarrierHttp:
         if hinted is not None:
             return float(hinted)
         return wait_exponential_jitter(
-            initial=self.policy.backoff_initial_seconds, max=self.policy.backoff_max_seconds
+            multiplier=self.policy.backoff_initial_seconds,
+            max=self.policy.backoff_max_seconds,
+            jitter=self.policy.backoff_initial_seconds,
         )(state)
 
     def _before_sleep(self, state: RetryCallState) -> None:
@@ -186,9 +196,7 @@ class CarrierHttp:
     ) -> Any:
         what = f"{method} {path}"
         retrying = Retrying(
-            retry=retry_if_exception(
-                lambda e: isinstance(e, TransientCarrierError) and not isinstance(e, SessionExpiredError)
-            ),
+            retry=retry_if_exception(_worth_retrying),
             stop=stop_after_attempt(self.policy.max_attempts),
             wait=self._wait,
             before_sleep=self._before_sleep,

@@ -62,9 +62,16 @@ class CallbackDispatcher:
         self._wake.set()
 
     async def flush(self) -> int:
-        """Deliver everything pending now, whatever its delay; returns how many were attempted."""
+        """Deliver everything pending now, whatever its delay; returns how many were attempted.
+
+        With `callback_reorder` set, the pending callbacks go out in a random order.
+        """
         for delivery in self.pending:
             delivery.due = 0.0
+        if self.state.faults.for_route("thingspace", "/callbacks").callback_reorder:
+            self.state.faults.random.shuffle(self.pending)
+            for position, delivery in enumerate(self.pending):
+                delivery.sequence = position
         self.pending.sort()
         count = 0
         while self.pending:

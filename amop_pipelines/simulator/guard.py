@@ -28,6 +28,7 @@ class _Bucket:
         self.tokens: float | None = None  # starts full
         self.stamp = time.monotonic()
         self.in_flight = 0
+        self.rate = 0.0
 
 
 class Guard:
@@ -46,6 +47,8 @@ class Guard:
         if rate <= 0:
             return True
         now = time.monotonic()
+        if rate != bucket.rate:  # new limits start with a full bucket
+            bucket.rate, bucket.tokens = rate, None
         capacity = max(1.0, rate)
         held = capacity if bucket.tokens is None else bucket.tokens
         bucket.tokens = min(capacity, held + (now - bucket.stamp) * rate)
