@@ -1,0 +1,167 @@
+"""The carriers' rules, as the simulator enforces them and the clients see them."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from amop_pipelines.carriers.errors import PermanentCarrierError
+
+from .conftest import jasper_client, thingspace_client
+
+
+def _pick(sim, carrier: str, status: str, skip: int = 0) -> str:
+    found = [d.iccid for d in sim.state.devices.values() if d.carrier == carrier and d.status == status]
+    return found[skip]
+
+
+def _wait_for(receiver, count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(receiver.received) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_jasper_allows_four_rate_plan_changes_a_month(sim):
+    client = jasper_client(sim)
+    iccid = _pick(sim, "jasper", "ACTIVATED", skip=11)
+    for plan in ("J-POOL-5MB", "J-POOL-20MB", "J-POOL-100MB", "J-POOL-1MB"):
+        client.change_rate_plan(iccid, plan, idempotency_key=f"k-{plan}")
+    with pytest.raises(PermanentCarrierError, match="10000025"):
+        client.change_rate_plan(iccid, "J-POOL-5MB")
+    assert sim.device(iccid)["ratePlan"] == "J-POOL-1MB"
+    applied = [op for op in sim.operations() if op["iccid"] == iccid]
+    assert [op["request_id"] for op in applied] == [
+        "k-J-POOL-5MB",
+        "k-J-POOL-20MB",
+        "k-J-POOL-100MB",
+        "k-J-POOL-1MB",
+    ]
+
+
+def test_jasper_status_follows_its_state_machine(sim):
+    client = jasper_client(sim)
+    iccid = _pick(sim, "jasper", "DEACTIVATED")
+    client.change_status(iccid, "ACTIVATED")
+    assert sim.device(iccid)["status"] == "ACTIVATED"
+    with pytest.raises(PermanentCarrierError, match="cannot change from ACTIVATED to INVENTORY"):
+        client.change_status(iccid, "INVENTORY")
+    with pytest.raises(PermanentCarrierError, match="Invalid status"):
+        client.change_status(iccid, "SLEEPING")
+
+
+def test_jasper_cycle_to_date_usage_grows_and_resets_at_the_cycle_day(sim):
+    client = jasper_client(sim)
+    iccid = max(
+        (d for d in sim.state.devices.values() if d.carrier == "jasper" and d.status == "ACTIVATED"),
+        key=lambda d: d.bytes_per_day,
+    ).iccid
+    first = client.device_usage(iccid).data_bytes
+    sim.advance_clock(86400)
+    grown = client.device_usage(iccid).data_bytes
+    next_cycle = sim.state.cycle_start(sim.state.cycle_start() + timedelta(days=35))
+    sim.advance_clock((next_cycle - sim.state.now()).total_seconds() + 3600)  # an hour into the next cycle
+    after_reset = client.device_usage(iccid).data_bytes
+    assert grown > first
+    assert 0 < after_reset < grown
+
+
+def test_thingspace_actions_follow_the_state_machine_and_answer_by_callback(sim, receiver):
+    client = thingspace_client(sim)
+    client.register_callback(receiver.url)
+    active = _pick(sim, "thingspace", "active", skip=3)
+    accepted = client.change_status(active, "activate")  # already active
+    suspended = client.change_status(active, "suspend")
+    sim.flush_callbacks()
+    _wait_for(receiver, 2)
+    by_request = {c["requestId"]: c for c in receiver.received}
+    assert by_request[accepted.request_id]["status"] == "Failed"
+    assert by_request[accepted.request_id]["faultResponse"]["faultcode"].endswith("DeviceAlreadyActive")
+    assert by_request[suspended.request_id]["status"] == "Success"
+    assert sim.device(active)["status"] == "suspend"
+
+
+def test_thingspace_refuses_plan_changes_while_suspended_and_past_four_a_month(sim, receiver):
+    client = thingspace_client(sim)
+    client.register_callback(receiver.url)
+    suspended = _pick(sim, "thingspace", "suspend")
+    refused = client.change_rate_plan(suspended, "T-M2M-25MB")
+    active = _pick(sim, "thingspace", "active", skip=7)
+    results = [
+        client.change_rate_plan(active, plan)
+        for plan in ("T-M2M-2MB", "T-M2M-25MB", "T-M2M-250MB", "T-M2M-2MB", "T-M2M-25MB")
+    ]
+    sim.flush_callbacks()
+    _wait_for(receiver, 6)
+    status = {c["requestId"]: c for c in receiver.received}
+    assert status[refused.request_id]["faultResponse"]["faultcode"] == "REQUEST_FAILED.DeviceSuspended"
+    assert [status[r.request_id]["status"] for r in results] == ["Success"] * 4 + ["Failed"]
+    assert status[results[-1].request_id]["faultResponse"]["faultcode"] == "REQUEST_FAILED.PlanChangeLimit"
+
+
+def test_thingspace_new_sim_must_be_inactive(sim, receiver):
+    client = thingspace_client(sim)
+    client.register_callback(receiver.url)
+    device = _pick(sim, "thingspace", "active", skip=20)
+    in_use = _pick(sim, "thingspace", "active", skip=21)
+    refused = client.change_identifiers(device, new_iccid=in_use)
+    blank = "8914800000000000017"
+    done = client.change_identifiers(device, new_iccid=blank, service_plan="T-M2M-25MB")
+    sim.flush_callbacks()
+    _wait_for(receiver, 2)
+    status = {c["requestId"]: c for c in receiver.received}
+    assert status[refused.request_id]["faultResponse"]["faultcode"] == "REQUEST_FAILED.NewSimInUse"
+    assert status[done.request_id]["status"] == "Success"
+    assert sim.device(blank)["ratePlan"] == "T-M2M-25MB"
+
+
+def test_thingspace_takes_at_most_10000_devices_a_request(sim):
+    client = thingspace_client(sim)
+    client.rate_plans()  # logs in
+    body = {
+        "accountName": client.account,
+        "devices": [{"deviceIds": [{"id": f"89148{i:014d}", "kind": "iccid"}]} for i in range(10_001)],
+    }
+    answer = httpx.post(
+        f"{sim.base_url}/api/m2m/v1/devices/actions/suspend", json=body, headers=client._headers()
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errorCode"] == "INPUT_INVALID.Devices.TooMany"
+
+
+def test_duplicated_and_reordered_callbacks_are_delivered_as_the_carrier_would(sim, receiver):
+    client = thingspace_client(sim)
+    client.register_callback(receiver.url)
+    sim.set_faults(
+        "thingspace", callback_duplicate_rate=1.0, callback_reorder=True, callback_delay_seconds=30
+    )
+    devices = [_pick(sim, "thingspace", "active", skip=40 + i) for i in range(8)]
+    requests = [client.change_status(iccid, "suspend").request_id for iccid in devices]
+    assert receiver.received == []  # delayed: nothing yet
+    sim.flush_callbacks()
+    _wait_for(receiver, 16)
+    received = [c["requestId"] for c in receiver.received]
+    assert sorted(received) == sorted(requests * 2)  # every callback, each one twice
+    assert received != [r for r in requests for _ in range(2)]  # not in the order of the requests
+
+
+def test_unanswered_callbacks_are_retried_up_to_four_deliveries(sim, receiver):
+    client = thingspace_client(sim)
+    client.register_callback(receiver.url)
+    receiver.fail_first = 3
+    request_id = client.change_status(_pick(sim, "thingspace", "active", skip=60), "suspend").request_id
+    _wait_for(receiver, 1)
+    assert [c["requestId"] for c in receiver.received] == [request_id]
+    assert receiver.received[0]["callbackCount"] == 4
+    assert receiver.received[0]["maxCallbackThreshold"] == 4
+
+
+def test_five_failed_logins_lock_the_account(sim):
+    for _ in range(5):
+        with pytest.raises(PermanentCarrierError, match="Login.Invalid"):
+            thingspace_client(sim, password="wrong").rate_plans()
+    with pytest.raises(PermanentCarrierError, match="AccountLocked"):
+        thingspace_client(sim).rate_plans()
+    sim.state.locked, sim.state.failed_logins = False, 0  # unlock for the other tests
