@@ -190,3 +190,55 @@ class _progress_bar:
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+
+
+@main.group()
+def simulator() -> None:
+    """The local carrier simulator (Jasper and ThingSpace over real HTTP)."""
+
+
+@simulator.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="AMOP_SIM_HOST")
+@click.option("--port", default=8710, show_default=True, envvar="AMOP_SIM_PORT")
+@click.option(
+    "--devices", default=5000, show_default=True, envvar="AMOP_SIM_DEVICES", help="Demo fleet size."
+)
+@click.option("--seed", default=7, show_default=True, envvar="AMOP_SIM_SEED", help="Demo fleet seed.")
+@click.option(
+    "--fleet",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A devices.csv to serve (on the Jasper account) instead of the demo fleet.",
+)
+@click.option("--jasper-username", envvar="AMOP_SIM_JASPER_USERNAME", default="amop-demo", show_default=True)
+@click.option(
+    "--jasper-api-key", envvar="AMOP_SIM_JASPER_API_KEY", default="demo-jasper-api-key", show_default=True
+)
+@click.option("--thingspace-client-id", envvar="AMOP_SIM_THINGSPACE_CLIENT_ID", default="demo-ts-client")
+@click.option(
+    "--thingspace-client-secret", envvar="AMOP_SIM_THINGSPACE_CLIENT_SECRET", default="demo-ts-secret"
+)
+@click.option("--thingspace-username", envvar="AMOP_SIM_THINGSPACE_USERNAME", default="amop-demo")
+@click.option("--thingspace-password", envvar="AMOP_SIM_THINGSPACE_PASSWORD", default="demo-ts-password")
+def simulator_serve(host: str, port: int, devices: int, seed: int, fleet: Path | None, **creds: str) -> None:
+    """Serve both carrier APIs until interrupted, printing base URLs and accepted credentials."""
+    import uvicorn
+
+    from amop_pipelines.simulator.app import create_app
+    from amop_pipelines.simulator.fleet import seed_demo_fleet, seed_fleet_file
+    from amop_pipelines.simulator.state import Credentials, SimState
+
+    state = SimState(Credentials(**creds), seed=seed)
+    if fleet is not None:
+        seed_fleet_file(state, fleet)
+    else:
+        seed_demo_fleet(state, devices=devices, seed=seed)
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"Jasper REST:      {base}/rws/api/v1  (Basic {creds['jasper_username']}:{creds['jasper_api_key']})"
+    )
+    oauth = f"{creds['thingspace_client_id']}:{creds['thingspace_client_secret']}"
+    login = f"{creds['thingspace_username']}:{creds['thingspace_password']}"
+    click.echo(f"ThingSpace M2M:   {base}/api/m2m/v1  (OAuth {oauth}, login {login})")
+    click.echo(f"control API:      {base}/_sim  ({len(state.devices):,} devices)")
+    uvicorn.run(create_app(state), host=host, port=port, log_level="warning")

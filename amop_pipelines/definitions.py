@@ -3,9 +3,10 @@
 import dagster as dg
 
 from amop_pipelines.defs.assets import fleet
-from amop_pipelines.defs.resources import database
+from amop_pipelines.defs.resources import carriers, database
 
 defs = dg.Definitions.merge(
     database.defs,
+    carriers.defs,
     fleet.defs,
 )

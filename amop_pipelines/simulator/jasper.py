@@ -110,13 +110,16 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
             return paging
         size, number = paging
         status = request.query_params.get("status")
-        matching = [
-            d
-            for d in state.by_update("jasper")
-            if d.date_updated >= since_at
-            and (till_at is None or d.date_updated <= till_at)
-            and (status is None or d.status == status)
-        ]
+        matching = state.cached(
+            ("search", since_at, till_at, status),
+            lambda: [
+                d
+                for d in state.by_update("jasper")
+                if d.date_updated >= since_at
+                and (till_at is None or d.date_updated <= till_at)
+                and (status is None or d.status == status)
+            ],
+        )
         page = matching[(number - 1) * size : number * size]
         return JSONResponse(
             {
@@ -158,7 +161,9 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
         if isinstance(paging, JSONResponse):
             return paging
         size, number = paging
-        on_plan = [d for d in state.by_id("jasper") if d.rate_plan == plan]
+        on_plan = state.cached(
+            ("plan", plan), lambda: [d for d in state.by_id("jasper") if d.rate_plan == plan]
+        )
         page = on_plan[(number - 1) * size : number * size]
         return JSONResponse(
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,7 +116,7 @@ class SimState:
         self.logins = 0
         self.callback_url: str | None = None
         self.requests: dict[str, dict[str, Any]] = {}  # ThingSpace request id -> status/result
-        self._sorted: dict[str, list[SimDevice]] = {}
+        self._views: dict[tuple, tuple[int, list[SimDevice]]] = {}
         self.version = 0
 
     # time -------------------------------------------------------------------------------
@@ -157,26 +158,32 @@ class SimState:
         device.date_updated = self.now()
         self.version += 1
 
+    def cached(self, key: tuple, build: Callable[[], list[SimDevice]]) -> list[SimDevice]:
+        """A view of the devices, rebuilt only after a device changed (pages reuse it)."""
+        found = self._views.get(key)
+        if found is None or found[0] != self.version:
+            if len(self._views) > 64:
+                self._views.clear()
+            found = (self.version, build())
+            self._views[key] = found
+        return found[1]
+
     def by_update(self, carrier: str) -> list[SimDevice]:
         """Devices of a carrier, oldest change first (Jasper search order)."""
-        key = f"update:{carrier}:{self.version}"
-        if key not in self._sorted:
-            self._sorted = {
-                key: sorted(
-                    (d for d in self.devices.values() if d.carrier == carrier),
-                    key=lambda d: (d.date_updated, d.iccid),
-                )
-            }
-        return self._sorted[key]
+        return self.cached(
+            ("update", carrier),
+            lambda: sorted(
+                (d for d in self.devices.values() if d.carrier == carrier),
+                key=lambda d: (d.date_updated, d.iccid),
+            ),
+        )
 
     def by_id(self, carrier: str) -> list[SimDevice]:
         """Devices of a carrier by device id (ThingSpace list order)."""
-        key = f"id:{carrier}:{self.version}"
-        if key not in self._sorted:
-            self._sorted = {
-                key: sorted((d for d in self.devices.values() if d.carrier == carrier), key=lambda d: d.iccid)
-            }
-        return self._sorted[key]
+        return self.cached(
+            ("id", carrier),
+            lambda: sorted((d for d in self.devices.values() if d.carrier == carrier), key=lambda d: d.iccid),
+        )
 
     def record(
         self, carrier: str, operation: str, iccid: str, details: dict[str, Any], request_id: str
