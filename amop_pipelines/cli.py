@@ -242,3 +242,7 @@ def simulator_serve(host: str, port: int, devices: int, seed: int, fleet: Path |
     click.echo(f"ThingSpace M2M:   {base}/api/m2m/v1  (OAuth {oauth}, login {login})")
     click.echo(f"control API:      {base}/_sim  ({len(state.devices):,} devices)")
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
