@@ -60,8 +60,8 @@ def _details(state: SimState, device: SimDevice) -> dict:
     }
 
 
-def _usage(state: SimState, device: SimDevice) -> dict:
-    data, sms = state.cycle_to_date(device)
+def _usage(state: SimState, device: SimDevice, now: datetime | None = None) -> dict:
+    data, sms = state.cycle_to_date(device, now)
     return {
         "iccid": device.iccid,
         "ctdDataUsage": data,
@@ -165,10 +165,11 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
             ("plan", plan), lambda: [d for d in state.by_id("jasper") if d.rate_plan == plan]
         )
         page = on_plan[(number - 1) * size : number * size]
+        now = state.now()
         return JSONResponse(
             {
                 "pageNumber": number,
-                "usages": [_usage(state, d) for d in page],
+                "usages": [_usage(state, d, now) for d in page],
                 "lastPage": number * size >= len(on_plan),
             }
         )

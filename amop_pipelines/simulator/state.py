@@ -117,6 +117,7 @@ class SimState:
         self.callback_url: str | None = None
         self.requests: dict[str, dict[str, Any]] = {}  # ThingSpace request id -> status/result
         self._views: dict[tuple, tuple[int, list[SimDevice]]] = {}
+        self._cycle_start_cache: dict[datetime, datetime] = {}
         self.version = 0
 
     # time -------------------------------------------------------------------------------
@@ -140,10 +141,17 @@ class SimState:
             start = start.replace(year=year, month=month)
         return start
 
-    def cycle_to_date(self, device: SimDevice) -> tuple[int, int]:
-        """Usage since the cycle began (or since activation), growing with the clock."""
-        now = self.now()
-        since = max(self.cycle_start(now), device.date_activated or now)
+    def cycle_to_date(self, device: SimDevice, now: datetime | None = None) -> tuple[int, int]:
+        """Usage since the cycle began (or since activation), growing with the clock.
+
+        A bulk answer passes one `now`, so that all its devices are read at the same instant.
+        """
+        now = now or self.now()
+        start = self._cycle_start_cache.get(now)
+        if start is None:
+            self._cycle_start_cache = {now: self.cycle_start(now)}
+            start = self._cycle_start_cache[now]
+        since = max(start, device.date_activated or now)
         days = max(0.0, (now - since).total_seconds() / 86400)
         if device.status not in ("ACTIVATED", "active"):
             days = 0.0

@@ -38,14 +38,14 @@ def _ids(device: SimDevice) -> list[dict[str, str]]:
     ]
 
 
-def _device(state: SimState, device: SimDevice) -> dict[str, Any]:
+def _device(state: SimState, device: SimDevice, cycle_end: str) -> dict[str, Any]:
     return {
         "accountName": state.accounts["thingspace"],
         "deviceIds": _ids(device),
         "carrierInformations": [
             {"carrierName": "Verizon Wireless", "servicePlan": device.rate_plan, "state": device.status}
         ],
-        "billingCycleEndDate": state.cycle_start().isoformat(),
+        "billingCycleEndDate": cycle_end,
         "lastActivationDate": device.date_activated.isoformat() if device.date_activated else None,
         "createdAt": device.date_added.isoformat(),
         "extendedAttributes": [
@@ -182,8 +182,9 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
             else:
                 hi = mid
         page = ordered[lo : lo + size]
+        cycle_end = state.cycle_start().isoformat()
         return JSONResponse(
-            {"hasMoreData": lo + size < len(ordered), "devices": [_device(state, d) for d in page]}
+            {"hasMoreData": lo + size < len(ordered), "devices": [_device(state, d, cycle_end) for d in page]}
         )
 
     async def action(request: Request) -> Response:
@@ -335,11 +336,12 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
                 400, "INPUT_INVALID.Devices.TooMany", f"at most {MAX_DEVICES_PER_REQUEST} devices a request"
             )
         usage = []
+        now = state.now()
         for entry in ids:
             device = resolve([entry])
             if device is None:
                 continue
-            data, sms = state.cycle_to_date(device)
+            data, sms = state.cycle_to_date(device, now)
             usage.append(
                 {"deviceId": {"id": device.iccid, "kind": "iccid"}, "dataUsage": data, "smsUsage": sms}
             )
