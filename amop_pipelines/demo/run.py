@@ -35,7 +35,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
         report = seed_demo(engine, devices=devices, seed=seed)
         echo(f"seeded {report.devices_in_fleet:,} demo devices in {report.seconds:.1f} s")
     with persistent_instance() as instance:
-        job = defs.get_implicit_global_asset_job_def()
+        job = defs.resolve_implicit_global_asset_job_def()
         result = job.execute_in_process(instance=instance)
         summary = result.asset_materializations_for_node("fleet_summary")[0].metadata
     count = summary["devices"].value
