@@ -6,7 +6,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import httpx
 
@@ -106,15 +105,13 @@ class JasperClient:
     def rate_plans(self) -> list[RatePlanInfo]:
         body = self.http.request("GET", "/rateplans")
         return [
-            RatePlanInfo(
-                name=p["name"],
-                monthly_charge=Decimal(str(p["monthlyCharge"]))
-                if p.get("monthlyCharge") is not None
-                else None,
-                included_mb=Decimal(str(p["includedData"])) if p.get("includedData") is not None else None,
-                overage_rate=Decimal(str(p["overageRate"])) if p.get("overageRate") is not None else None,
-                overage_unit_mb=Decimal(str(p["overageUnit"])) if p.get("overageUnit") is not None else None,
-                pooled=p.get("pooled"),
+            RatePlanInfo.parse(
+                p["name"],
+                p.get("monthlyCharge"),
+                p.get("includedData"),
+                p.get("overageRate"),
+                p.get("overageUnit"),
+                p.get("pooled"),
             )
             for p in body.get("ratePlans", [])
         ]

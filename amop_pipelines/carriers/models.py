@@ -36,6 +36,11 @@ class UsageRecord:
         return Decimal(self.data_bytes) / BYTES_PER_MB
 
 
+def _decimal(value: object) -> Decimal | None:
+    """Carriers send numbers as JSON numbers or strings; money must not pass through float."""
+    return None if value is None else Decimal(str(value))
+
+
 @dataclass(frozen=True)
 class RatePlanInfo:
     name: str
@@ -44,6 +49,12 @@ class RatePlanInfo:
     overage_rate: Decimal | None = None
     overage_unit_mb: Decimal | None = None
     pooled: bool | None = None
+
+    @classmethod
+    def parse(
+        cls, name: str, charge: object, included: object, rate: object, unit: object, pooled: object
+    ) -> RatePlanInfo:
+        return cls(name, _decimal(charge), _decimal(included), _decimal(rate), _decimal(unit), pooled)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

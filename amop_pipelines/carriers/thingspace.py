@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from amop_pipelines.carriers.errors import AuthenticationError, PermanentCarrierError, SessionExpiredError
@@ -178,17 +177,13 @@ class ThingSpaceClient:
 
     def rate_plans(self) -> list[RatePlanInfo]:
         return [
-            RatePlanInfo(
-                name=p["name"],
-                monthly_charge=Decimal(str(p["monthlyCharge"]))
-                if p.get("monthlyCharge") is not None
-                else None,
-                included_mb=Decimal(str(p["includedMb"])) if p.get("includedMb") is not None else None,
-                overage_rate=Decimal(str(p["overageRate"])) if p.get("overageRate") is not None else None,
-                overage_unit_mb=Decimal(str(p["overageUnitMb"]))
-                if p.get("overageUnitMb") is not None
-                else None,
-                pooled=p.get("pooled"),
+            RatePlanInfo.parse(
+                p["name"],
+                p.get("monthlyCharge"),
+                p.get("includedMb"),
+                p.get("overageRate"),
+                p.get("overageUnitMb"),
+                p.get("pooled"),
             )
             for p in self._call("GET", f"/plans/{self.account}")
         ]

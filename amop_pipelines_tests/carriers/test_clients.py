@@ -188,3 +188,15 @@ def test_secrets_never_appear_in_logs_or_errors(sim, caplog):
         ts._session,
     ):
         assert secret and secret not in text  # ...but no secret with them
+
+
+def test_rate_plans_arrive_with_exact_money(sim):
+    from decimal import Decimal
+
+    jasper = {p.name: p for p in jasper_client(sim).rate_plans()}
+    ts = {p.name: p for p in thingspace_client(sim).rate_plans()}
+    assert jasper["J-POOL-1MB"].monthly_charge == Decimal("0.90")
+    assert jasper["J-IND-10MB"].overage_unit_mb == Decimal("10") and jasper["J-IND-10MB"].pooled is False
+    assert ts["T-MOB-PH-2GB"].overage_rate == Decimal("10.00") and ts["T-MOB-PH-2GB"].included_mb == Decimal(
+        "2048"
+    )
