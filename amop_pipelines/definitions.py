@@ -2,11 +2,16 @@
 
 import dagster as dg
 
-from amop_pipelines.defs.assets import fleet
+from amop_pipelines.defs.assets import fleet, sync
+from amop_pipelines.defs.checks import sync as sync_checks
 from amop_pipelines.defs.resources import carriers, database
+from amop_pipelines.defs.sensors import providers
 
 defs = dg.Definitions.merge(
     database.defs,
     carriers.defs,
     fleet.defs,
+    sync.defs,
+    sync_checks.defs,
+    providers.defs,
 )

@@ -20,7 +20,6 @@ from amop_pipelines.billing import Period, period_containing
 from amop_pipelines.db.bulk import insert_ignoring_existing
 from amop_pipelines.db.engine import session_scope
 from amop_pipelines.db.models import (
-    BillingPeriod,
     CarrierRatePlan,
     CommunicationPlan,
     CommunicationPlanRatePlan,
@@ -45,6 +44,7 @@ from amop_pipelines.demo.catalog import (
     customer_sites,
 )
 from amop_pipelines.demo.fleet import generate_devices
+from amop_pipelines.sync.periods import ensure_billing_period
 
 
 @dataclass
@@ -62,22 +62,6 @@ def _get_or_create(session: Session, model: type, defaults: dict[str, Any] | Non
         session.add(row)
         session.flush()
     return row
-
-
-def ensure_billing_period(session: Session, provider: ServiceProvider, period: Period) -> BillingPeriod:
-    return _get_or_create(
-        session,
-        BillingPeriod,
-        defaults={
-            "start_date": period.start_date,
-            "end_date": period.end_date,
-            "starts_at": period.starts_at,
-            "ends_at": period.ends_at,
-            "time_zone": period.time_zone,
-        },
-        service_provider_id=provider.id,
-        billing_month=period.billing_month,
-    )
 
 
 @dataclass

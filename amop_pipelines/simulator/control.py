@@ -46,6 +46,8 @@ def routes(state: SimState, guard: Guard, callbacks: CallbackDispatcher) -> list
 
     async def clock(request: Request) -> Response:
         body = await request.json()
+        if "freeze" in body:
+            state.freeze(bool(body["freeze"]))
         return JSONResponse({"now": state.advance(float(body.get("advance_seconds", 0))).isoformat()})
 
     async def flush(request: Request) -> Response:

@@ -53,6 +53,9 @@ class SimulatorHandle:
     def advance_clock(self, seconds: float) -> str:
         return self._call("POST", "/clock", json={"advance_seconds": seconds})["now"]
 
+    def freeze_clock(self, frozen: bool = True) -> str:
+        return self._call("POST", "/clock", json={"freeze": frozen})["now"]
+
     def flush_callbacks(self) -> int:
         return self._call("POST", "/callbacks/flush")["attempted"]
 

@@ -106,6 +106,7 @@ class SimState:
         self.accounts = {"jasper": "ACME-IOT", "thingspace": "NORTHWIND-0001"}
         self.cycle_end_day = cycle_end_day
         self.clock_offset = timedelta(0)
+        self.frozen_at: datetime | None = None
         self.operations: list[Operation] = []
         self._sequence = itertools.count(1)
         self.access_tokens: dict[str, float] = {}  # token -> expiry (monotonic)
@@ -122,7 +123,14 @@ class SimState:
 
     # time -------------------------------------------------------------------------------
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.clock_offset
+        base = self.frozen_at if self.frozen_at is not None else datetime.now(UTC)
+        return base + self.clock_offset
+
+    def freeze(self, frozen: bool) -> datetime:
+        """Stop (or restart) the clock, so that usage stands still between two reads."""
+        self.frozen_at = datetime.now(UTC) if frozen else None
+        self.clock_offset = timedelta(0) if frozen else self.clock_offset
+        return self.now()
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock on: usage grows, cycles roll over, tokens and sessions age."""

@@ -1,0 +1,209 @@
+"""Sync assets: the carrier's devices, usage and rate plans into the AMOP database, per provider
+and billing month. Carrier calls run in the `carrier_api` pool, so that parallel runs never go
+past an account's rate limit."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amop_pipelines.carriers.models import CarrierDevice
+from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, ServiceProvider
+from amop_pipelines.defs.partitions import partition_parts, provider_months
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.sync import sessions
+from amop_pipelines.sync.periods import ensure_billing_period, provider_period
+from amop_pipelines.sync.providers import find_provider
+from amop_pipelines.sync.rate_plans import sync_rate_plans
+from amop_pipelines.sync.staging import stage_devices, stage_usage
+from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
+
+CARRIER_POOL = "carrier_api"
+GROUP = "sync"
+
+
+class DeviceSyncConfig(dg.Config):
+    full_sync: bool = False  # every device, not just those changed in the last `modified_since_days`
+    modified_since_days: int = 30
+    freshness_hours: float = 6.0  # a sync this recent, in this billing cycle, is not repeated
+
+
+def _markdown(header: list[str], rows: list[tuple], limit: int = 10) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"\n… and {len(rows) - limit:,} more")
+    return "\n".join(lines)
+
+
+def _provider(amop_db: AmopDatabase, context: dg.AssetExecutionContext) -> tuple[ServiceProvider, str]:
+    key, month = partition_parts(context)
+    with Session(amop_db.engine) as session:
+        provider = find_provider(session, key)
+        session.expunge(provider)
+    return provider, month
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
+def device_staging(
+    context: dg.AssetExecutionContext,
+    config: DeviceSyncConfig,
+    amop_db: AmopDatabase,
+    carriers: CarrierClients,
+) -> dg.MaterializeResult:
+    """The provider's devices as the carrier reports them, duplicates by ICCID dropped.
+
+    Jasper: devices modified in the last 30 days (or all, with `full_sync`); ThingSpace: the whole
+    list by cursor. Skipped when the provider synced within `freshness_hours` of this cycle.
+    """
+    started = time.perf_counter()
+    provider, month = _provider(amop_db, context)
+    sessions.report_progress(amop_db.engine, context.run_id, sessions.SYNC_STARTED, "running")
+    period = provider_period(provider, month)
+    last = provider.last_device_sync_at
+    fresh = (
+        last is not None
+        and last >= period.starts_at
+        and datetime.now(UTC) - last < timedelta(hours=config.freshness_hours)
+    )
+    if fresh and not config.full_sync:
+        context.log.info(f"{provider.name} synced at {last:%Y-%m-%d %H:%M} UTC: staging kept")
+        return dg.MaterializeResult(metadata={"skipped": True, "last_sync": last.isoformat()})
+    client = carriers.for_provider(provider)
+    since = None if config.full_sync else datetime.now(UTC) - timedelta(days=config.modified_since_days)
+    try:
+        report = stage_devices(amop_db.engine, provider.id, client.iter_devices(since))
+    finally:
+        client.close()
+    with Session(amop_db.engine) as session:
+        preview = session.execute(
+            select(
+                DeviceStaging.iccid,
+                DeviceStaging.status,
+                DeviceStaging.rate_plan,
+                DeviceStaging.communication_plan,
+            )
+            .where(DeviceStaging.service_provider_id == provider.id)
+            .limit(10)
+        ).all()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": report.rows,
+            "duplicates_dropped": report.duplicates_dropped,
+            "pages_read": getattr(client, "pages_read", 0),
+            "full_sync": config.full_sync,
+            "seconds": round(time.perf_counter() - started, 2),
+            "preview": dg.MetadataValue.md(_markdown(["iccid", "status", "rate plan", "comm plan"], preview)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=provider_months,
+    group_name=GROUP,
+    pool=CARRIER_POOL,
+    deps=[device_staging],
+    kinds={"api", "sql"},
+)
+def usage_staging(
+    context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
+) -> dg.MaterializeResult:
+    """Cycle-to-date usage (data MB, SMS) of every device of the provider, through bulk endpoints."""
+    started = time.perf_counter()
+    provider, month = _provider(amop_db, context)
+    with Session(amop_db.engine) as session, session.begin():
+        period = ensure_billing_period(session, provider, provider_period(provider, month))
+        period_id = period.id
+        staged = dict(
+            session.execute(
+                select(DeviceStaging.iccid, DeviceStaging.rate_plan).where(
+                    DeviceStaging.service_provider_id == provider.id
+                )
+            ).all()
+        )
+        known = session.execute(
+            select(Device.iccid, Device.carrier_rate_plan_id).where(
+                Device.service_provider_id == provider.id, Device.is_archived.is_(False)
+            )
+        ).all()
+        codes = dict(session.execute(select(CarrierRatePlan.id, CarrierRatePlan.plan_code)).all())
+    plans = {iccid: codes.get(plan_id) for iccid, plan_id in known} | staged
+    devices = [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]
+    client = carriers.for_provider(provider)
+    try:
+        report = stage_usage(amop_db.engine, provider.id, period_id, client.iter_usage(devices))
+    finally:
+        client.close()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": report.rows,
+            "duplicates_dropped": report.duplicates_dropped,
+            "pages_read": getattr(client, "pages_read", 0),
+            "billing_month": month,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[device_staging], kinds={"sql"})
+def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
+    """Staged devices upserted into the device table in one transaction; invalid rows kept out."""
+    started = time.perf_counter()
+    provider, _ = _provider(amop_db, context)
+    report = upsert_devices(amop_db.engine, provider.id)
+    with Session(amop_db.engine) as session, session.begin():
+        session.get(ServiceProvider, provider.id).last_device_sync_at = datetime.now(UTC)
+    sessions.report_progress(amop_db.engine, context.run_id, sessions.DEVICES_SYNCED)
+    if report.rejected:
+        context.log.warning(f"{len(report.rejected)} staged devices rejected, e.g. {report.rejected[0]}")
+    return dg.MaterializeResult(
+        metadata={
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": len(report.rejected),
+            "rejected_rows": dg.MetadataValue.md(_markdown(["iccid", "why"], report.rejected)),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[usage_staging, devices], kinds={"sql"})
+def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
+    """Usage per device for the billing period (replacing the period's earlier figures)."""
+    provider, month = _provider(amop_db, context)
+    with Session(amop_db.engine) as session, session.begin():
+        period_id = ensure_billing_period(session, provider, provider_period(provider, month)).id
+    report = upsert_usage(amop_db.engine, provider.id, period_id)
+    return dg.MaterializeResult(
+        metadata={"rows": report.rows, "unknown_devices": report.unknown_devices, "billing_month": month}
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
+def carrier_rate_plans(
+    context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
+) -> dg.MaterializeResult:
+    """The carrier's rate plan catalog: new plans added, charges and allowances refreshed."""
+    provider, _ = _provider(amop_db, context)
+    client = carriers.for_provider(provider)
+    try:
+        report = sync_rate_plans(amop_db.engine, provider.id, client.rate_plans())
+    finally:
+        client.close()
+    return dg.MaterializeResult(
+        metadata={
+            "plans": report.plans,
+            "added": ", ".join(report.added) or "-",
+            "changed": ", ".join(report.changed) or "-",
+        }
+    )
+
+
+sync_assets = [device_staging, usage_staging, devices, device_usage, carrier_rate_plans]
+sync_job = dg.define_asset_job("sync_job", selection=sync_assets, partitions_def=provider_months)
+
+defs = dg.Definitions(assets=sync_assets, jobs=[sync_job])

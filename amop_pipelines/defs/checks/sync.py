@@ -1,0 +1,69 @@
+"""Checks of what a sync left in the database; each names what is wrong when it fails."""
+
+import dagster as dg
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from amop_pipelines.db.models import Device, DeviceStaging
+from amop_pipelines.defs.assets.sync import carrier_rate_plans, device_staging, devices
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.identifiers import iccid_problem
+from amop_pipelines.sync.rate_plans import invalid_rate_plans
+
+SHOWN = 20
+
+
+def _result(problems: list[str], what: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description=f"{len(problems)} {what}: {', '.join(problems[:SHOWN])}" if problems else None,
+        metadata={"problems": len(problems), "examples": ", ".join(problems[:SHOWN]) or "-"},
+    )
+
+
+@dg.asset_check(asset=device_staging, description="No ICCID is staged twice for a provider.")
+def staged_iccids_unique(amop_db: AmopDatabase) -> dg.AssetCheckResult:
+    with Session(amop_db.engine) as session:
+        repeated = session.scalars(
+            select(DeviceStaging.iccid)
+            .group_by(DeviceStaging.service_provider_id, DeviceStaging.iccid)
+            .having(func.count() > 1)
+        ).all()
+    return _result(sorted(repeated), "ICCIDs staged more than once")
+
+
+@dg.asset_check(asset=devices, description="Every device's ICCID is 19-20 digits starting with 89.")
+def device_iccids_well_formed(amop_db: AmopDatabase) -> dg.AssetCheckResult:
+    with Session(amop_db.engine) as session:
+        iccids = session.scalars(select(Device.iccid).where(Device.is_archived.is_(False))).all()
+    return _result(sorted(i for i in iccids if iccid_problem(i)), "malformed ICCIDs")
+
+
+@dg.asset_check(asset=devices, description="Every device has a known rate plan and communication plan.")
+def device_plans_known(amop_db: AmopDatabase) -> dg.AssetCheckResult:
+    with Session(amop_db.engine) as session:
+        unknown = session.scalars(
+            select(Device.iccid).where(
+                Device.is_archived.is_(False),
+                or_(Device.carrier_rate_plan_id.is_(None), Device.communication_plan_id.is_(None)),
+            )
+        ).all()
+    return _result(sorted(unknown), "devices without a known rate plan or communication plan")
+
+
+@dg.asset_check(
+    asset=carrier_rate_plans,
+    description="Every rate plan can be optimized: overage rate and overage unit above zero.",
+)
+def rate_plans_valid_for_optimization(amop_db: AmopDatabase) -> dg.AssetCheckResult:
+    return _result(invalid_rate_plans(amop_db.engine), "rate plans with no overage rate or unit")
+
+
+defs = dg.Definitions(
+    asset_checks=[
+        staged_iccids_unique,
+        device_iccids_well_formed,
+        device_plans_known,
+        rate_plans_valid_for_optimization,
+    ]
+)

@@ -1,0 +1,15 @@
+"""Service provider (dynamic, registered by a sensor) x billing month (the month the period ends)."""
+
+import dagster as dg
+
+providers = dg.DynamicPartitionsDefinition(name="service_provider")
+# Monthly keys ("2026-12-01"); two months ahead, since a period that closes on the 18th of next
+# month is already running.
+billing_months = dg.MonthlyPartitionsDefinition(start_date="2025-01-01", end_offset=2)
+provider_months = dg.MultiPartitionsDefinition({"provider": providers, "billing_month": billing_months})
+
+
+def partition_parts(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    """(provider key, billing month "YYYY-MM") of the run's partition."""
+    keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
+    return keys["provider"], keys["billing_month"][:7]

@@ -1,0 +1,145 @@
+"""The sync assets, materialized for a partition against the simulator over real HTTP."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from amop_pipelines.billing import period_containing
+from amop_pipelines.db.models import Device, DeviceStaging, DeviceUsage, ServiceProvider
+from amop_pipelines.defs.assets.sync import sync_assets
+from amop_pipelines.defs.checks.sync import (
+    device_iccids_well_formed,
+    device_plans_known,
+    rate_plans_valid_for_optimization,
+    staged_iccids_unique,
+)
+from amop_pipelines.defs.partitions import providers
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.sync.providers import provider_key
+
+FLEET, SEED = 1500, 7
+CHECKS = [
+    staged_iccids_unique,
+    device_iccids_well_formed,
+    device_plans_known,
+    rate_plans_valid_for_optimization,
+]
+
+
+@pytest.fixture
+def setup(sqlite_url, sqlite_engine):
+    """A database with the demo's providers, plans and customers but no devices yet."""
+    seed_demo(sqlite_engine, devices=FLEET, seed=SEED)
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.delete(DeviceUsage))
+        connection.execute(sa.delete(Device))
+        connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=500))
+    with running_simulator(new_state(devices=FLEET, seed=SEED)) as sim:
+        sim.freeze_clock()  # usage stands still, so that two syncs can be compared
+        for carrier in ("jasper", "thingspace"):
+            sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
+        yield sim, sqlite_url, sqlite_engine
+
+
+def _materialize(sim, url, provider: ServiceProvider, instance) -> dg.ExecuteInProcessResult:
+    key = provider_key(provider.name)
+    instance.add_dynamic_partitions(providers.name, [key])
+    month = period_containing(
+        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
+    ).billing_month
+    return dg.materialize(
+        [*sync_assets, *CHECKS],
+        partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+        resources={
+            "amop_db": AmopDatabase(url=url),
+            "carriers": CarrierClients(default_base_url=sim.base_url),
+        },
+        run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}},
+        instance=instance,
+    )
+
+
+def _snapshot(engine) -> dict:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                Device.iccid,
+                Device.status,
+                Device.carrier_rate_plan_id,
+                DeviceUsage.data_mb,
+                DeviceUsage.sms_count,
+            ).outerjoin(DeviceUsage, DeviceUsage.device_id == Device.id)
+        ).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _metadata(result, asset: str) -> dict:
+    return {k: v.value for k, v in result.asset_materializations_for_node(asset)[0].metadata.items()}
+
+
+@pytest.mark.parametrize("integration", ["jasper", "thingspace"])
+def test_sync_fills_the_database_then_updates_exactly_what_changed(setup, integration):
+    sim, url, engine = setup
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
+    carrier_devices = [d for d in sim.state.devices.values() if d.carrier == integration]
+    with dg.instance_for_test() as instance:
+        first = _materialize(sim, url, provider, instance)
+        assert first.success
+        assert _metadata(first, "devices")["inserted"] == len(carrier_devices)
+        assert _metadata(first, "device_usage")["rows"] == len(carrier_devices)
+        assert all(c.passed for c in first.get_asset_check_evaluations())
+        before = _snapshot(engine)
+        assert len(before) == len(carrier_devices)
+        assert (
+            sum(1 for values in before.values() if values[2] is not None and values[2] > 0) > 0
+        )  # usage landed
+
+        changed = sorted(d.iccid for d in carrier_devices if d.status in ("ACTIVATED", "active"))[:3]
+        for iccid in changed:
+            sim.change_device(iccid, status="DEACTIVATED" if integration == "jasper" else "deactive")
+        second = _materialize(sim, url, provider, instance)
+        assert second.success
+        devices_meta = _metadata(second, "devices")
+        assert devices_meta["updated"] == 3 and devices_meta["inserted"] == 0
+        after = _snapshot(engine)
+        assert {i for i in after if after[i][0] != before[i][0]} == set(changed)
+
+        sim.set_faults(integration, error_rate=0.2)
+        third = _materialize(sim, url, provider, instance)
+        assert third.success
+        assert _snapshot(engine) == after  # 20% 5xx: the same result as without
+
+
+def test_checks_fail_on_crafted_bad_input_and_name_it(setup):
+    _, url, engine = setup
+    resource = AmopDatabase(url=url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(Device).values(
+                service_provider_id=1,
+                iccid="8901X",
+                status="ACTIVATED",
+                is_archived=False,
+                created_at=datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
+        staged = {"service_provider_id": 1, "iccid": "8901260000000000001", "synced_at": datetime.now(UTC)}
+        connection.execute(sa.insert(DeviceStaging), [staged, staged])
+        connection.execute(
+            sa.text("UPDATE carrier_rate_plan SET overage_rate = 0 WHERE plan_code = 'J-PAYG'")
+        )
+    well_formed = device_iccids_well_formed(resource)
+    assert not well_formed.passed and "8901X" in well_formed.description
+    known = device_plans_known(resource)
+    assert not known.passed and "8901X" in known.description
+    unique = staged_iccids_unique(resource)
+    assert not unique.passed and "8901260000000000001" in unique.description
+    valid = rate_plans_valid_for_optimization(resource)
+    assert not valid.passed and "J-PAYG" in valid.description
