@@ -204,6 +204,6 @@ def carrier_rate_plans(
 
 
 sync_assets = [device_staging, usage_staging, devices, device_usage, carrier_rate_plans]
-sync_job = dg.define_asset_job("sync_job", selection=sync_assets, partitions_def=provider_months)
+sync_job = dg.define_asset_job("sync_job", selection=sync_assets)
 
 defs = dg.Definitions(assets=sync_assets, jobs=[sync_job])
