@@ -5,7 +5,7 @@ import dagster as dg
 from amop_pipelines.defs.assets import fleet, sync
 from amop_pipelines.defs.checks import sync as sync_checks
 from amop_pipelines.defs.resources import carriers, database
-from amop_pipelines.defs.sensors import providers
+from amop_pipelines.defs.sensors import providers, window
 
 defs = dg.Definitions.merge(
     database.defs,
@@ -14,4 +14,5 @@ defs = dg.Definitions.merge(
     sync.defs,
     sync_checks.defs,
     providers.defs,
+    window.defs,
 )

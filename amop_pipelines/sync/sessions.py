@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, select, update
 
 from amop_pipelines.db.models import OptimizationSession
 
@@ -24,4 +25,48 @@ def report_progress(engine: Engine, run_id: str, progress: int, status: str | No
             update(OptimizationSession)
             .where(OptimizationSession.dagster_run_id == run_id, OptimizationSession.progress <= progress)
             .values(values)
+        ).rowcount
+
+
+def session_guid(run_key: str) -> str:
+    """The same session for every tick that asks for the same run."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"amop:{run_key}"))
+
+
+def open_session(engine: Engine, provider_id: int, billing_period_id: int | None, run_key: str) -> str:
+    """The session for this run key, made at progress 0 ("initiated") if it is new."""
+    guid = session_guid(run_key)
+    with engine.begin() as connection:
+        exists = connection.scalar(
+            select(OptimizationSession.id).where(OptimizationSession.session_guid == guid)
+        )
+        if exists is None:
+            connection.execute(
+                insert(OptimizationSession).values(
+                    session_guid=guid,
+                    service_provider_id=provider_id,
+                    billing_period_id=billing_period_id,
+                    status="initiated",
+                    progress=INITIATED,
+                    started_at=datetime.now(UTC),
+                )
+            )
+    return guid
+
+
+def attach_run(engine: Engine, guid: str, run_id: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(OptimizationSession)
+            .where(OptimizationSession.session_guid == guid)
+            .values(dagster_run_id=run_id)
+        )
+
+
+def fail_session(engine: Engine, run_id: str, error: str) -> int:
+    with engine.begin() as connection:
+        return connection.execute(
+            update(OptimizationSession)
+            .where(OptimizationSession.dagster_run_id == run_id)
+            .values(status="failed", error=error[:4000], finished_at=datetime.now(UTC))
         ).rowcount

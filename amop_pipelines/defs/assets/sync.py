@@ -22,6 +22,7 @@ from amop_pipelines.sync.staging import stage_devices, stage_usage
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
 
 CARRIER_POOL = "carrier_api"
+SESSION_TAG = "amop/session"
 GROUP = "sync"
 
 
@@ -61,6 +62,9 @@ def device_staging(
     """
     started = time.perf_counter()
     provider, month = _provider(amop_db, context)
+    guid = context.run.tags.get(SESSION_TAG)
+    if guid:
+        sessions.attach_run(amop_db.engine, guid, context.run_id)
     sessions.report_progress(amop_db.engine, context.run_id, sessions.SYNC_STARTED, "running")
     period = provider_period(provider, month)
     last = provider.last_device_sync_at
