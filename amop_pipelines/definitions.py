@@ -4,15 +4,17 @@ import dagster as dg
 
 from amop_pipelines.defs.assets import fleet, sync
 from amop_pipelines.defs.checks import sync as sync_checks
-from amop_pipelines.defs.resources import carriers, database
-from amop_pipelines.defs.sensors import providers, window
+from amop_pipelines.defs.resources import carriers, database, notifier
+from amop_pipelines.defs.sensors import failures, providers, window
 
 defs = dg.Definitions.merge(
     database.defs,
     carriers.defs,
+    notifier.defs,
     fleet.defs,
     sync.defs,
     sync_checks.defs,
     providers.defs,
     window.defs,
+    failures.defs,
 )

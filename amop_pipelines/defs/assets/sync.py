@@ -61,10 +61,10 @@ def device_staging(
     list by cursor. Skipped when the provider synced within `freshness_hours` of this cycle.
     """
     started = time.perf_counter()
-    provider, month = _provider(amop_db, context)
     guid = context.run.tags.get(SESSION_TAG)
-    if guid:
+    if guid:  # first thing, so that even a failure below is recorded against the session
         sessions.attach_run(amop_db.engine, guid, context.run_id)
+    provider, month = _provider(amop_db, context)
     sessions.report_progress(amop_db.engine, context.run_id, sessions.SYNC_STARTED, "running")
     period = provider_period(provider, month)
     last = provider.last_device_sync_at

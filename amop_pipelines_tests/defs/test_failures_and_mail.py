@@ -1,0 +1,101 @@
+"""A failed run marks its session failed and sends an error notification; mail goes out by SMTP."""
+
+import email
+from email import policy
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from amop_pipelines.db.models import Notification, OptimizationSession
+from amop_pipelines.defs.assets.sync import SESSION_TAG, device_staging
+from amop_pipelines.defs.partitions import providers
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.defs.sensors.failures import session_failure_sensor
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import free_port
+from amop_pipelines.sync import sessions
+
+
+def test_a_failed_run_fails_its_session_and_files_an_error_mail(sqlite_url, sqlite_engine, tmp_path):
+    seed_demo(sqlite_engine, devices=20)
+    guid = sessions.open_session(sqlite_engine, 1, None, "test-run-key")
+    database = AmopDatabase(url=sqlite_url)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(providers.name, ["no-such-provider"])
+        result = dg.materialize(
+            [device_staging],
+            partition_key=dg.MultiPartitionKey(
+                {"provider": "no-such-provider", "billing_month": "2026-12-01"}
+            ),
+            resources={
+                "amop_db": database,
+                "carriers": CarrierClients(default_base_url=f"http://127.0.0.1:{free_port()}"),
+            },
+            instance=instance,
+            tags={SESSION_TAG: guid},
+            raise_on_error=False,
+        )
+        assert not result.success
+        run = instance.get_run_by_id(result.run_id)
+        failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
+        with dg.build_run_status_sensor_context(
+            sensor_name=session_failure_sensor.name,
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=failure,
+            resources={"amop_db": database, "notifier": Notifier(outbox_dir=str(tmp_path / "outbox"))},
+        ) as context:
+            session_failure_sensor(context.for_run_failure())
+
+    with sqlite_engine.connect() as connection:
+        status, error = connection.execute(
+            sa.select(OptimizationSession.status, OptimizationSession.error).where(
+                OptimizationSession.session_guid == guid
+            )
+        ).one()
+        notification = connection.execute(sa.select(Notification)).one()
+    assert status == "failed"
+    assert "no-such-provider" in error
+    assert notification.kind == "error" and notification.status == "filed"
+    (mail,) = (tmp_path / "outbox").glob("*.eml")
+    text = mail.read_text()
+    assert "device_staging" in text and "no-such-provider" in text
+
+
+class _Inbox:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()
+
+
+def test_mail_goes_out_by_smtp_with_attachment_and_bcc(sqlite_engine, smtp_server, tmp_path):
+    port, inbox = smtp_server
+    report = tmp_path / "report.xlsx"
+    report.write_bytes(b"PK\x03\x04 not really a workbook")
+    notifier = Notifier(
+        smtp_host="127.0.0.1", smtp_port=port, recipients="ops@example.com", bcc="audit@example.com"
+    )
+    delivery = notifier.send(sqlite_engine, "success", "Savings", "You saved 12.34", attachments=[report])
+    assert delivery.status == "sent"
+    (envelope,) = inbox.envelopes
+    assert set(envelope.rcpt_tos) == {"ops@example.com", "audit@example.com"}
+    message = email.message_from_bytes(envelope.content, policy=policy.default)
+    assert message["Subject"] == "Savings" and "audit@example.com" not in message.get("To", "")
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "report.xlsx" and attachment.get_content() == report.read_bytes()
