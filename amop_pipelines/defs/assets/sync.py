@@ -63,9 +63,9 @@ def device_staging(
     started = time.perf_counter()
     guid = context.run.tags.get(SESSION_TAG)
     if guid:  # first thing, so that even a failure below is recorded against the session
-        sessions.attach_run(amop_db.engine, guid, context.run_id)
+        sessions.attach_run(amop_db.engine, guid, context.run.run_id)
     provider, month = _provider(amop_db, context)
-    sessions.report_progress(amop_db.engine, context.run_id, sessions.SYNC_STARTED, "running")
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
     period = provider_period(provider, month)
     last = provider.last_device_sync_at
     fresh = (
@@ -160,7 +160,7 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
     report = upsert_devices(amop_db.engine, provider.id)
     with Session(amop_db.engine) as session, session.begin():
         session.get(ServiceProvider, provider.id).last_device_sync_at = datetime.now(UTC)
-    sessions.report_progress(amop_db.engine, context.run_id, sessions.DEVICES_SYNCED)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.DEVICES_SYNCED)
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} staged devices rejected, e.g. {report.rejected[0]}")
     return dg.MaterializeResult(
