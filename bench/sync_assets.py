@@ -1,0 +1,91 @@
+"""The sync assets against the simulator, next to a bare client sync at the same rate limit.
+
+Seeds the demo fleet's reference data into a fresh SQLite file (devices removed, so every device
+is inserted), serves the same fleet from the simulator, and materializes the sync assets of
+each provider for its current billing month with a full sync. Target: at most 1.2 times the
+bare sync (`bench/sync_throughput.py`) for the same fleet and limit.
+Run: python bench/sync_assets.py [--devices 100000] [--rate 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=50.0)
+    args = parser.parse_args()
+    from sync_throughput import direct_sync
+
+    from amop_pipelines.billing import period_containing
+    from amop_pipelines.db import migrate
+    from amop_pipelines.db.engine import make_engine
+    from amop_pipelines.db.models import Device, DeviceUsage, ServiceProvider
+    from amop_pipelines.defs.assets.sync import sync_assets
+    from amop_pipelines.defs.partitions import providers
+    from amop_pipelines.defs.resources.carriers import CarrierClients
+    from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.demo.seed import seed_demo
+    from amop_pipelines.simulator.server import new_state, running_simulator
+    from amop_pipelines.sync.providers import provider_key
+
+    with tempfile.TemporaryDirectory() as folder, running_simulator(new_state(devices=args.devices)) as sim:
+        sim.freeze_clock()
+        url = f"sqlite:///{Path(folder) / 'amop.sqlite3'}"
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        seed_demo(engine, devices=args.devices)
+        with engine.begin() as connection:
+            connection.execute(sa.delete(DeviceUsage))
+            connection.execute(sa.delete(Device))
+            connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=args.rate))
+            rows = connection.execute(sa.select(ServiceProvider)).all()
+        print(f"fleet: {args.devices:,} demo devices; limit {args.rate:g} requests/s per carrier")
+        print(f"{'carrier':>10} {'devices':>8} {'bare s':>8} {'assets s':>9} {'ratio':>6}")
+        totals = [0, 0.0, 0.0]
+        for provider in rows:
+            count, _, bare = direct_sync(sim, provider.integration, args.rate)
+            sim.reset_faults()
+            sim.set_faults(provider.integration, rate_limit_per_second=args.rate, max_in_flight=1)
+            key = provider_key(provider.name)
+            month = period_containing(
+                datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
+            ).billing_month
+            with dg.instance_for_test() as instance:
+                instance.add_dynamic_partitions(providers.name, [key])
+                started = time.perf_counter()
+                result = dg.materialize(
+                    sync_assets,
+                    partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+                    resources={
+                        "amop_db": AmopDatabase(url=url),
+                        "carriers": CarrierClients(default_base_url=sim.base_url),
+                    },
+                    run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}},
+                    instance=instance,
+                )
+                seconds = time.perf_counter() - started
+            assert result.success
+            inserted = result.asset_materializations_for_node("devices")[0].metadata["inserted"].value
+            assert inserted == count, (inserted, count)
+            print(
+                f"{provider.integration:>10} {count:>8,} {bare:>8.1f} {seconds:>9.1f} {seconds / bare:>6.2f}",
+                flush=True,
+            )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
