@@ -84,6 +84,10 @@ def main() -> None:
                 f"{provider.integration:>10} {count:>8,} {bare:>8.1f} {seconds:>9.1f} {seconds / bare:>6.2f}",
                 flush=True,
             )
+            totals = [totals[0] + count, totals[1] + bare, totals[2] + seconds]
+        print(
+            f"{'fleet':>10} {totals[0]:>8,} {totals[1]:>8.1f} {totals[2]:>9.1f} {totals[2] / totals[1]:>6.2f}"
+        )
         engine.dispose()
 
 
