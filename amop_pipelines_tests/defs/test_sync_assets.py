@@ -143,3 +143,30 @@ def test_checks_fail_on_crafted_bad_input_and_name_it(setup):
     assert not unique.passed and "8901260000000000001" in unique.description
     valid = rate_plans_valid_for_optimization(resource)
     assert not valid.passed and "J-PAYG" in valid.description
+
+
+def test_a_recent_sync_of_this_cycle_is_not_repeated_unless_asked(setup):
+    sim, url, engine = setup
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+    with dg.instance_for_test() as instance:
+        assert _materialize(sim, url, provider, instance).success  # a full sync
+        key = provider_key(provider.name)
+        month = period_containing(
+            datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
+        ).billing_month
+        again = dg.materialize(
+            sync_assets,
+            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+            resources={
+                "amop_db": AmopDatabase(url=url),
+                "carriers": CarrierClients(default_base_url=sim.base_url),
+            },
+            run_config={"ops": {"device_staging": {"config": {"freshness_hours": 6}}}},
+            instance=instance,
+        )
+    assert again.success
+    assert _metadata(again, "device_staging")["skipped"] is True
+    assert _metadata(again, "devices")["unchanged"] == len(
+        [d for d in sim.state.devices.values() if d.carrier == "jasper"]
+    )
