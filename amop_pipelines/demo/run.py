@@ -19,10 +19,13 @@ class DemoResult:
 
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
 
+    import dagster as dg
+
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device
-    from amop_pipelines.definitions import defs
+    from amop_pipelines.defs.assets.fleet import fleet_summary
+    from amop_pipelines.defs.resources.database import database_from_env
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.instance import persistent_instance
 
@@ -35,8 +38,9 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
         report = seed_demo(engine, devices=devices, seed=seed)
         echo(f"seeded {report.devices_in_fleet:,} demo devices in {report.seconds:.1f} s")
     with persistent_instance() as instance:
-        job = defs.resolve_implicit_global_asset_job_def()
-        result = job.execute_in_process(instance=instance)
+        result = dg.materialize(
+            [fleet_summary], instance=instance, resources={"amop_db": database_from_env()}
+        )
         summary = result.asset_materializations_for_node("fleet_summary")[0].metadata
     count = summary["devices"].value
     echo(f"fleet: {count:,} devices across {summary['providers'].value} providers")
