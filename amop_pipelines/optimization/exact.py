@@ -365,70 +365,46 @@ def _local_search(
             return
 
 
-def _milp(
-    problem: Problem,
-    key: _Key,
-    free: np.ndarray,
-    fixed_choice: np.ndarray,
-    exact_rounding: bool,
-    time_limit: float = MILP_TIME_LIMIT,
+def _exact_milp(
+    problem: Problem, key: _Key, time_limit: float = MILP_TIME_LIMIT
 ) -> tuple[np.ndarray, float] | None:
-    """Re-decide the `free` devices (local indices); the others keep their `fixed_choice` column.
+    """The key solved outright: whole overage blocks and each pool's half-up cent rounding modelled.
 
-    Whole overage blocks per pooled pool; with `exact_rounding` also each pool's cost rounded
-    half-up to cents, so the optimum is exactly the cost model's.
-    Returns the new column per free device and HiGHS's proven bound on the objective, or None
-    when HiGHS proves nothing in time.
+    Returns each device's column and HiGHS's proven bound on the cost in cents, or None when
+    HiGHS proves nothing in time.
     """
-    p, d, D = problem.plans, problem.devices, problem.cycle_days
-    device_of, column_of = np.nonzero(key.allowed[free])
-    n_x, n_free = len(device_of), len(free)
-    local = free[device_of]
+    p, D = problem.plans, problem.cycle_days
+    device_of, column_of = np.nonzero(key.allowed)
+    n_x, n_devices = len(device_of), len(key.rows)
     pooled_columns = np.flatnonzero(key.pooled)
     n_pool = len(pooled_columns)
     block_var = n_x + np.arange(n_pool)
     cents_var = n_x + n_pool + np.arange(n_pool)
-    n_vars = n_x + n_pool * (2 if exact_rounding else 1)
-    var_linear = key.linear[local, column_of]
-    var_net = key.net[local, column_of]
-    var_pooled = key.pooled[column_of]
+    n_vars = n_x + 2 * n_pool
+    var_linear = key.linear[device_of, column_of]
+    var_net = key.net[device_of, column_of]
 
     cost = np.zeros(n_vars)
-    cost[:n_x] = np.where(var_pooled & exact_rounding, 0.0, var_linear)
-    rows, cols, vals = [device_of], [np.arange(n_x)], [np.ones(n_x)]
-    lower, upper = [np.ones(n_free)], [np.ones(n_free)]
-    fixed = np.ones(len(key.rows), dtype=bool)
-    fixed[free] = False
-    next_row = n_free
+    cost[:n_x] = np.where(key.pooled[column_of], 0.0, var_linear)  # pooled plans cost via their pools
+    cost[cents_var] = 1.0
+    rows, cols, vals = [device_of], [np.arange(n_x)], [np.ones(n_x)]  # each device takes one plan
+    lower, upper = [np.ones(n_devices)], [np.ones(n_devices)]
+    next_row = n_devices
     for k, column in enumerate(pooled_columns):
         plan = int(key.plans[column])
-        fixed_rows = key.rows[fixed & (fixed_choice == column)]
-        S0, U0, M0 = (
-            int(d.days[fixed_rows].sum()),
-            int(d.usage[fixed_rows].sum()),
-            int(d.sms[fixed_rows].sum()),
-        )
         members = np.flatnonzero(column_of == column)
-        # unit * blocks - sum x * net >= net of the fixed devices   (MB)
+        # unit * blocks >= sum x * net                                          (MB)
         rows += [np.full(len(members) + 1, next_row)]
         cols += [np.concatenate([members, [block_var[k]]])]
         vals += [np.concatenate([-var_net[members], [p.unit[plan] / 1e6]])]
-        lower.append(np.array([(U0 * D - S0 * int(p.allowance[plan])) / 1e6 / D]))
-        upper.append(np.array([np.inf]))
-        next_row += 1
-        rate_cents = p.rate[plan] / 100.0
-        if exact_rounding:
-            # integer cents >= linear + blocks * rate - 0.5 + 1/(100 D): half-up rounding, exactly
-            linear_fixed = (S0 * int(p.charge[plan]) / D + M0 * int(p.sms[plan])) / 100.0
-            rows += [np.full(len(members) + 2, next_row)]
-            cols += [np.concatenate([members, [block_var[k], cents_var[k]]])]
-            vals += [np.concatenate([-var_linear[members], [-rate_cents, 1.0]])]
-            lower.append(np.array([linear_fixed - 0.5 + 1.0 / (100 * D)]))
-            upper.append(np.array([np.inf]))
-            cost[cents_var[k]] = 1.0
-            next_row += 1
-        else:
-            cost[block_var[k]] = rate_cents
+        # cents >= linear + blocks * rate - 0.5 + 1/(100 D): half-up rounding, exactly, since the
+        # unrounded cost is a multiple of 1/(100 D) cent
+        rows += [np.full(len(members) + 2, next_row + 1)]
+        cols += [np.concatenate([members, [block_var[k], cents_var[k]]])]
+        vals += [np.concatenate([-var_linear[members], [-p.rate[plan] / 100.0, 1.0]])]
+        lower += [np.zeros(1), np.array([-0.5 + 1.0 / (100 * D)])]
+        upper += [np.full(1, np.inf), np.full(1, np.inf)]
+        next_row += 2
     matrix = csr_array(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_vars)
     )
@@ -436,13 +412,13 @@ def _milp(
         cost,
         constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
         integrality=np.ones(n_vars),
-        bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(n_vars - n_x, np.inf)])),
+        bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(2 * n_pool, np.inf)])),
         options={"time_limit": time_limit, "mip_rel_gap": 1e-7, "disp": False},
     )
     if result.status != 0 or result.x is None:
         return None
     chosen = result.x[:n_x] > 0.5
-    choice = np.full(n_free, -1)
+    choice = np.full(n_devices, -1)
     choice[device_of[chosen]] = column_of[chosen]
     return choice, float(result.mip_dual_bound)
 
@@ -454,8 +430,7 @@ def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_
     n_pooled_pools = int(key.pooled.sum())
     label = d.keys[int(d.pool_key[rows[0]])]
     if len(rows) <= full_milp_limit:
-        everyone = np.arange(len(rows))
-        solved = _milp(problem, key, everyone, np.full(len(rows), -1), exact_rounding=True)
+        solved = _exact_milp(problem, key)
         if solved is not None and (solved[0] >= 0).all():
             assignment[rows] = key.plans[solved[0]]
             cents = assignment_cost(sub, assignment[rows]).total_cents
