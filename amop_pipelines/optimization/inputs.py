@@ -90,9 +90,12 @@ def _money(value: str, places: int = 4) -> Decimal:
 
 
 def read_plans(path: Path) -> PlanTable:
-    name = str(path)
     reader = csv.reader(io.StringIO(_text(path)))
-    rows = [[cell.strip() for cell in row] for row in reader]
+    return plans_from_rows(str(path), [[cell.strip() for cell in row] for row in reader])
+
+
+def plans_from_rows(name: str, rows: list[list[str]]) -> PlanTable:
+    """Plans from rows of text in the plans.csv layout, the first row being the header."""
     if not rows or not any(rows[0]):
         raise InputError(
             [InputProblem(name, 1, "file", "is empty: a header and at least one plan are needed")]
@@ -190,6 +193,11 @@ def read_devices(path: Path, plans: PlanTable, cycle_days: int) -> DeviceTable:
         frame = pl.read_csv(io.StringIO(text), infer_schema=False, empty_string_is_null=False)
     except pl.exceptions.PolarsError as error:
         raise InputError([InputProblem(name, 0, "file", f"is not a readable CSV file: {error}")]) from error
+    return devices_from_frame(name, frame, plans, cycle_days)
+
+
+def devices_from_frame(name: str, frame: pl.DataFrame, plans: PlanTable, cycle_days: int) -> DeviceTable:
+    """Devices from a frame of text columns in the devices.csv layout, validated as the file is."""
     frame = frame.rename({c: c.strip() for c in frame.columns})
     problems = _header(name, frame.columns, DEVICES_REQUIRED, DEVICES_COLUMNS)
     if problems:

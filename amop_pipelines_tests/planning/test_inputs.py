@@ -1,0 +1,59 @@
+"""A provider's month from the database as an optimization problem, on projected usage."""
+
+from datetime import timedelta
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from amop_pipelines.db.models import BillingPeriod, CarrierRatePlan, ServiceProvider
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.optimization.cost import assignment_cost
+from amop_pipelines.optimization.exact import exact_optimize
+from amop_pipelines.planning.inputs import load_month
+from amop_pipelines.sync.periods import provider_period
+
+
+def _month(engine, integration: str):
+    with Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
+        billing_period = session.scalars(
+            sa.select(BillingPeriod).filter_by(service_provider_id=provider.id)
+        ).one()
+        session.expunge_all()
+    return provider, billing_period, provider_period(provider, billing_period.billing_month)
+
+
+def test_a_device_halfway_through_its_cycle_is_costed_on_its_projection(sqlite_engine):
+    seed_demo(sqlite_engine, devices=1500)
+    provider, billing_period, period = _month(sqlite_engine, "jasper")
+    halfway = period.starts_at + (period.ends_at - period.starts_at) / 2
+    month = load_month(sqlite_engine, provider.id, billing_period, period, as_of=halfway)
+    d = month.problem.devices
+    whole_cycle = np.flatnonzero(d.days == period.days)
+    assert len(whole_cycle) > 0
+    expected = np.rint(month.ctd_mb[whole_cycle] * 2 * 1e6)
+    assert np.allclose(d.usage[whole_cycle], expected, atol=2)  # micro-MB: twice the usage so far
+    current = assignment_cost(month.problem, d.current.astype(np.int64)).total_cents
+    as_of_now = load_month(sqlite_engine, provider.id, billing_period, period, as_of=halfway, project=False)
+    assert current > assignment_cost(as_of_now.problem, d.current.astype(np.int64)).total_cents
+
+    result = exact_optimize(month.problem)
+    assert result.total_cents <= current
+    allowed = d.allowed()
+    assert allowed[np.arange(len(d)), result.assignment].all()
+
+
+def test_invalid_plans_are_left_out_and_named(sqlite_engine):
+    seed_demo(sqlite_engine, devices=300)
+    with sqlite_engine.begin() as connection:
+        connection.execute(
+            sa.update(CarrierRatePlan).where(CarrierRatePlan.plan_code == "J-PAYG").values(overage_rate=0)
+        )
+    provider, billing_period, period = _month(sqlite_engine, "jasper")
+    month = load_month(
+        sqlite_engine, provider.id, billing_period, period, as_of=period.ends_at - timedelta(days=2)
+    )
+    assert month.invalid_plans == ["J-PAYG"]
+    assert "J-PAYG" not in month.problem.plans.codes
+    assert len(month.problem.devices) == len(month.device_ids) > 0
