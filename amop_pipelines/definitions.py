@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from amop_pipelines.defs.assets import fleet, sync
+from amop_pipelines.defs.assets import fleet, optimization, sync
 from amop_pipelines.defs.checks import sync as sync_checks
 from amop_pipelines.defs.resources import carriers, database, notifier
 from amop_pipelines.defs.sensors import failures, providers, window
@@ -13,6 +13,7 @@ defs = dg.Definitions.merge(
     notifier.defs,
     fleet.defs,
     sync.defs,
+    optimization.defs,
     sync_checks.defs,
     providers.defs,
     window.defs,

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines.carriers.models import CarrierDevice
 from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, ServiceProvider
-from amop_pipelines.defs.partitions import partition_parts, provider_months
+from amop_pipelines.defs.assets.common import markdown_table, provider_of
+from amop_pipelines.defs.partitions import provider_months
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.sync import sessions
 from amop_pipelines.sync.periods import ensure_billing_period, provider_period
-from amop_pipelines.sync.providers import find_provider
 from amop_pipelines.sync.rate_plans import sync_rate_plans
 from amop_pipelines.sync.staging import stage_devices, stage_usage
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
@@ -30,22 +30,6 @@ class DeviceSyncConfig(dg.Config):
     full_sync: bool = False  # every device, not just those changed in the last `modified_since_days`
     modified_since_days: int = 30
     freshness_hours: float = 6.0  # a sync this recent, in this billing cycle, is not repeated
-
-
-def _markdown(header: list[str], rows: list[tuple], limit: int = 10) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"\n… and {len(rows) - limit:,} more")
-    return "\n".join(lines)
-
-
-def _provider(amop_db: AmopDatabase, context: dg.AssetExecutionContext) -> tuple[ServiceProvider, str]:
-    key, month = partition_parts(context)
-    with Session(amop_db.engine) as session:
-        provider = find_provider(session, key)
-        session.expunge(provider)
-    return provider, month
 
 
 @dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
@@ -64,7 +48,7 @@ def device_staging(
     guid = context.run.tags.get(SESSION_TAG)
     if guid:  # first thing, so that even a failure below is recorded against the session
         sessions.attach_run(amop_db.engine, guid, context.run.run_id)
-    provider, month = _provider(amop_db, context)
+    provider, month = provider_of(amop_db, context)
     sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
     period = provider_period(provider, month)
     last = provider.last_device_sync_at
@@ -100,7 +84,9 @@ def device_staging(
             "pages_read": getattr(client, "pages_read", 0),
             "full_sync": config.full_sync,
             "seconds": round(time.perf_counter() - started, 2),
-            "preview": dg.MetadataValue.md(_markdown(["iccid", "status", "rate plan", "comm plan"], preview)),
+            "preview": dg.MetadataValue.md(
+                markdown_table(["iccid", "status", "rate plan", "comm plan"], preview)
+            ),
         }
     )
 
@@ -117,7 +103,7 @@ def usage_staging(
 ) -> dg.MaterializeResult:
     """Cycle-to-date usage (data MB, SMS) of every device of the provider, through bulk endpoints."""
     started = time.perf_counter()
-    provider, month = _provider(amop_db, context)
+    provider, month = provider_of(amop_db, context)
     with Session(amop_db.engine) as session, session.begin():
         period = ensure_billing_period(session, provider, provider_period(provider, month))
         period_id = period.id
@@ -156,7 +142,7 @@ def usage_staging(
 def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
     """Staged devices upserted into the device table in one transaction; invalid rows kept out."""
     started = time.perf_counter()
-    provider, _ = _provider(amop_db, context)
+    provider, _ = provider_of(amop_db, context)
     report = upsert_devices(amop_db.engine, provider.id)
     with Session(amop_db.engine) as session, session.begin():
         session.get(ServiceProvider, provider.id).last_device_sync_at = datetime.now(UTC)
@@ -169,7 +155,7 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
             "updated": report.updated,
             "unchanged": report.unchanged,
             "rejected": len(report.rejected),
-            "rejected_rows": dg.MetadataValue.md(_markdown(["iccid", "why"], report.rejected)),
+            "rejected_rows": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.rejected)),
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
@@ -178,7 +164,7 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
 @dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[usage_staging, devices], kinds={"sql"})
 def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
     """Usage per device for the billing period (replacing the period's earlier figures)."""
-    provider, month = _provider(amop_db, context)
+    provider, month = provider_of(amop_db, context)
     with Session(amop_db.engine) as session, session.begin():
         period_id = ensure_billing_period(session, provider, provider_period(provider, month)).id
     report = upsert_usage(amop_db.engine, provider.id, period_id)
@@ -192,7 +178,7 @@ def carrier_rate_plans(
     context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
 ) -> dg.MaterializeResult:
     """The carrier's rate plan catalog: new plans added, charges and allowances refreshed."""
-    provider, _ = _provider(amop_db, context)
+    provider, _ = provider_of(amop_db, context)
     client = carriers.for_provider(provider)
     try:
         report = sync_rate_plans(amop_db.engine, provider.id, client.rate_plans())

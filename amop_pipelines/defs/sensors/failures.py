@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from amop_pipelines.defs.assets.optimization import optimization_job
 from amop_pipelines.defs.assets.sync import sync_job
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
@@ -15,7 +16,9 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-@dg.run_failure_sensor(monitored_jobs=[sync_job], default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_failure_sensor(
+    monitored_jobs=[sync_job, optimization_job], default_status=dg.DefaultSensorStatus.RUNNING
+)
 def session_failure_sensor(
     context: dg.RunFailureSensorContext, amop_db: AmopDatabase, notifier: Notifier
 ) -> None:

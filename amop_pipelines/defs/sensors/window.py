@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.assets.sync import SESSION_TAG, sync_job
+from amop_pipelines.defs.assets.optimization import optimization_job
+from amop_pipelines.defs.assets.sync import SESSION_TAG
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.sync import sessions
 from amop_pipelines.sync.periods import ensure_billing_period, provider_period
@@ -34,9 +35,9 @@ def current_time() -> datetime:
     return datetime.now(UTC)
 
 
-@dg.sensor(job=sync_job, minimum_interval_seconds=60)
+@dg.sensor(job=optimization_job, minimum_interval_seconds=60)
 def optimization_window_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
-    """Requests each provider's optimization run when its window slot comes (sync for now)."""
+    """Requests each provider's optimization run (sync, then optimization) when its slot comes."""
     now = current_time()
     requests, skipped = [], []
     with Session(amop_db.engine) as session:

@@ -1,0 +1,289 @@
+"""Optimization assets: comm-plan groups, queues, results, the winners and the report, per provider
+and billing month, on the sync assets' tables. Values pass between them through Dagster's IO
+manager; everything an operator looks at is also in the AMOP database."""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from amop_pipelines.db.models import (
+    OptimizationCommGroup,
+    OptimizationInstance,
+    OptimizationResultFile,
+    OptimizationSession,
+)
+from amop_pipelines.defs.assets.common import markdown_table, provider_of
+from amop_pipelines.defs.assets.sync import (
+    SESSION_TAG,
+    carrier_rate_plans,
+    device_usage,
+    devices,
+    sync_assets,
+)
+from amop_pipelines.defs.partitions import provider_months
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.optimization.cost import cents_to_decimal
+from amop_pipelines.planning import results as result_tables
+from amop_pipelines.planning.inputs import LoadedMonth, load_month
+from amop_pipelines.planning.runs import GroupPlan, MonthRun, plan_groups, run_month
+from amop_pipelines.planning.store import session_for_run, store_groups
+from amop_pipelines.reports.workbook import write_report
+from amop_pipelines.settings import data_dir
+from amop_pipelines.sync import sessions
+from amop_pipelines.sync.periods import ensure_billing_period, provider_period
+
+GROUP = "optimization"
+
+
+class OptimizationConfig(dg.Config):
+    legacy_sequences: int = 100  # rate plan sequences per group for the legacy comparison
+    project_usage: bool = True  # optimize for projected end-of-cycle usage
+
+
+@dataclass
+class MonthInputs:
+    session_id: int
+    instance_id: int
+    group_ids: dict[int, int]
+    provider_name: str
+    billing_month: str
+    month: LoadedMonth  # projected usage
+    month_to_date: LoadedMonth  # cycle-to-date usage
+    plan: GroupPlan
+
+
+@dg.asset(
+    partitions_def=provider_months,
+    group_name=GROUP,
+    deps=[devices, device_usage, carrier_rate_plans],
+    kinds={"sql"},
+)
+def comm_plan_groups(
+    context: dg.AssetExecutionContext, config: OptimizationConfig, amop_db: AmopDatabase, notifier: Notifier
+) -> dg.Output[MonthInputs]:
+    """Communication plans that allow the same set of valid rate plans, as one group each.
+
+    A group over 15 rate plans is not optimized (its devices keep their plans) and an alert
+    notification names it.
+    """
+    provider, month_key = provider_of(amop_db, context)
+    period = provider_period(provider, month_key)
+    with Session(amop_db.engine) as session, session.begin():
+        billing_period = ensure_billing_period(session, provider, period)
+        session.expunge(billing_period)
+    session_id = session_for_run(
+        amop_db.engine, context.run.run_id, provider.id, billing_period.id, context.run.tags.get(SESSION_TAG)
+    )
+    as_of = min(datetime.now(UTC), period.ends_at)
+    month = load_month(
+        amop_db.engine, provider.id, billing_period, period, as_of, project=config.project_usage
+    )
+    to_date = load_month(amop_db.engine, provider.id, billing_period, period, as_of, project=False)
+    plan = plan_groups(month)
+    stored = store_groups(
+        amop_db.engine,
+        session_id,
+        provider.id,
+        month.problem,
+        plan.groups,
+        plan.group_of_device,
+        plan.skipped,
+    )
+    for index, why in plan.skipped.items():
+        name = plan.groups[index].name
+        notifier.send(
+            amop_db.engine,
+            "alert",
+            f"AMOP: comm group {name} of {provider.name} not optimized",
+            f"The communication plan group {name} ({provider.name}, billing month {month_key}) allows "
+            f"{why}.\nIts devices keep their current rate plans. Reduce the plans it allows to optimize it.",
+        )
+    counts = np.bincount(plan.group_of_device, minlength=len(plan.groups))
+    table = [
+        (g.name, len(g.plans), int(counts[g.index]), plan.skipped.get(g.index, "optimized"))
+        for g in plan.groups
+    ]
+    return dg.Output(
+        MonthInputs(
+            session_id, stored.instance_id, stored.group_ids, provider.name, month_key, month, to_date, plan
+        ),
+        metadata={
+            "groups": len(plan.groups),
+            "skipped_groups": ", ".join(plan.groups[i].name for i in plan.skipped) or "-",
+            "devices": len(month.problem.devices),
+            "devices_without_valid_plan": len(month.excluded_devices),
+            "invalid_rate_plans": ", ".join(month.invalid_plans) or "-",
+            "preview": dg.MetadataValue.md(
+                markdown_table(["group", "rate plans", "devices", "status"], table, 50)
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=comm_plan_groups, description="Every M2M comm group allows at most 15 rate plans.")
+def comm_groups_within_plan_limit(amop_db: AmopDatabase) -> dg.AssetCheckResult:
+    """Looks at each provider's latest optimization instance."""
+    with Session(amop_db.engine) as session:
+        latest = (
+            select(func.max(OptimizationInstance.id))
+            .join(OptimizationSession, OptimizationSession.id == OptimizationInstance.session_id)
+            .group_by(OptimizationSession.service_provider_id)
+        )
+        over = session.scalars(
+            select(OptimizationCommGroup.name).where(
+                OptimizationCommGroup.instance_id.in_(latest),
+                OptimizationCommGroup.skipped_reason.is_not(None),
+            )
+        ).all()
+    return dg.AssetCheckResult(
+        passed=not over,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"not optimized, over 15 rate plans: {', '.join(over)}" if over else None,
+        metadata={"groups_over_limit": ", ".join(over) or "-"},
+    )
+
+
+@dataclass
+class MonthOutcome:
+    inputs: MonthInputs
+    run: MonthRun
+    queues: dict[tuple[int, str], int]  # (group, "exact" | "legacy") -> queue id of that method's best
+    seconds: float
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"python", "sql"})
+def optimization_queues(
+    context: dg.AssetExecutionContext,
+    config: OptimizationConfig,
+    amop_db: AmopDatabase,
+    comm_plan_groups: MonthInputs,
+) -> dg.Output[MonthOutcome]:
+    """Every queue compared: one per rate plan sequence and strategy (legacy), one exact run per group."""
+    inputs = comm_plan_groups
+    started = time.perf_counter()
+    run = run_month(inputs.month, inputs.month_to_date, inputs.plan, config.legacy_sequences)
+    queues = result_tables.store_queues(amop_db.engine, inputs, run)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.QUEUES_CREATED)
+    seconds = time.perf_counter() - started
+    return dg.Output(
+        MonthOutcome(inputs, run, queues, seconds),
+        metadata={
+            "legacy_queues": len(run.legacy.candidates),
+            "exact_queues": len(inputs.group_ids) - len(inputs.plan.skipped),
+            "exact_cost": str(cents_to_decimal(run.exact.total_cents)),
+            "lower_bound": str(cents_to_decimal(run.exact.lower_bound_cents)),
+            "gap": f"{run.exact.gap:.4%}",
+            "seconds": round(seconds, 2),
+        },
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"sql"})
+def optimization_results(
+    context: dg.AssetExecutionContext, amop_db: AmopDatabase, optimization_queues: MonthOutcome
+) -> dg.Output[MonthOutcome]:
+    """Per device the current and the recommended plan and cost (M2M and Mobility), and the pools."""
+    rows = result_tables.store_device_results(amop_db.engine, optimization_queues)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.CALCULATIONS_DONE)
+    return dg.Output(optimization_queues, metadata={"device_results": rows})
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"sql"})
+def winning_results(
+    amop_db: AmopDatabase, optimization_results: MonthOutcome
+) -> dg.Output[result_tables.Totals]:
+    """The winning queue per group marked, the others' results removed, and the session's savings."""
+    totals = result_tables.mark_winners(amop_db.engine, optimization_results)
+    table = [
+        (p.plan, p.devices_before, p.devices_after, p.cost_before, p.cost_after, p.savings)
+        for p in totals.per_plan
+    ]
+    return dg.Output(
+        totals,
+        metadata={
+            "cost_before": str(totals.cost_before) if totals.cost_before is not None else "-",
+            "cost_after": str(totals.cost_after),
+            "savings": str(totals.savings) if totals.savings is not None else "-",
+            "savings_percent": f"{totals.savings_percent:.2f}%"
+            if totals.savings_percent is not None
+            else "-",
+            "cost_after_on_usage_to_date": str(totals.cost_after_to_date),
+            "devices_changed": totals.devices_changed,
+            "winner": totals.winner,
+            "lower_bound": str(totals.lower_bound),
+            "savings_per_rate_plan": dg.MetadataValue.md(
+                markdown_table(
+                    ["rate plan", "devices before", "devices after", "cost before", "cost after", "savings"],
+                    table,
+                    100,
+                )
+            ),
+        },
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"excel"})
+def optimization_report(
+    context: dg.AssetExecutionContext,
+    amop_db: AmopDatabase,
+    notifier: Notifier,
+    winning_results: result_tables.Totals,
+) -> dg.MaterializeResult:
+    """The workbook (Statistics, Assignments, Shared Pool, savings chart), mailed to the recipients."""
+    totals = winning_results
+    folder = data_dir() / "reports" / totals.provider_key / totals.billing_month
+    name = f"optimization-{totals.billing_month}-{totals.session_guid[:8]}.xlsx"
+    assignments, pools = result_tables.report_rows(amop_db.engine, totals)
+    path, digest = write_report(
+        folder,
+        name,
+        f"{totals.provider_name}, billing month {totals.billing_month}",
+        totals.summary_lines(),
+        totals.per_plan,
+        assignments,
+        pools,
+    )
+    with Session(amop_db.engine) as session, session.begin():
+        session.add(
+            OptimizationResultFile(
+                instance_id=totals.instance_id,
+                file_name=name,
+                path=str(path),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                size_bytes=path.stat().st_size,
+                sha256=digest,
+            )
+        )
+    notifier.send(
+        amop_db.engine,
+        "success",
+        f"AMOP optimization {totals.provider_name} {totals.billing_month}: savings {totals.savings_text()}",
+        "\n".join(f"{label}: {value}" for label, value in totals.summary_lines()),
+        attachments=[path],
+    )
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.RESULTS_DELIVERED, "succeeded")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "rows": len(assignments), "sha256": digest}
+    )
+
+
+optimization_assets = [
+    comm_plan_groups,
+    optimization_queues,
+    optimization_results,
+    winning_results,
+    optimization_report,
+]
+# What the optimization window sensor launches: the sync, then the optimization, of one partition.
+optimization_job = dg.define_asset_job(
+    "optimization_job", selection=dg.AssetSelection.assets(*sync_assets, *optimization_assets)
+)
+defs = dg.Definitions(
+    assets=optimization_assets, asset_checks=[comm_groups_within_plan_limit], jobs=[optimization_job]
+)
