@@ -63,7 +63,11 @@ def db_current() -> None:
 @click.option("--seed", default=7, show_default=True, help="Random seed of the demo fleet.")
 @click.pass_context
 def demo(ctx: click.Context, devices: int, seed: int) -> None:
-    """Run the main job on the demo fleet (seeding it first when the database is empty)."""
+    """Sync and optimize the demo fleet against the simulator; print savings and the report path.
+
+    Seeds the fleet first when the database is empty. The runs are recorded in the persistent
+    Dagster instance, to inspect with `dagster dev -w workspace.yaml`.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from amop_pipelines.demo.run import run_demo

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -20,16 +21,19 @@ def test_every_command_has_help(path):
     assert len(result.output.splitlines()) > 3
 
 
-def test_demo_runs_the_main_job_into_a_persistent_instance(amop_env):
+def test_demo_runs_the_whole_chain_into_a_persistent_instance(amop_env):
     import dagster as dg
 
     result = CliRunner().invoke(main, ["demo", "--devices", "800"])
     assert result.exit_code == 0, result.output
-    assert "fleet: 800 devices across 2 providers" in result.output
-    run_id = re.search(r"^run (\S+) recorded", result.output, re.MULTILINE).group(1)
+    savings = re.findall(r"^(.+): savings (-?\d+\.\d\d) \((-?\d+\.\d\d)%\)", result.output, re.MULTILINE)
+    assert len(savings) == 2  # both demo providers
+    assert all(float(amount) >= 0 for _, amount, _ in savings)
+    reports = re.findall(r"^report: (/\S+\.xlsx)$", result.output, re.MULTILINE)
+    assert len(reports) == 2 and all(Path(p).is_file() for p in reports)
     with dg.DagsterInstance.get() as instance:
-        run = instance.get_run_by_id(run_id)
-    assert run is not None and run.is_success
+        runs = instance.get_runs()
+    assert len(runs) == 2 and all(run.is_success for run in runs)
 
 
 def test_seed_refuses_an_impossible_fleet_size(amop_env):

@@ -1,9 +1,15 @@
-"""`amop demo`: the main job on the embedded defaults, recorded in a persistent Dagster instance."""
+"""`amop demo`: the whole chain on the embedded defaults, recorded in a persistent Dagster instance.
+
+Seeds the demo fleet when the database is empty, serves the same fleet from the carrier simulator
+on a free loopback port, and runs the sync and the optimization of each provider's current
+billing month, so that the runs are there to inspect in `dagster dev` afterwards.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -11,23 +17,39 @@ from amop_pipelines.settings import database_url
 
 
 @dataclass
+class ProviderOutcome:
+    provider: str
+    billing_month: str
+    run_id: str
+    savings_line: str
+    report_path: str
+
+
+@dataclass
 class DemoResult:
     success: bool
-    run_id: str
     devices: int
+    outcomes: list[ProviderOutcome] = field(default_factory=list)
 
 
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
-
     import dagster as dg
+    from sqlalchemy.orm import Session
 
+    from amop_pipelines.billing import period_containing
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
-    from amop_pipelines.db.models import Device
-    from amop_pipelines.defs.assets.fleet import fleet_summary
+    from amop_pipelines.db.models import Device, ServiceProvider
+    from amop_pipelines.defs.assets.optimization import optimization_assets
+    from amop_pipelines.defs.assets.sync import sync_assets
+    from amop_pipelines.defs.partitions import providers
+    from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import database_from_env
+    from amop_pipelines.defs.resources.notifier import notifier_from_env
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.instance import persistent_instance
+    from amop_pipelines.simulator.server import new_state, running_simulator
+    from amop_pipelines.sync.providers import provider_key
 
     url = database_url()
     migrate.upgrade(url)
@@ -37,12 +59,50 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     if existing == 0:
         report = seed_demo(engine, devices=devices, seed=seed)
         echo(f"seeded {report.devices_in_fleet:,} demo devices in {report.seconds:.1f} s")
-    with persistent_instance() as instance:
-        result = dg.materialize(
-            [fleet_summary], instance=instance, resources={"amop_db": database_from_env()}
-        )
-        summary = result.asset_materializations_for_node("fleet_summary")[0].metadata
-    count = summary["devices"].value
-    echo(f"fleet: {count:,} devices across {summary['providers'].value} providers")
-    echo(f"run {result.run_id} recorded; inspect it with: dagster dev -w workspace.yaml")
-    return DemoResult(result.success, result.run_id, int(count))
+        existing = report.devices_in_database
+    with Session(engine) as session:
+        active = session.scalars(select(ServiceProvider).where(ServiceProvider.is_active)).all()
+        session.expunge_all()
+    result = DemoResult(success=True, devices=existing)
+    echo(f"starting the carrier simulator with the same {existing:,} SIMs")
+    with running_simulator(new_state(devices=existing, seed=seed)) as sim, persistent_instance() as instance:
+        resources = {
+            "amop_db": database_from_env(),
+            "carriers": CarrierClients(default_base_url=sim.base_url),
+            "notifier": notifier_from_env(),
+        }
+        for provider in active:
+            key = provider_key(provider.name)
+            month = period_containing(
+                datetime.now(UTC),
+                provider.billing_cycle_end_day,
+                provider.billing_cycle_end_hour,
+                provider.time_zone,
+            ).billing_month
+            instance.add_dynamic_partitions(providers.name, [key])
+            echo(f"{provider.name}: syncing and optimizing billing month {month} ...")
+            run = dg.materialize(
+                [*sync_assets, *optimization_assets],
+                partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+                instance=instance,
+                resources=resources,
+                run_config={
+                    "ops": {"device_staging": {"config": {"full_sync": True}}},
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},  # the UI has the rest
+                },
+                tags={"amop/provider": key},
+                raise_on_error=False,
+            )
+            if not run.success:
+                result.success = False
+                echo(f"{provider.name}: the run {run.run_id} failed; see it in dagster dev")
+                continue
+            totals = run.output_for_node("winning_results")
+            path = run.asset_materializations_for_node("optimization_report")[0].metadata["path"].value
+            costs = f"{totals.cost_before} -> {totals.cost_after}"
+            line = f"{provider.name} {month}: savings {totals.savings_text()}, monthly cost {costs}"
+            echo(line)
+            echo(f"report: {path}")
+            result.outcomes.append(ProviderOutcome(provider.name, month, run.run_id, line, path))
+    echo("inspect the runs with: dagster dev -w workspace.yaml")
+    return result
