@@ -34,3 +34,8 @@ def dagster_storage_dir() -> Path:
     home = os.environ.get("DAGSTER_HOME")
     base = Path(home).expanduser().resolve() if home else data_dir() / "dagster"
     return base / "storage"
+
+
+def progress_webhook_url() -> str | None:
+    """Where session milestones are posted besides the database (AMOP_PROGRESS_WEBHOOK_URL)."""
+    return os.environ.get("AMOP_PROGRESS_WEBHOOK_URL") or None

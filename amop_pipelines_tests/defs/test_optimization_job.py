@@ -174,3 +174,36 @@ def test_the_optimization_job_for_a_partition(world, integration):
     message = email.message_from_bytes(envelope.content, policy=policy.default)
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == report_file.file_name
+
+
+def test_progress_milestones_are_posted_to_the_webhook(world, monkeypatch):
+    from amop_pipelines_tests.carriers.conftest import Receiver
+
+    sim, url, engine, _, smtp_port = world
+    receiver = Receiver()
+    monkeypatch.setenv("AMOP_PROGRESS_WEBHOOK_URL", receiver.url)
+    try:
+        with Session(engine) as session:
+            provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
+            session.expunge(provider)
+        key = provider_key(provider.name)
+        month = period_containing(
+            datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
+        ).billing_month
+        with dg.instance_for_test() as instance:
+            instance.add_dynamic_partitions(providers.name, [key])
+            assert dg.materialize(
+                [*sync_assets, *optimization_assets],
+                partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+                resources={
+                    "amop_db": AmopDatabase(url=url),
+                    "carriers": CarrierClients(default_base_url=sim.base_url),
+                    "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port),
+                },
+                instance=instance,
+            ).success
+    finally:
+        receiver.close()
+    assert [p["progress"] for p in receiver.received] == [20, 30, 40, 50, 100]
+    assert receiver.received[-1]["status"] == "succeeded"
+    assert len({p["sessionGuid"] for p in receiver.received}) == 1

@@ -15,6 +15,7 @@ from amop_pipelines.defs.assets.common import markdown_table, provider_of
 from amop_pipelines.defs.partitions import provider_months
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.planning.store import session_for_run
 from amop_pipelines.sync import sessions
 from amop_pipelines.sync.periods import ensure_billing_period, provider_period
 from amop_pipelines.sync.rate_plans import sync_rate_plans
@@ -49,8 +50,12 @@ def device_staging(
     if guid:  # first thing, so that even a failure below is recorded against the session
         sessions.attach_run(amop_db.engine, guid, context.run.run_id)
     provider, month = provider_of(amop_db, context)
-    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
     period = provider_period(provider, month)
+    with Session(amop_db.engine) as session, session.begin():
+        period_id = ensure_billing_period(session, provider, period).id
+    # a run started by hand (not by the window sensor) gets its session here
+    session_for_run(amop_db.engine, context.run.run_id, provider.id, period_id, guid)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
     last = provider.last_device_sync_at
     fresh = (
         last is not None
