@@ -207,3 +207,60 @@ def test_progress_milestones_are_posted_to_the_webhook(world, monkeypatch):
     assert [p["progress"] for p in receiver.received] == [20, 30, 40, 50, 100]
     assert receiver.received[-1]["status"] == "succeeded"
     assert len({p["sessionGuid"] for p in receiver.received}) == 1
+
+
+@pytest.mark.parametrize("minutes_before_close", [2 * 24 * 60, 5])
+def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close):
+    from datetime import timedelta
+
+    from amop_pipelines.db.models import ChangeItem, ChangeRequest
+    from amop_pipelines.defs.assets import optimization
+
+    sim, url, engine, _, smtp_port = world
+    with engine.begin() as connection:
+        connection.execute(sa.update(ServiceProvider).values(auto_update_rate_plans=True))
+    with Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    key = provider_key(provider.name)
+    month = period_containing(
+        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
+    ).billing_month
+    closes = provider_period(provider, month).ends_at
+    monkeypatch.setattr(
+        optimization, "current_time", lambda: closes - timedelta(minutes=minutes_before_close)
+    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(providers.name, [key])
+        result = dg.materialize(
+            [*sync_assets, *optimization_assets],
+            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+            resources={
+                "amop_db": AmopDatabase(url=url),
+                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port),
+            },
+            instance=instance,
+        )
+    assert result.success
+    metadata = result.asset_materializations_for_node("rate_plan_updates")[0].metadata
+    changes = metadata["changes"].value
+    assert changes > 250  # enough to need several batches
+    with Session(engine) as session:
+        requests = session.scalars(sa.select(ChangeRequest)).all()
+        sizes = [
+            session.scalar(
+                sa.select(sa.func.count()).select_from(ChangeItem).where(ChangeItem.change_request_id == r.id)
+            )
+            for r in requests
+        ]
+        kinds = session.scalars(
+            sa.select(Notification.kind).where(Notification.kind.in_(["go", "no_go"]))
+        ).all()
+    if minutes_before_close > 10:
+        assert metadata["decision"].value == "Go" and kinds == ["go"]
+        assert sum(sizes) == changes and max(sizes) <= 250 and len(requests) == -(-changes // 250)
+        assert {r.change_type for r in requests} == {"change_carrier_rate_plan"}
+    else:
+        assert metadata["decision"].value == "No Go" and kinds == ["no_go"]
+        assert requests == []

@@ -29,8 +29,10 @@ from amop_pipelines.defs.partitions import provider_months
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
 from amop_pipelines.optimization.cost import cents_to_decimal
+from amop_pipelines.planning import automation
 from amop_pipelines.planning import results as result_tables
 from amop_pipelines.planning.inputs import LoadedMonth, load_month
+from amop_pipelines.planning.requests import queue_rate_plan_changes
 from amop_pipelines.planning.runs import GroupPlan, MonthRun, plan_groups, run_month
 from amop_pipelines.planning.store import session_for_run, store_groups
 from amop_pipelines.reports.workbook import write_report
@@ -273,12 +275,71 @@ def optimization_report(
     )
 
 
+def current_time() -> datetime:
+    """The automation's clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[winning_results], kinds={"sql"})
+def rate_plan_updates(
+    context: dg.AssetExecutionContext,
+    amop_db: AmopDatabase,
+    notifier: Notifier,
+    optimization_results: MonthOutcome,
+) -> dg.MaterializeResult:
+    """Go / No Go for pushing the winning plans before close (when the provider has it switched on).
+
+    The estimate uses the provider's rate limit as the carrier's throughput, one call per change
+    (what `bench/sync_throughput.py` measures the clients reaching). Go queues Change Carrier
+    Rate Plan requests of at most 250 devices for the bulk change engine.
+    """
+    provider, month = provider_of(amop_db, context)
+    if not provider.auto_update_rate_plans:
+        return dg.MaterializeResult(metadata={"decision": "off for this provider"})
+    outcome = optimization_results
+    run, month_in = outcome.run, outcome.inputs.month
+    chosen = run.exact_assignment if run.winner == "exact" else run.legacy_assignment
+    current, codes = month_in.problem.devices.current, month_in.problem.plans.codes
+    changes = [
+        (
+            int(month_in.device_ids[i]),
+            month_in.problem.devices.iccids[i],
+            codes[chosen[i]],
+            codes[current[i]] if current[i] >= 0 else None,
+        )
+        for i in np.flatnonzero(chosen != current)
+    ]
+    period = provider_period(provider, month)
+    decision = automation.decide(current_time(), period.ends_at, len(changes), provider.rate_limit_per_second)
+    request_ids: list[str] = []
+    if decision.go and changes:
+        request_ids = queue_rate_plan_changes(
+            amop_db.engine, provider.id, changes, "optimization", f"session {outcome.inputs.session_id}"
+        )
+    verdict = "go" if decision.go else "no_go"
+    notifier.send(
+        amop_db.engine,
+        verdict,
+        f"AMOP rate plan updates {provider.name} {month}: {'Go' if decision.go else 'No Go'}",
+        decision.explain() + (f"\nQueued requests: {', '.join(request_ids)}" if request_ids else ""),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "decision": "Go" if decision.go else "No Go",
+            "changes": len(changes),
+            "requests": len(request_ids),
+            "explanation": decision.explain(),
+        }
+    )
+
+
 optimization_assets = [
     comm_plan_groups,
     optimization_queues,
     optimization_results,
     winning_results,
     optimization_report,
+    rate_plan_updates,
 ]
 # What the optimization window sensor launches: the sync, then the optimization, of one partition.
 optimization_job = dg.define_asset_job(
