@@ -16,6 +16,7 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Session, aliased
 
 from amop_pipelines.billing import Period
@@ -95,8 +96,13 @@ def load_month(
     as_of: datetime,
     project: bool = True,
     pool_by_customer: bool = False,
+    customer: str | None = None,
 ) -> LoadedMonth:
-    """The provider's devices not archived, with the period's usage projected to the cycle's end."""
+    """The provider's devices not archived, with the period's usage projected to the cycle's end.
+
+    With `customer` (an external id), only that customer's devices: the seeds' customer
+    optimization, usually with `pool_by_customer` so that its customer rate pools are pools.
+    """
     cycle_days = period.days
     with Session(engine) as session:
         plan_rows, invalid, servable = _plans(session, provider_id)
@@ -137,7 +143,11 @@ def load_month(
                 and_(DeviceUsage.device_id == Device.id, DeviceUsage.billing_period_id == billing_period.id),
             )
             .outerjoin(history, history.c.device_id == Device.id)
-            .where(Device.service_provider_id == provider_id, Device.is_archived.is_(False))
+            .where(
+                Device.service_provider_id == provider_id,
+                Device.is_archived.is_(False),
+                Customer.external_id == customer if customer is not None else sa_true(),
+            )
             .order_by(Device.iccid)
         ).all()
     kept, excluded = [], []

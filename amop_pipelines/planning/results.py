@@ -19,6 +19,7 @@ from amop_pipelines.db.models import (
     CommunicationPlan,
     Device,
     OptimizationCommGroup,
+    OptimizationCustomerProcessing,
     OptimizationDeviceResult,
     OptimizationInstance,
     OptimizationMobilityDeviceResult,
@@ -162,6 +163,13 @@ class Totals:
     devices: int
     devices_changed: int
     per_plan: list[PlanStatistics]
+    session_id: int = 0
+    customer: str | None = None
+
+    @property
+    def title(self) -> str:
+        scope = f", customer {self.customer}" if self.customer else ""
+        return f"{self.provider_name}{scope}, billing month {self.billing_month}"
 
     @property
     def savings(self) -> Decimal | None:
@@ -181,6 +189,7 @@ class Totals:
     def summary_lines(self) -> list[tuple[str, object]]:
         return [
             ("Service provider", self.provider_name),
+            ("Customer", self.customer or "all (account pools)"),
             ("Billing month", self.billing_month),
             ("Devices", self.devices),
             (
@@ -261,7 +270,21 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
         devices=len(problem.devices),
         devices_changed=int((chosen != current).sum()),
         per_plan=stats,
+        session_id=inputs.session_id,
+        customer=inputs.customer,
     )
+
+
+def customer_notified(engine: Engine, totals: Totals) -> None:
+    """A customer optimization's processing row: delivered."""
+    if totals.customer is None:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(OptimizationCustomerProcessing)
+            .where(OptimizationCustomerProcessing.session_id == totals.session_id)
+            .values(status="delivered", notified_at=datetime.now(UTC))
+        )
 
 
 def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], list[PoolRow]]:

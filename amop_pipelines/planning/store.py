@@ -35,7 +35,14 @@ def _cents(value: float) -> Decimal:
     return (Decimal(str(round(float(value)))) / 100).quantize(Decimal("0.01"))
 
 
-def session_for_run(engine: Engine, run_id: str, provider_id: int, period_id: int, guid: str | None) -> int:
+def session_for_run(
+    engine: Engine,
+    run_id: str,
+    provider_id: int,
+    period_id: int,
+    guid: str | None,
+    customer_id: int | None = None,
+) -> int:
     """The run's session (opened by the window sensor, or made now for a run started by hand)."""
     guid = guid or session_guid(f"run|{run_id}")
     with engine.begin() as connection:
@@ -52,13 +59,14 @@ def session_for_run(engine: Engine, run_id: str, provider_id: int, period_id: in
                     progress=0,
                     started_at=datetime.now(UTC),
                     dagster_run_id=run_id,
+                    customer_id=customer_id,
                 )
             ).inserted_primary_key[0]
         else:
             connection.execute(
                 update(OptimizationSession)
                 .where(OptimizationSession.id == found)
-                .values(dagster_run_id=run_id)
+                .values(dagster_run_id=run_id, **({"customer_id": customer_id} if customer_id else {}))
             )
     return int(found)
 

@@ -264,3 +264,55 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
     else:
         assert metadata["decision"].value == "No Go" and kinds == ["no_go"]
         assert requests == []
+
+
+def test_a_customer_optimization_covers_its_devices_with_its_own_pools_and_report(world):
+    from amop_pipelines.db.models import (
+        Customer,
+        OptimizationCustomerProcessing,
+        OptimizationSharedPoolResult,
+    )
+
+    sim, url, engine, inbox, smtp_port = world
+    with Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    key = provider_key(provider.name)
+    month = period_containing(
+        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
+    ).billing_month
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(providers.name, [key])
+        result = dg.materialize(
+            [*sync_assets, *optimization_assets],
+            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+            resources={
+                "amop_db": AmopDatabase(url=url),
+                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port),
+            },
+            run_config={
+                "ops": {
+                    "comm_plan_groups": {"config": {"customer": "CUST-001"}},
+                    "optimization_queues": {"config": {"customer": "CUST-001"}},
+                }
+            },
+            instance=instance,
+        )
+    assert result.success
+    with Session(engine) as session:
+        customer_id = session.scalar(sa.select(Customer.id).filter_by(external_id="CUST-001"))
+        optimized = session.scalar(sa.select(sa.func.count()).select_from(OptimizationDeviceResult))
+        theirs = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Device)
+            .where(Device.customer_id == customer_id, Device.service_provider_id == provider.id)
+        )
+        processing = session.scalars(sa.select(OptimizationCustomerProcessing)).one()
+        pool_keys = set(session.scalars(sa.select(OptimizationSharedPoolResult.pool_key)))
+        report = session.scalars(sa.select(OptimizationResultFile)).one()
+    assert 0 < optimized <= theirs
+    assert processing.customer_id == customer_id and processing.status == "delivered"
+    assert pool_keys <= {"", "CUST-001"} and "CUST-001" in pool_keys
+    assert "CUST-001" in report.file_name
+    assert any(b"CUST-001" in e.content for e in inbox.envelopes)

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import (
+    Customer,
     OptimizationCommGroup,
+    OptimizationCustomerProcessing,
     OptimizationInstance,
     OptimizationResultFile,
     OptimizationSession,
@@ -46,6 +48,7 @@ GROUP = "optimization"
 class OptimizationConfig(dg.Config):
     legacy_sequences: int = 100  # rate plan sequences per group for the legacy comparison
     project_usage: bool = True  # optimize for projected end-of-cycle usage
+    customer: str | None = None  # a customer's external id: optimize only its devices, pooled per customer
 
 
 @dataclass
@@ -58,6 +61,18 @@ class MonthInputs:
     month: LoadedMonth  # projected usage
     month_to_date: LoadedMonth  # cycle-to-date usage
     plan: GroupPlan
+    customer: str | None = None  # a customer optimization's customer (external id)
+
+
+def customer_row(amop_db: AmopDatabase, external_id: str | None) -> int | None:
+    """The customer's row id for a customer optimization (None for the whole account)."""
+    if external_id is None:
+        return None
+    with Session(amop_db.engine) as session:
+        found = session.scalar(select(Customer.id).where(Customer.external_id == external_id))
+    if found is None:
+        raise ValueError(f"unknown customer '{external_id}' (config customer)")
+    return found
 
 
 @dg.asset(
@@ -79,14 +94,24 @@ def comm_plan_groups(
     with Session(amop_db.engine) as session, session.begin():
         billing_period = ensure_billing_period(session, provider, period)
         session.expunge(billing_period)
+    customer_id = customer_row(amop_db, config.customer)
     session_id = session_for_run(
-        amop_db.engine, context.run.run_id, provider.id, billing_period.id, context.run.tags.get(SESSION_TAG)
+        amop_db.engine,
+        context.run.run_id,
+        provider.id,
+        billing_period.id,
+        context.run.tags.get(SESSION_TAG),
+        customer_id,
     )
     as_of = min(datetime.now(UTC), period.ends_at)
+    scope = {"pool_by_customer": config.customer is not None, "customer": config.customer}
     month = load_month(
-        amop_db.engine, provider.id, billing_period, period, as_of, project=config.project_usage
+        amop_db.engine, provider.id, billing_period, period, as_of, config.project_usage, **scope
     )
-    to_date = load_month(amop_db.engine, provider.id, billing_period, period, as_of, project=False)
+    to_date = load_month(amop_db.engine, provider.id, billing_period, period, as_of, False, **scope)
+    if customer_id is not None:
+        with Session(amop_db.engine) as session, session.begin():
+            session.add(OptimizationCustomerProcessing(session_id=session_id, customer_id=customer_id))
     plan = plan_groups(month)
     stored = store_groups(
         amop_db.engine,
@@ -113,7 +138,15 @@ def comm_plan_groups(
     ]
     return dg.Output(
         MonthInputs(
-            session_id, stored.instance_id, stored.group_ids, provider.name, month_key, month, to_date, plan
+            session_id,
+            stored.instance_id,
+            stored.group_ids,
+            provider.name,
+            month_key,
+            month,
+            to_date,
+            plan,
+            config.customer,
         ),
         metadata={
             "groups": len(plan.groups),
@@ -240,12 +273,13 @@ def optimization_report(
     """The workbook (Statistics, Assignments, Shared Pool, savings chart), mailed to the recipients."""
     totals = winning_results
     folder = data_dir() / "reports" / totals.provider_key / totals.billing_month
-    name = f"optimization-{totals.billing_month}-{totals.session_guid[:8]}.xlsx"
+    scope = f"-{totals.customer}" if totals.customer else ""
+    name = f"optimization-{totals.billing_month}{scope}-{totals.session_guid[:8]}.xlsx"
     assignments, pools = result_tables.report_rows(amop_db.engine, totals)
     path, digest = write_report(
         folder,
         name,
-        f"{totals.provider_name}, billing month {totals.billing_month}",
+        totals.title,
         totals.summary_lines(),
         totals.per_plan,
         assignments,
@@ -265,10 +299,11 @@ def optimization_report(
     notifier.send(
         amop_db.engine,
         "success",
-        f"AMOP optimization {totals.provider_name} {totals.billing_month}: savings {totals.savings_text()}",
+        f"AMOP optimization {totals.title}: savings {totals.savings_text()}",
         "\n".join(f"{label}: {value}" for label, value in totals.summary_lines()),
         attachments=[path],
     )
+    result_tables.customer_notified(amop_db.engine, totals)
     sessions.report_progress(amop_db.engine, context.run.run_id, sessions.RESULTS_DELIVERED, "succeeded")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "rows": len(assignments), "sha256": digest}
