@@ -10,7 +10,6 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -24,19 +23,17 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         os.environ["AMOP_DATA_DIR"] = folder
-        from amop_pipelines.billing import period_containing
         from amop_pipelines.db import migrate
         from amop_pipelines.db.engine import make_engine
         from amop_pipelines.db.models import ServiceProvider
         from amop_pipelines.defs.assets.optimization import optimization_assets
         from amop_pipelines.defs.assets.sync import sync_assets
-        from amop_pipelines.defs.partitions import providers
+        from amop_pipelines.defs.launch import materialize_month
         from amop_pipelines.defs.resources.carriers import CarrierClients
         from amop_pipelines.defs.resources.database import AmopDatabase
         from amop_pipelines.defs.resources.notifier import Notifier
         from amop_pipelines.demo.seed import seed_demo
         from amop_pipelines.simulator.server import new_state, running_simulator
-        from amop_pipelines.sync.providers import provider_key
 
         url = f"sqlite:///{Path(folder) / 'amop.sqlite3'}"
         migrate.upgrade(url)
@@ -50,26 +47,23 @@ def main() -> None:
             for carrier in ("jasper", "thingspace"):
                 sim.set_faults(carrier, rate_limit_per_second=args.rate, max_in_flight=1)
             for provider in rows:
-                key = provider_key(provider.name)
-                month = period_containing(
-                    datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-                ).billing_month
+                resources = {
+                    "amop_db": AmopDatabase(url=url),
+                    "carriers": CarrierClients(default_base_url=sim.base_url),
+                    "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
+                }
+                run_config = {
+                    "ops": {"device_staging": {"config": {"full_sync": True}}},
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                }
                 with dg.instance_for_test() as instance:
-                    instance.add_dynamic_partitions(providers.name, [key])
                     started = time.perf_counter()
-                    result = dg.materialize(
+                    result = materialize_month(
                         [*sync_assets, *optimization_assets],
-                        partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-                        resources={
-                            "amop_db": AmopDatabase(url=url),
-                            "carriers": CarrierClients(default_base_url=sim.base_url),
-                            "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
-                        },
-                        run_config={
-                            "ops": {"device_staging": {"config": {"full_sync": True}}},
-                            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                        },
-                        instance=instance,
+                        provider,
+                        instance,
+                        resources,
+                        run_config=run_config,
                     )
                     seconds = time.perf_counter() - started
                     steps = {

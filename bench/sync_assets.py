@@ -13,7 +13,6 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -29,17 +28,15 @@ def main() -> None:
     args = parser.parse_args()
     from sync_throughput import direct_sync
 
-    from amop_pipelines.billing import period_containing
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device, DeviceUsage, ServiceProvider
     from amop_pipelines.defs.assets.sync import sync_assets
-    from amop_pipelines.defs.partitions import providers
+    from amop_pipelines.defs.launch import materialize_month
     from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import AmopDatabase
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.simulator.server import new_state, running_simulator
-    from amop_pipelines.sync.providers import provider_key
 
     with tempfile.TemporaryDirectory() as folder, running_simulator(new_state(devices=args.devices)) as sim:
         sim.freeze_clock()
@@ -59,22 +56,18 @@ def main() -> None:
             count, _, bare = direct_sync(sim, provider.integration, args.rate)
             sim.reset_faults()
             sim.set_faults(provider.integration, rate_limit_per_second=args.rate, max_in_flight=1)
-            key = provider_key(provider.name)
-            month = period_containing(
-                datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-            ).billing_month
+            resources = {
+                "amop_db": AmopDatabase(url=url),
+                "carriers": CarrierClients(default_base_url=sim.base_url),
+            }
             with dg.instance_for_test() as instance:
-                instance.add_dynamic_partitions(providers.name, [key])
                 started = time.perf_counter()
-                result = dg.materialize(
+                result = materialize_month(
                     sync_assets,
-                    partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-                    resources={
-                        "amop_db": AmopDatabase(url=url),
-                        "carriers": CarrierClients(default_base_url=sim.base_url),
-                    },
+                    provider,
+                    instance,
+                    resources,
                     run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}},
-                    instance=instance,
                 )
                 seconds = time.perf_counter() - started
             assert result.success

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -33,16 +32,14 @@ class DemoResult:
 
 
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
-    import dagster as dg
     from sqlalchemy.orm import Session
 
-    from amop_pipelines.billing import period_containing
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device, ServiceProvider
     from amop_pipelines.defs.assets.optimization import optimization_assets
     from amop_pipelines.defs.assets.sync import sync_assets
-    from amop_pipelines.defs.partitions import providers
+    from amop_pipelines.defs.launch import current_billing_month, materialize_month
     from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import database_from_env
     from amop_pipelines.defs.resources.notifier import notifier_from_env
@@ -72,25 +69,18 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
             "notifier": notifier_from_env(),
         }
         for provider in active:
-            key = provider_key(provider.name)
-            month = period_containing(
-                datetime.now(UTC),
-                provider.billing_cycle_end_day,
-                provider.billing_cycle_end_hour,
-                provider.time_zone,
-            ).billing_month
-            instance.add_dynamic_partitions(providers.name, [key])
+            month = current_billing_month(provider)
             echo(f"{provider.name}: syncing and optimizing billing month {month} ...")
-            run = dg.materialize(
+            run = materialize_month(
                 [*sync_assets, *optimization_assets],
-                partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-                instance=instance,
-                resources=resources,
+                provider,
+                instance,
+                resources,
                 run_config={
                     "ops": {"device_staging": {"config": {"full_sync": True}}},
                     "loggers": {"console": {"config": {"log_level": "WARNING"}}},  # the UI has the rest
                 },
-                tags={"amop/provider": key},
+                tags={"amop/provider": provider_key(provider.name)},
                 raise_on_error=False,
             )
             if not run.success:

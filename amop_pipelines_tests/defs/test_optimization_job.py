@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
-from amop_pipelines.billing import period_containing
 from amop_pipelines.db.models import (
     BillingPeriod,
     CommunicationPlanRatePlan,
@@ -31,7 +30,7 @@ from amop_pipelines.db.models import (
 )
 from amop_pipelines.defs.assets.optimization import comm_groups_within_plan_limit, optimization_assets
 from amop_pipelines.defs.assets.sync import sync_assets
-from amop_pipelines.defs.partitions import providers
+from amop_pipelines.defs.launch import current_billing_month, materialize_month
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
@@ -40,7 +39,6 @@ from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.planning.inputs import load_month
 from amop_pipelines.simulator.server import free_port, new_state, running_simulator
 from amop_pipelines.sync.periods import provider_period
-from amop_pipelines.sync.providers import provider_key
 
 FLEET = 1500
 
@@ -71,31 +69,41 @@ def world(sqlite_url, sqlite_engine, tmp_path, monkeypatch):
     smtp.stop()
 
 
-@pytest.mark.parametrize("integration", ["jasper", "thingspace"])
-def test_the_optimization_job_for_a_partition(world, integration):
-    sim, url, engine, inbox, smtp_port = world
+def _provider(engine, integration: str) -> ServiceProvider:
     with Session(engine) as session:
         provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
         session.expunge(provider)
-    key = provider_key(provider.name)
-    month = period_containing(
-        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-    ).billing_month
+    return provider
+
+
+def _run(world, provider: ServiceProvider, assets=None, run_config=None):
+    sim, url, _, _, smtp_port = world
+    resources = {
+        "amop_db": AmopDatabase(url=url),
+        "carriers": CarrierClients(default_base_url=sim.base_url),
+        "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port, recipients="ops@example.com"),
+    }
     with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(providers.name, [key])
-        result = dg.materialize(
-            [*sync_assets, *optimization_assets, comm_groups_within_plan_limit],
-            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-            resources={
-                "amop_db": AmopDatabase(url=url),
-                "carriers": CarrierClients(default_base_url=sim.base_url),
-                "notifier": Notifier(
-                    smtp_host="127.0.0.1", smtp_port=smtp_port, recipients="ops@example.com"
-                ),
-            },
-            run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}},
-            instance=instance,
+        return materialize_month(
+            assets or [*sync_assets, *optimization_assets],
+            provider,
+            instance,
+            resources,
+            run_config=run_config,
         )
+
+
+@pytest.mark.parametrize("integration", ["jasper", "thingspace"])
+def test_the_optimization_job_for_a_partition(world, integration):
+    _, _, engine, inbox, _ = world
+    provider = _provider(engine, integration)
+    month = current_billing_month(provider)
+    result = _run(
+        world,
+        provider,
+        [*sync_assets, *optimization_assets, comm_groups_within_plan_limit],
+        {"ops": {"device_staging": {"config": {"full_sync": True}}}},
+    )
     assert result.success
 
     with Session(engine) as session:
@@ -179,29 +187,11 @@ def test_the_optimization_job_for_a_partition(world, integration):
 def test_progress_milestones_are_posted_to_the_webhook(world, monkeypatch):
     from amop_pipelines_tests.carriers.conftest import Receiver
 
-    sim, url, engine, _, smtp_port = world
+    engine = world[2]
     receiver = Receiver()
     monkeypatch.setenv("AMOP_PROGRESS_WEBHOOK_URL", receiver.url)
     try:
-        with Session(engine) as session:
-            provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
-            session.expunge(provider)
-        key = provider_key(provider.name)
-        month = period_containing(
-            datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-        ).billing_month
-        with dg.instance_for_test() as instance:
-            instance.add_dynamic_partitions(providers.name, [key])
-            assert dg.materialize(
-                [*sync_assets, *optimization_assets],
-                partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-                resources={
-                    "amop_db": AmopDatabase(url=url),
-                    "carriers": CarrierClients(default_base_url=sim.base_url),
-                    "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port),
-                },
-                instance=instance,
-            ).success
+        assert _run(world, _provider(engine, "thingspace")).success
     finally:
         receiver.close()
     assert [p["progress"] for p in receiver.received] == [20, 30, 40, 50, 100]
@@ -216,32 +206,15 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
     from amop_pipelines.db.models import ChangeItem, ChangeRequest
     from amop_pipelines.defs.assets import optimization
 
-    sim, url, engine, _, smtp_port = world
+    engine = world[2]
     with engine.begin() as connection:
         connection.execute(sa.update(ServiceProvider).values(auto_update_rate_plans=True))
-    with Session(engine) as session:
-        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
-        session.expunge(provider)
-    key = provider_key(provider.name)
-    month = period_containing(
-        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-    ).billing_month
-    closes = provider_period(provider, month).ends_at
+    provider = _provider(engine, "jasper")
+    closes = provider_period(provider, current_billing_month(provider)).ends_at
     monkeypatch.setattr(
         optimization, "current_time", lambda: closes - timedelta(minutes=minutes_before_close)
     )
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(providers.name, [key])
-        result = dg.materialize(
-            [*sync_assets, *optimization_assets],
-            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-            resources={
-                "amop_db": AmopDatabase(url=url),
-                "carriers": CarrierClients(default_base_url=sim.base_url),
-                "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port),
-            },
-            instance=instance,
-        )
+    result = _run(world, provider)
     assert result.success
     metadata = result.asset_materializations_for_node("rate_plan_updates")[0].metadata
     changes = metadata["changes"].value
@@ -273,32 +246,12 @@ def test_a_customer_optimization_covers_its_devices_with_its_own_pools_and_repor
         OptimizationSharedPoolResult,
     )
 
-    sim, url, engine, inbox, smtp_port = world
-    with Session(engine) as session:
-        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
-        session.expunge(provider)
-    key = provider_key(provider.name)
-    month = period_containing(
-        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-    ).billing_month
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(providers.name, [key])
-        result = dg.materialize(
-            [*sync_assets, *optimization_assets],
-            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-            resources={
-                "amop_db": AmopDatabase(url=url),
-                "carriers": CarrierClients(default_base_url=sim.base_url),
-                "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port),
-            },
-            run_config={
-                "ops": {
-                    "comm_plan_groups": {"config": {"customer": "CUST-001"}},
-                    "optimization_queues": {"config": {"customer": "CUST-001"}},
-                }
-            },
-            instance=instance,
-        )
+    engine, inbox = world[2], world[3]
+    provider = _provider(engine, "jasper")
+    customer = {"config": {"customer": "CUST-001"}}
+    result = _run(
+        world, provider, run_config={"ops": {"comm_plan_groups": customer, "optimization_queues": customer}}
+    )
     assert result.success
     with Session(engine) as session:
         customer_id = session.scalar(sa.select(Customer.id).filter_by(external_id="CUST-001"))

@@ -6,7 +6,6 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from amop_pipelines.billing import period_containing
 from amop_pipelines.db.models import Device, DeviceStaging, DeviceUsage, ServiceProvider
 from amop_pipelines.defs.assets.sync import sync_assets
 from amop_pipelines.defs.checks.sync import (
@@ -15,12 +14,11 @@ from amop_pipelines.defs.checks.sync import (
     rate_plans_valid_for_optimization,
     staged_iccids_unique,
 )
-from amop_pipelines.defs.partitions import providers
+from amop_pipelines.defs.launch import materialize_month
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import new_state, running_simulator
-from amop_pipelines.sync.providers import provider_key
 
 FLEET, SEED = 1500, 7
 CHECKS = [
@@ -46,22 +44,11 @@ def setup(sqlite_url, sqlite_engine):
         yield sim, sqlite_url, sqlite_engine
 
 
-def _materialize(sim, url, provider: ServiceProvider, instance) -> dg.ExecuteInProcessResult:
-    key = provider_key(provider.name)
-    instance.add_dynamic_partitions(providers.name, [key])
-    month = period_containing(
-        datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-    ).billing_month
-    return dg.materialize(
-        [*sync_assets, *CHECKS],
-        partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-        resources={
-            "amop_db": AmopDatabase(url=url),
-            "carriers": CarrierClients(default_base_url=sim.base_url),
-        },
-        run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}},
-        instance=instance,
-    )
+def _materialize(sim, url, provider: ServiceProvider, instance, config=None) -> dg.ExecuteInProcessResult:
+    resources = {"amop_db": AmopDatabase(url=url), "carriers": CarrierClients(default_base_url=sim.base_url)}
+    config = config or {"full_sync": True}
+    run_config = {"ops": {"device_staging": {"config": config}}}
+    return materialize_month([*sync_assets, *CHECKS], provider, instance, resources, run_config=run_config)
 
 
 def _snapshot(engine) -> dict:
@@ -151,20 +138,7 @@ def test_a_recent_sync_of_this_cycle_is_not_repeated_unless_asked(setup):
         provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
     with dg.instance_for_test() as instance:
         assert _materialize(sim, url, provider, instance).success  # a full sync
-        key = provider_key(provider.name)
-        month = period_containing(
-            datetime.now(UTC), provider.billing_cycle_end_day, 0, provider.time_zone
-        ).billing_month
-        again = dg.materialize(
-            sync_assets,
-            partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
-            resources={
-                "amop_db": AmopDatabase(url=url),
-                "carriers": CarrierClients(default_base_url=sim.base_url),
-            },
-            run_config={"ops": {"device_staging": {"config": {"freshness_hours": 6}}}},
-            instance=instance,
-        )
+        again = _materialize(sim, url, provider, instance, {"freshness_hours": 6})
     assert again.success
     assert _metadata(again, "device_staging")["skipped"] is True
     assert _metadata(again, "devices")["unchanged"] == len(
