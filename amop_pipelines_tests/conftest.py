@@ -93,3 +93,28 @@ def amop_env(tmp_path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> str:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     return str(tmp_path)
+
+
+class Inbox:
+    """What a loopback SMTP server received."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server (aiosmtpd) on a free loopback port: (port, inbox)."""
+    from aiosmtpd.controller import Controller
+
+    from amop_pipelines.simulator.server import free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()

@@ -4,9 +4,7 @@ import email
 from email import policy
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from amop_pipelines.db.models import Notification, OptimizationSession
 from amop_pipelines.defs.assets.sync import SESSION_TAG, device_staging
@@ -64,24 +62,6 @@ def test_a_failed_run_fails_its_session_and_files_an_error_mail(sqlite_url, sqli
     (mail,) = (tmp_path / "outbox").glob("*.eml")
     text = mail.read_text()
     assert "device_staging" in text and "no-such-provider" in text
-
-
-class _Inbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port, inbox
-    controller.stop()
 
 
 def test_mail_goes_out_by_smtp_with_attachment_and_bcc(sqlite_engine, smtp_server, tmp_path):

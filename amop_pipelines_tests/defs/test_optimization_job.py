@@ -11,7 +11,6 @@ import numpy as np
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import (
@@ -37,36 +36,24 @@ from amop_pipelines.defs.resources.notifier import Notifier
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.planning.inputs import load_month
-from amop_pipelines.simulator.server import free_port, new_state, running_simulator
+from amop_pipelines.simulator.server import new_state, running_simulator
 from amop_pipelines.sync.periods import provider_period
 
 FLEET = 1500
 
 
-class _Inbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
-def world(sqlite_url, sqlite_engine, tmp_path, monkeypatch):
+def world(sqlite_url, sqlite_engine, tmp_path, monkeypatch, smtp_server):
     monkeypatch.setenv("AMOP_DATA_DIR", str(tmp_path / "data"))
     seed_demo(sqlite_engine, devices=FLEET)
     with sqlite_engine.begin() as connection:
         connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=500))
-    inbox = _Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
+    smtp_port, inbox = smtp_server
     with running_simulator(new_state(devices=FLEET)) as sim:
         sim.freeze_clock()
         for carrier in ("jasper", "thingspace"):
             sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
-        yield sim, sqlite_url, sqlite_engine, inbox, smtp.port
-    smtp.stop()
+        yield sim, sqlite_url, sqlite_engine, inbox, smtp_port
 
 
 def _provider(engine, integration: str) -> ServiceProvider:
