@@ -248,5 +248,79 @@ def simulator_serve(host: str, port: int, devices: int, seed: int, fleet: Path |
     uvicorn.run(create_app(state), host=host, port=port, log_level="warning")
 
 
+@main.group()
+def changes() -> None:
+    """Bulk device changes: submit a CSV file, approve, follow status and audit trail."""
+
+
+@changes.command("submit")
+@click.argument("change_type")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--requested-by", default="operator", show_default=True, help="Who asks for the change.")
+def changes_submit(change_type: str, file: Path, requested_by: str) -> None:
+    """File a bulk change request of CHANGE_TYPE from FILE.csv; the last line is request_id=<id>.
+
+    CHANGE_TYPE: archive_device, assign_customer, change_carrier_rate_plan,
+    change_customer_rate_plan, change_iccid_imei, update_device_status. A file with any invalid
+    row is rejected whole, one line per problem as FILE:ROW: field: message, and nothing is stored.
+    """
+    from amop_pipelines.changes.requests import ChangeError, RejectedFile, status, submit_file
+    from amop_pipelines.db import migrate
+
+    migrate.upgrade(database_url())
+    engine = _engine()
+    try:
+        request_id = submit_file(engine, change_type, file, requested_by)
+    except RejectedFile as rejected:
+        for problem in rejected.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    for line in status(engine, request_id).lines():
+        click.echo(line)
+    click.echo(f"request_id={request_id}")
+
+
+@changes.command("approve")
+@click.argument("request_id")
+@click.option("--by", "approver", required=True, help="Who approves (never the requester).")
+def changes_approve(request_id: str, approver: str) -> None:
+    """Approve a request that waits for approval."""
+    from amop_pipelines.changes.requests import ChangeError, approve
+
+    try:
+        state = approve(_engine(), request_id, approver)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"request {request_id} approved by {approver}: {state}")
+
+
+@changes.command("status")
+@click.argument("request_id")
+def changes_status(request_id: str) -> None:
+    """Print the request's state and its items' counts by state."""
+    from amop_pipelines.changes.requests import ChangeError, status
+
+    try:
+        for line in status(_engine(), request_id).lines():
+            click.echo(line)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@changes.command("audit")
+@click.argument("request_id")
+def changes_audit(request_id: str) -> None:
+    """Print the request's audit trail: who, what, before, after, when."""
+    from amop_pipelines.changes.requests import ChangeError, audit_trail
+
+    try:
+        for line in audit_trail(_engine(), request_id):
+            click.echo(line)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+
+
 if __name__ == "__main__":
     main()

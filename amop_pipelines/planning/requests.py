@@ -1,16 +1,14 @@
-"""Queueing Change Carrier Rate Plan requests for the bulk change engine (rows it picks up)."""
+"""Queueing the optimization's plan changes as Change Carrier Rate Plan requests, in batches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
-from amop_pipelines.db.models import AuditLog, ChangeItem, ChangeRequest
+from amop_pipelines.changes.requests import create_request
+from amop_pipelines.changes.types import CHANGE_CARRIER_RATE_PLAN
 from amop_pipelines.planning.automation import batches
-
-CHANGE_CARRIER_RATE_PLAN = "change_carrier_rate_plan"
 
 
 def queue_rate_plan_changes(
@@ -20,56 +18,27 @@ def queue_rate_plan_changes(
     requested_by: str,
     source: str,
 ) -> list[str]:
-    """One pending request per batch of at most 250 devices; returns their request ids.
+    """One request per batch of at most 250 devices, all in one transaction; returns their ids.
 
-    All in one transaction, with an audit row per request: either every batch is queued or none.
+    The previous plan is kept on each item, so that a rollback request can be made from it.
     """
-    request_ids = []
-    now = datetime.now(UTC)
     with engine.begin() as connection:
-        for batch in batches(list(changes)):
-            request = connection.execute(
-                insert(ChangeRequest)
-                .values(
-                    change_type=CHANGE_CARRIER_RATE_PLAN,
-                    service_provider_id=provider_id,
-                    requested_by=requested_by,
-                    state="pending",
-                    source=source,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(ChangeRequest.id, ChangeRequest.request_id)
-            ).one()
-            connection.execute(
-                insert(ChangeItem),
+        return [
+            create_request(
+                connection,
+                CHANGE_CARRIER_RATE_PLAN.name,
                 [
                     {
-                        "change_request_id": request.id,
-                        "row_number": row,
                         "iccid": iccid,
                         "device_id": device_id,
                         "parameters": {"rate_plan": plan},
                         "previous_values": {"rate_plan": previous},
-                        "state": "pending",
-                        "idempotency_key": f"{request.request_id}:{row}",
-                        "created_at": now,
-                        "updated_at": now,
                     }
-                    for row, (device_id, iccid, plan, previous) in enumerate(batch, start=1)
+                    for device_id, iccid, plan, previous in batch
                 ],
+                requested_by,
+                source,
+                provider_id,
             )
-            connection.execute(
-                insert(AuditLog).values(
-                    at=now,
-                    actor=requested_by,
-                    entity_type="change_request",
-                    entity_id=request.request_id,
-                    request_id=request.request_id,
-                    action="created",
-                    before=None,
-                    after={"change_type": CHANGE_CARRIER_RATE_PLAN, "items": len(batch), "source": source},
-                )
-            )
-            request_ids.append(request.request_id)
-    return request_ids
+            for batch in batches(list(changes))
+        ]
