@@ -1,0 +1,149 @@
+"""Executing change requests against the simulator over real HTTP."""
+
+from dataclasses import replace
+
+import pytest
+import sqlalchemy as sa
+
+from amop_pipelines.changes.executor import execute_request
+from amop_pipelines.changes.requests import submit_file
+from amop_pipelines.db.models import AuditLog, ChangeItem, Device, ServiceProvider
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import new_state, running_simulator
+
+FLEET = 400
+
+
+@pytest.fixture
+def world(sqlite_engine, tmp_path):
+    seed_demo(sqlite_engine, devices=FLEET)
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=0))
+    with running_simulator(new_state(devices=FLEET)) as sim:
+        for carrier in ("jasper", "thingspace"):
+            sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
+        carriers = CarrierClients(default_base_url=sim.base_url)
+
+        def client_for(provider):
+            client = carriers.for_provider(provider)
+            client.http.policy = replace(client.http.policy, backoff_initial_seconds=0.01, max_attempts=3)
+            return client
+
+        yield sim, sqlite_engine, client_for, tmp_path
+
+
+PLAN_OF_DEVICE = (
+    "SELECT d.iccid, rp.plan_code, d.id FROM device d "
+    "JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+    "JOIN communication_plan cp ON cp.id = d.communication_plan_id "
+)
+
+
+def _jasper_devices(engine, count: int) -> list[tuple[str, str, int]]:
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text(
+                PLAN_OF_DEVICE
+                + "WHERE cp.name = 'CP-CORE' AND d.status = 'ACTIVATED' ORDER BY d.iccid LIMIT :n"
+            ),
+            {"n": count},
+        ).all()
+
+
+def _plans(engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        return {iccid: code for iccid, code, _ in connection.execute(sa.text(PLAN_OF_DEVICE))}
+
+
+def _plan_file(tmp_path, devices) -> str:
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        "iccid,rate_plan\n"
+        + "".join(
+            f"{iccid},{'J-POOL-20MB' if plan != 'J-POOL-20MB' else 'J-POOL-5MB'}\n"
+            for iccid, plan, _ in devices
+        )
+    )
+    return path
+
+
+def test_rate_plan_changes_complete_on_the_carrier_and_in_the_database(world):
+    sim, engine, client_for, tmp_path = world
+    devices = _jasper_devices(engine, 12)
+    request_id = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    report = execute_request(engine, request_id, client_for)
+    assert report.state == "completed" and report.counts == {"completed": 12}
+    applied = [op for op in sim.operations() if op["operation"] == "edit"]
+    assert sorted(op["iccid"] for op in applied) == sorted(d[0] for d in devices)  # each once
+    codes = _plans(engine)
+    with engine.connect() as connection:
+        actions = connection.scalars(
+            sa.select(AuditLog.action).where(AuditLog.request_id == request_id)
+        ).all()
+    for iccid, plan, _ in devices:
+        assert codes[iccid] == ("J-POOL-20MB" if plan != "J-POOL-20MB" else "J-POOL-5MB")
+        assert sim.device(iccid)["ratePlan"] == codes[iccid]
+    assert actions.count("attempt") == 12 and actions.count("completed") == 12
+
+
+def test_with_faults_every_item_ends_completed_or_dead_with_a_reason(world):
+    sim, engine, client_for, tmp_path = world
+    devices = _jasper_devices(engine, 20)
+    request_id = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    sim.set_faults(
+        "jasper", route="/rws/api/v1/devices/", error_rate=0.5, rate_limit_per_second=0, max_in_flight=0
+    )
+    report = execute_request(engine, request_id, client_for, max_attempts=3, backoff_seconds=0.01)
+    assert sum(report.counts.values()) == 20
+    assert set(report.counts) <= {"completed", "dead"}
+    with engine.connect() as connection:
+        dead = (
+            connection.execute(sa.select(ChangeItem.last_error).where(ChangeItem.state == "dead"))
+            .scalars()
+            .all()
+        )
+    assert all(reason and "gave up after" in reason for reason in dead)
+    applied = [op["iccid"] for op in sim.operations() if op["operation"] == "edit"]
+    assert len(applied) == len(set(applied))  # nothing applied twice
+
+
+def test_a_run_that_died_during_a_call_does_not_send_it_again(world):
+    sim, engine, client_for, tmp_path = world
+    devices = _jasper_devices(engine, 3)
+    request_id = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    # the carrier applied the first item, then the run was killed before recording it
+    first_iccid, first_plan, _ = devices[0]
+    target = "J-POOL-20MB" if first_plan != "J-POOL-20MB" else "J-POOL-5MB"
+    client = client_for(
+        sa.orm.Session(engine).scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+    )
+    client.change_rate_plan(first_iccid, target, idempotency_key="crashed-run")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(ChangeItem)
+            .where(ChangeItem.iccid == first_iccid)
+            .values(state="in_progress", attempts=1)
+        )
+    report = execute_request(engine, request_id, client_for)
+    assert report.counts == {"completed": 3}
+    applied = [op["iccid"] for op in sim.operations() if op["operation"] == "edit"]
+    assert applied.count(first_iccid) == 1  # found applied, not sent again
+    assert _plans(engine)[first_iccid] == target
+
+
+def test_status_changes_follow_the_carriers_vocabulary(world):
+    _, engine, client_for, tmp_path = world
+    devices = _jasper_devices(engine, 2)
+    path = tmp_path / "status.csv"
+    path.write_text("iccid,status\n" + "".join(f"{iccid},Pending\n" for iccid, _, _ in devices))
+    request_id = submit_file(engine, "update_device_status", path, "alice")
+    report = execute_request(engine, request_id, client_for)
+    # ACTIVATED -> ACTIVATION_READY is not a Jasper transition: the carrier refuses, the items fail
+    assert report.counts == {"failed": 2} and report.state == "completed_with_errors"
+    assert all("cannot change from ACTIVATED" in why for _, why in report.failures)
+    with engine.connect() as connection:
+        statuses = set(
+            connection.scalars(sa.select(Device.status).where(Device.iccid.in_([d[0] for d in devices])))
+        )
+    assert statuses == {"ACTIVATED"}
