@@ -4,6 +4,7 @@ import dagster as dg
 
 from amop_pipelines.defs.assets import fleet, optimization, sync
 from amop_pipelines.defs.checks import sync as sync_checks
+from amop_pipelines.defs.jobs import changes
 from amop_pipelines.defs.resources import carriers, database, notifier
 from amop_pipelines.defs.sensors import failures, providers, window
 
@@ -18,4 +19,5 @@ defs = dg.Definitions.merge(
     providers.defs,
     window.defs,
     failures.defs,
+    changes.defs,
 )

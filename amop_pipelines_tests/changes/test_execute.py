@@ -147,3 +147,39 @@ def test_status_changes_follow_the_carriers_vocabulary(world):
             connection.scalars(sa.select(Device.status).where(Device.iccid.in_([d[0] for d in devices])))
         )
     assert statuses == {"ACTIVATED"}
+
+
+def test_the_sensor_launches_one_run_per_pending_request_and_the_run_executes_it(world, sqlite_url):
+    import dagster as dg
+
+    from amop_pipelines.changes.requests import status
+    from amop_pipelines.db.models import Notification
+    from amop_pipelines.defs.jobs.changes import change_request_job, change_requests_sensor
+    from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.defs.resources.notifier import Notifier
+
+    sim, engine, _, tmp_path = world
+    devices = _jasper_devices(engine, 4)
+    request_id = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    database = AmopDatabase(url=sqlite_url)
+    with dg.instance_for_test() as instance:
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            first = change_requests_sensor(context)
+        (request,) = first.run_requests
+        assert request.run_key == request_id
+        result = change_request_job.execute_in_process(
+            run_config=request.run_config,
+            instance=instance,
+            resources={
+                "amop_db": database,
+                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+            },
+        )
+        assert result.success and result.output_for_node("execute_change_request") == "completed"
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            assert not change_requests_sensor(context).run_requests  # nothing pending any more
+    assert status(engine, request_id).items_by_state == {"completed": 4}
+    with engine.connect() as connection:
+        summary = connection.scalar(sa.select(Notification.subject).where(Notification.kind == "summary"))
+    assert request_id in summary and "completed" in summary

@@ -1,0 +1,77 @@
+"""The change request job and the sensor that launches one run per approved, pending request."""
+
+import dagster as dg
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amop_pipelines.changes.executor import execute_request
+from amop_pipelines.db.models import ChangeRequest
+from amop_pipelines.defs.assets.common import markdown_table
+from amop_pipelines.defs.assets.sync import CARRIER_POOL
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.resources.notifier import Notifier
+
+
+class ChangeRunConfig(dg.Config):
+    request_id: str
+    max_attempts: int = 5
+
+
+@dg.op(pool=CARRIER_POOL)
+def execute_change_request(
+    context: dg.OpExecutionContext,
+    config: ChangeRunConfig,
+    amop_db: AmopDatabase,
+    carriers: CarrierClients,
+    notifier: Notifier,
+) -> dg.Output[str]:
+    """Every item of the request through the carrier; a summary notification when it settles."""
+    report = execute_request(amop_db.engine, config.request_id, carriers.for_provider, config.max_attempts)
+    counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
+    context.log.info(f"request {report.request_id}: {report.state} ({counts})")
+    if report.state != "running":
+        lines = [f"Change request {report.request_id}: {report.state}.", f"Items: {counts}."]
+        lines += [f"{iccid}: {why}" for iccid, why in report.failures]
+        notifier.send(
+            amop_db.engine,
+            "summary",
+            f"AMOP change request {report.request_id}: {report.state}",
+            "\n".join(lines),
+        )
+    return dg.Output(
+        report.state,
+        metadata={
+            **{state: count for state, count in report.counts.items()},
+            "failures": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.failures, 50)),
+        },
+    )
+
+
+@dg.job(tags={"amop/kind": "change"})
+def change_request_job() -> None:
+    execute_change_request()
+
+
+@dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
+    """One run per pending request; the run key (the request id) makes repeated ticks harmless."""
+    with Session(amop_db.engine) as session:
+        pending = session.scalars(
+            select(ChangeRequest.request_id)
+            .where(ChangeRequest.state == "pending")
+            .order_by(ChangeRequest.id)
+        ).all()
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=request_id,
+                run_config={"ops": {"execute_change_request": {"config": {"request_id": request_id}}}},
+                tags={"amop/change-request": request_id},
+            )
+            for request_id in pending
+        ]
+    )
+
+
+defs = dg.Definitions(jobs=[change_request_job], sensors=[change_requests_sensor])
