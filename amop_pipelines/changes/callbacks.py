@@ -1,0 +1,208 @@
+"""Carrier callbacks: a receiver that refuses calls without the shared secret and stores each
+callback once, and the reconciliation of stored callbacks with the items awaiting them.
+
+ThingSpace posts to the URL registered for the account, so the secret travels in that URL
+(`?token=...`) or in an `X-AMOP-Callback-Secret` header. Repeated deliveries of one callback
+(the carrier retries until answered 2xx) share a dedupe key and are stored once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from amop_pipelines.carriers.base import CarrierClient
+from amop_pipelines.carriers.errors import CarrierError
+from amop_pipelines.changes.executor import summarize
+from amop_pipelines.changes.handlers import HANDLERS
+from amop_pipelines.changes.requests import audit
+from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
+
+SECRET_ENV = "AMOP_CALLBACK_SECRET"
+CALLBACK_TIMEOUT = timedelta(minutes=30)  # an item waiting longer is checked on the carrier
+
+
+def _insert_once(engine: Engine, row: dict) -> bool:
+    dialect = engine.dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(CarrierCallback)
+    with engine.begin() as connection:
+        result = connection.execute(
+            insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+    return bool(result.rowcount)
+
+
+def receiver_app(engine: Engine, secret: str | None = None) -> Starlette:
+    """The callback endpoint: POST /callbacks/thingspace."""
+    secret = secret or os.environ.get(SECRET_ENV)
+    if not secret:
+        raise ValueError(f"set {SECRET_ENV}: the callback endpoint refuses every call without a secret")
+
+    async def thingspace(request: Request) -> Response:
+        given = request.headers.get("x-amop-callback-secret") or request.query_params.get("token") or ""
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            body = json.loads(await request.body())
+            request_id = str(body["requestId"])
+            ids = {e["kind"].lower(): e["id"] for e in body.get("deviceIds", [])}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return JSONResponse({"error": "not a ThingSpace callback"}, status_code=400)
+        status = str(body.get("status", ""))
+        stored = _insert_once(
+            engine,
+            {
+                "carrier_request_id": request_id,
+                "dedupe_key": f"{request_id}:{ids.get('iccid', '')}:{status}",
+                "status": status,
+                "payload": body,
+                "received_at": datetime.now(UTC),
+            },
+        )
+        return JSONResponse({"stored": stored})
+
+    return Starlette(routes=[Route("/callbacks/thingspace", thingspace, methods=["POST"])])
+
+
+@dataclass
+class Reconciled:
+    completed: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    unmatched: int = 0
+    rechecked: int = 0
+
+
+def reconcile(
+    engine: Engine,
+    client_for: Callable[[ServiceProvider], CarrierClient],
+    now: datetime | None = None,
+    actor: str = "callback-reconciler",
+) -> Reconciled:
+    """Settle items awaiting callbacks from the stored callbacks; check on those waiting too long."""
+    now = now or datetime.now(UTC)
+    outcome = Reconciled()
+    with engine.connect() as connection:
+        callbacks = connection.execute(
+            select(CarrierCallback).where(CarrierCallback.processed_at.is_(None)).order_by(CarrierCallback.id)
+        ).all()
+    for callback in callbacks:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            item = session.execute(
+                select(ChangeItem, ChangeRequest.change_type, ChangeRequest.request_id)
+                .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+                .where(ChangeItem.carrier_request_id == callback.carrier_request_id)
+            ).one_or_none()
+            session.execute(
+                update(CarrierCallback).where(CarrierCallback.id == callback.id).values(processed_at=now)
+            )
+        if item is None:
+            outcome.unmatched += 1
+            continue
+        change_item, change_type, request_id = item
+        if change_item.state != "awaiting_callback":
+            outcome.duplicates += 1  # already settled: a repeated or late callback
+            continue
+        if callback.status == "Success":
+            with engine.connect() as connection:
+                device = connection.execute(select(Device).where(Device.id == change_item.device_id)).one()
+                provider = connection.execute(
+                    select(ServiceProvider).where(ServiceProvider.id == device.service_provider_id)
+                ).one()
+            HANDLERS[change_type].effect(engine, device, change_item.parameters, provider)
+            _settle(engine, change_item.id, request_id, actor, "completed", None)
+            outcome.completed += 1
+        else:
+            fault = (callback.payload.get("faultResponse") or {}).get("faultcode", callback.status)
+            _settle(engine, change_item.id, request_id, actor, "failed", f"carrier callback: {fault}")
+            outcome.failed += 1
+    outcome.rechecked = _recheck_overdue(engine, client_for, now, actor)
+    with engine.connect() as connection:
+        waiting = connection.scalars(
+            select(ChangeRequest.request_id).where(ChangeRequest.state == "awaiting_callbacks")
+        ).all()
+    for request_id in waiting:
+        summarize(engine, request_id, actor)
+    return outcome
+
+
+def _settle(engine: Engine, item_id: int, request_id: str, actor: str, state: str, error: str | None) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(ChangeItem)
+            .where(ChangeItem.id == item_id, ChangeItem.state == "awaiting_callback")
+            .values(
+                state=state,
+                last_error=error,
+                completed_at=datetime.now(UTC) if state == "completed" else None,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        audit(
+            connection,
+            actor,
+            "change_item",
+            str(item_id),
+            request_id,
+            state,
+            {"state": "awaiting_callback"},
+            {"state": state, "last_error": error},
+        )
+
+
+def _recheck_overdue(engine: Engine, client_for, now: datetime, actor: str) -> int:
+    """Items with no callback within the timeout: done on the carrier, or sent again by a retry."""
+    with Session(engine, expire_on_commit=False) as session:
+        overdue = session.execute(
+            select(ChangeItem, ChangeRequest.change_type, ChangeRequest.request_id, Device, ServiceProvider)
+            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+            .join(Device, Device.id == ChangeItem.device_id)
+            .join(ServiceProvider, ServiceProvider.id == Device.service_provider_id)
+            .where(ChangeItem.state == "awaiting_callback", ChangeItem.updated_at < now - CALLBACK_TIMEOUT)
+        ).all()
+    for item, change_type, request_id, device, provider in overdue:
+        client = client_for(provider)
+        try:
+            applied = HANDLERS[change_type].already_applied(client, device.iccid, item.parameters)
+        except CarrierError:
+            continue
+        finally:
+            client.close()
+        if applied:
+            HANDLERS[change_type].effect(engine, device, item.parameters, provider)
+            _settle(engine, item.id, request_id, actor, "completed", None)
+        else:
+            with engine.begin() as connection:
+                connection.execute(
+                    update(ChangeItem)
+                    .where(ChangeItem.id == item.id)
+                    .values(state="retry", updated_at=now, last_error="no callback in time")
+                )
+                connection.execute(
+                    update(ChangeRequest)
+                    .where(ChangeRequest.request_id == request_id)
+                    .values(state="pending")
+                )
+                audit(
+                    connection,
+                    actor,
+                    "change_item",
+                    str(item.id),
+                    request_id,
+                    "retry (no callback)",
+                    {"state": "awaiting_callback"},
+                    {"state": "retry"},
+                )
+    return len(overdue)

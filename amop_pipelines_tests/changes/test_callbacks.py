@@ -1,0 +1,123 @@
+"""Asynchronous changes (ThingSpace): callbacks received with the secret, stored once, reconciled."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from amop_pipelines.changes.callbacks import receiver_app, reconcile
+from amop_pipelines.changes.executor import execute_request
+from amop_pipelines.changes.requests import status, submit_file
+from amop_pipelines.db.models import CarrierCallback, ServiceProvider
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import free_port, new_state, running_simulator
+
+SECRET = "s3cret-callback-token"
+FLEET = 400
+
+
+@pytest.fixture
+def world(sqlite_engine, tmp_path):
+    seed_demo(sqlite_engine, devices=FLEET)
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=0))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(receiver_app(sqlite_engine, SECRET), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    with running_simulator(new_state(devices=FLEET)) as sim:
+        sim.set_faults("thingspace", rate_limit_per_second=0, max_in_flight=0)
+        carriers = CarrierClients(default_base_url=sim.base_url)
+        with sa.orm.Session(sqlite_engine) as session:
+            provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
+        url = f"http://127.0.0.1:{port}/callbacks/thingspace"
+        carriers.for_provider(provider).register_callback(f"{url}?token={SECRET}")
+        yield sim, sqlite_engine, carriers.for_provider, tmp_path, url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _ts_file(engine, tmp_path, count: int, skip: int = 0):
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT d.iccid, rp.plan_code FROM device d "
+                "JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+                "JOIN communication_plan cp ON cp.id = d.communication_plan_id "
+                "WHERE cp.name = 'TS-M2M' AND d.status = 'active' ORDER BY d.iccid LIMIT :n OFFSET :s"
+            ),
+            {"n": count, "s": skip},
+        ).all()
+    path = tmp_path / f"ts-{skip}.csv"
+    path.write_text(
+        "iccid,rate_plan\n"
+        + "".join(
+            f"{iccid},{'T-M2M-25MB' if plan != 'T-M2M-25MB' else 'T-M2M-2MB'}\n" for iccid, plan in rows
+        )
+    )
+    return path, rows
+
+
+def _wait_for_callbacks(engine, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) >= count:
+                return
+        time.sleep(0.05)
+
+
+def test_duplicated_and_reordered_callbacks_settle_each_item_once(world):
+    sim, engine, client_for, tmp_path, _ = world
+    path, _ = _ts_file(engine, tmp_path, 6)
+    request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
+    sim.set_faults(
+        "thingspace", callback_duplicate_rate=1.0, callback_reorder=True, callback_delay_seconds=60
+    )
+    report = execute_request(engine, request_id, client_for)
+    assert report.state == "awaiting_callbacks" and report.counts == {"awaiting_callback": 6}
+    sim.flush_callbacks()
+    _wait_for_callbacks(engine, 6)
+    time.sleep(0.3)  # the duplicates arrive too
+    with engine.connect() as connection:
+        assert (
+            connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) == 6
+        )  # stored once each
+    outcome = reconcile(engine, client_for)
+    assert outcome.completed == 6
+    assert status(engine, request_id).state == "completed"
+    assert reconcile(engine, client_for).completed == 0  # nothing settles twice
+
+
+def test_callbacks_without_the_secret_are_refused_and_stored_nowhere(world):
+    _, engine, _, _, url = world
+    body = {
+        "requestId": "x",
+        "deviceIds": [{"id": "8914800000000000017", "kind": "iccid"}],
+        "status": "Success",
+    }
+    assert httpx.post(url, json=body).status_code == 401
+    assert httpx.post(f"{url}?token=wrong", json=body).status_code == 401
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) == 0
+
+
+def test_items_without_a_callback_in_time_are_checked_on_the_carrier(world):
+    sim, engine, client_for, tmp_path, _ = world
+    path, _ = _ts_file(engine, tmp_path, 3, skip=10)
+    request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
+    sim.set_faults("thingspace", callback_drop_rate=1.0)
+    execute_request(engine, request_id, client_for)
+    assert reconcile(engine, client_for).completed == 0  # not yet overdue
+    outcome = reconcile(engine, client_for, now=datetime.now(UTC) + timedelta(minutes=31))
+    assert outcome.rechecked == 3
+    assert status(engine, request_id).items_by_state == {"completed": 3}  # the carrier had applied them
