@@ -322,5 +322,27 @@ def changes_audit(request_id: str) -> None:
         raise click.ClickException(str(error)) from error
 
 
+@main.group()
+def callbacks() -> None:
+    """The carrier callback receiver."""
+
+
+@callbacks.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="AMOP_CALLBACK_HOST")
+@click.option("--port", default=8720, show_default=True, envvar="AMOP_CALLBACK_PORT")
+def callbacks_serve(host: str, port: int) -> None:
+    """Receive carrier callbacks at /callbacks/thingspace (AMOP_CALLBACK_SECRET must be set)."""
+    import uvicorn
+
+    from amop_pipelines.changes.callbacks import receiver_app
+
+    try:
+        app = receiver_app(_engine())
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"callbacks: http://{host}:{port}/callbacks/thingspace?token=<AMOP_CALLBACK_SECRET>")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":
     main()

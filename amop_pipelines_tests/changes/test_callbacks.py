@@ -121,3 +121,32 @@ def test_items_without_a_callback_in_time_are_checked_on_the_carrier(world):
     outcome = reconcile(engine, client_for, now=datetime.now(UTC) + timedelta(minutes=31))
     assert outcome.rechecked == 3
     assert status(engine, request_id).items_by_state == {"completed": 3}  # the carrier had applied them
+
+
+def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, sqlite_url):
+    import dagster as dg
+
+    from amop_pipelines.defs.jobs.changes import callback_reconciliation_sensor, reconcile_callbacks_job
+    from amop_pipelines.defs.resources.database import AmopDatabase
+
+    sim, engine, _, tmp_path, _ = world
+    path, _ = _ts_file(engine, tmp_path, 2, skip=20)
+    request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
+    database = AmopDatabase(url=sqlite_url)
+    with dg.instance_for_test() as instance:
+        execute_request(engine, request_id, CarrierClients(default_base_url=sim.base_url).for_provider)
+        sim.flush_callbacks()
+        _wait_for_callbacks(engine, 2)
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            result = callback_reconciliation_sensor(context)
+        assert len(result.run_requests) == 1
+        run = reconcile_callbacks_job.execute_in_process(
+            instance=instance,
+            resources={"amop_db": database, "carriers": CarrierClients(default_base_url=sim.base_url)},
+        )
+        assert run.success and run.output_for_node("reconcile_carrier_callbacks") == 2
+        with dg.build_sensor_context(
+            instance=instance, resources={"amop_db": database}, cursor=result.cursor
+        ) as context:
+            assert not callback_reconciliation_sensor(context).run_requests  # nothing new, nothing waiting
+    assert status(engine, request_id).state == "completed"

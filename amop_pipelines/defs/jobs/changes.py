@@ -1,11 +1,14 @@
 """The change request job and the sensor that launches one run per approved, pending request."""
 
+from datetime import UTC, datetime
+
 import dagster as dg
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from amop_pipelines.changes.callbacks import reconcile
 from amop_pipelines.changes.executor import execute_request
-from amop_pipelines.db.models import ChangeRequest
+from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
 from amop_pipelines.defs.assets.common import markdown_table
 from amop_pipelines.defs.assets.sync import CARRIER_POOL
 from amop_pipelines.defs.resources.carriers import CarrierClients
@@ -74,4 +77,51 @@ def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
     )
 
 
-defs = dg.Definitions(jobs=[change_request_job], sensors=[change_requests_sensor])
+@dg.op(pool=CARRIER_POOL)
+def reconcile_carrier_callbacks(amop_db: AmopDatabase, carriers: CarrierClients) -> dg.Output[int]:
+    """Stored callbacks settle their items; items waiting too long are checked on the carrier."""
+    outcome = reconcile(amop_db.engine, carriers.for_provider)
+    return dg.Output(
+        outcome.completed + outcome.failed,
+        metadata={
+            "completed": outcome.completed,
+            "failed": outcome.failed,
+            "duplicates_ignored": outcome.duplicates,
+            "unmatched": outcome.unmatched,
+            "rechecked_on_carrier": outcome.rechecked,
+        },
+    )
+
+
+@dg.job(tags={"amop/kind": "change"})
+def reconcile_callbacks_job() -> None:
+    reconcile_carrier_callbacks()
+
+
+@dg.sensor(
+    job=reconcile_callbacks_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+)
+def callback_reconciliation_sensor(
+    context: dg.SensorEvaluationContext, amop_db: AmopDatabase
+) -> dg.SensorResult:
+    """A reconciliation run when new callbacks arrived (the cursor is the last callback seen), or
+    every ten minutes while items wait for theirs."""
+    with Session(amop_db.engine) as session:
+        newest = session.scalar(select(func.max(CarrierCallback.id))) or 0
+        waiting = session.scalar(
+            select(func.count()).select_from(ChangeItem).where(ChangeItem.state == "awaiting_callback")
+        )
+    seen = int(context.cursor or 0)
+    if newest > seen:
+        key = f"callbacks-{newest}"
+    elif waiting:
+        key = f"overdue-{datetime.now(UTC):%Y%m%d%H}{datetime.now(UTC).minute // 10}"
+    else:
+        return dg.SensorResult(skip_reason="no callbacks and no items waiting", cursor=str(newest))
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key)], cursor=str(newest))
+
+
+defs = dg.Definitions(
+    jobs=[change_request_job, reconcile_callbacks_job],
+    sensors=[change_requests_sensor, callback_reconciliation_sensor],
+)
