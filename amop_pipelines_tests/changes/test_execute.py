@@ -183,3 +183,69 @@ def test_the_sensor_launches_one_run_per_pending_request_and_the_run_executes_it
     with engine.connect() as connection:
         summary = connection.scalar(sa.select(Notification.subject).where(Notification.kind == "summary"))
     assert request_id in summary and "completed" in summary
+
+
+def _run_file(world, change_type: str, body: str, requested_by: str = "alice"):
+    _, engine, client_for, tmp_path = world
+    path = tmp_path / f"{change_type}.csv"
+    path.write_text(body)
+    request_id = submit_file(engine, change_type, path, requested_by)
+    return request_id, execute_request(engine, request_id, client_for)
+
+
+def test_assign_customer_sets_customer_site_plan_and_one_billing_service(world):
+    from amop_pipelines.db.models import BillingService, Customer
+
+    sim, engine, _, _ = world
+    iccid = _jasper_devices(engine, 1)[0][0]
+    _, report = _run_file(
+        world,
+        "assign_customer",
+        f"iccid,customer_id,site_id,customer_rate_plan\n{iccid},CUST-003,Site A,PREMIUM\n",
+    )
+    assert report.counts == {"completed": 1}
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(Customer.external_id, Device.site_id, Device.customer_rate_plan_id)
+            .join(Customer, Customer.id == Device.customer_id)
+            .where(Device.iccid == iccid)
+        ).one()
+        services = connection.execute(
+            sa.select(BillingService).where(
+                BillingService.device_id
+                == sa.select(Device.id).where(Device.iccid == iccid).scalar_subquery()
+            )
+        ).all()
+    assert row.external_id == "CUST-003" and row.site_id is not None and row.customer_rate_plan_id is not None
+    assert len(services) == 1 and services[0].status == "active"
+    assert [op["details"]["changes"] for op in sim.operations() if op["iccid"] == iccid] == [
+        {"customer": "CUST-003"}
+    ]
+
+
+def test_change_customer_rate_plan_and_archive_change_only_amop_records(world, monkeypatch):
+    sim, engine, _, _ = world
+    with engine.connect() as connection:
+        customer_device = connection.scalar(
+            sa.text("SELECT iccid FROM device WHERE customer_id IS NOT NULL ORDER BY iccid LIMIT 1")
+        )
+        idle = connection.scalar(sa.text("SELECT iccid FROM device ORDER BY iccid DESC LIMIT 1"))
+    with engine.begin() as connection:  # a SIM without usage in the last 30 days may be archived
+        connection.execute(
+            sa.text(
+                "UPDATE device_usage SET data_mb = 0 "
+                "WHERE device_id = (SELECT id FROM device WHERE iccid = :i)"
+            ),
+            {"i": idle},
+        )
+    _, report = _run_file(
+        world, "change_customer_rate_plan", f"iccid,customer_rate_plan\n{customer_device},BASIC\n"
+    )
+    assert report.counts == {"completed": 1}
+    monkeypatch.setenv("AMOP_ARCHIVERS", "admin")
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    _, report = _run_file(world, "archive_device", f"iccid\n{idle}\n", requested_by="admin")
+    assert report.counts == {"completed": 1}
+    with engine.connect() as connection:
+        assert connection.scalar(sa.select(Device.is_archived).where(Device.iccid == idle))
+    assert not [op for op in sim.operations() if op["iccid"] in (customer_device, idle)]  # no carrier call
