@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="the Jasper account's limit (default 5/s)")
     args = parser.parse_args()
     from amop_pipelines.changes.executor import execute_request
-    from amop_pipelines.changes.requests import submit_file
+    from amop_pipelines.changes.requests import approve, submit_file
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import ServiceProvider
@@ -54,6 +54,8 @@ def main() -> None:
         )
         sim.set_faults("jasper", rate_limit_per_second=args.rate, max_in_flight=1)
         request_id = submit_file(engine, "change_carrier_rate_plan", path, "bench")
+        if approve(engine, request_id, "bench-approver") != "pending":  # a large request needs approval
+            raise SystemExit("the request still waits for approvals (AMOP_APPROVALS_REQUIRED)")
         carriers = CarrierClients(default_base_url=sim.base_url)
         started = time.perf_counter()
         report = execute_request(engine, request_id, carriers.for_provider)
