@@ -15,6 +15,7 @@ class Faults:
     max_in_flight: int = 1  # calls of one account served at once; 0: no limit
     retry_after_seconds: float = 1.0
     error_rate: float = 0.0  # fraction of calls answered 500 or 503
+    throttle_rate: float = 0.0  # fraction of calls answered 429 whatever the rate
     hang_rate: float = 0.0  # fraction of calls that hang for `hang_seconds` before answering
     hang_seconds: float = 0.0
     callback_delay_seconds: float = 0.0

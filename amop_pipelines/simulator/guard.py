@@ -61,7 +61,8 @@ class Guard:
     def wrap(self, carrier: str, handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
             faults = self.state.faults.for_route(carrier, request.url.path)
-            if not self._admit(carrier, faults.rate_limit_per_second, faults.max_in_flight):
+            throttled = self.state.faults.chance(faults.throttle_rate)
+            if throttled or not self._admit(carrier, faults.rate_limit_per_second, faults.max_in_flight):
                 self.limited[carrier] += 1
                 return JSONResponse(
                     RATE_LIMITED[carrier],
