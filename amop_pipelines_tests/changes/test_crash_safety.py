@@ -90,7 +90,8 @@ def test_a_killed_run_run_again_applies_every_item_once(
         from amop_pipelines.db.engine import make_engine
         from amop_pipelines.defs.resources.carriers import CarrierClients
         carriers = CarrierClients(default_base_url={base!r})
-        execute_request(make_engine({sqlite_url!r}), {request_id!r}, carriers.for_provider, backoff_seconds=0.01)
+        engine = make_engine({sqlite_url!r})
+        execute_request(engine, {request_id!r}, carriers.for_provider, backoff_seconds=0.01)
         """
     )
     run = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
