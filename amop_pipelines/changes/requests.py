@@ -14,7 +14,14 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from amop_pipelines.changes.csvfile import Problem, RejectedFile, read_change_file
 from amop_pipelines.changes.types import CHANGE_TYPES
 from amop_pipelines.changes.validation import validate
-from amop_pipelines.db.models import AuditLog, ChangeApproval, ChangeItem, ChangeRequest, Device
+from amop_pipelines.db.models import (
+    AuditLog,
+    CarrierRatePlan,
+    ChangeApproval,
+    ChangeItem,
+    ChangeRequest,
+    Device,
+)
 
 APPROVAL_THRESHOLD_ENV = "AMOP_APPROVAL_THRESHOLD"  # more devices than this need approval (default 1000)
 APPROVALS_ENV = "AMOP_APPROVALS_REQUIRED"  # approvals a critical request needs (default 1)
@@ -128,19 +135,32 @@ def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
     with engine.connect() as connection:
-        providers = dict(
-            connection.execute(
-                select(Device.id, Device.service_provider_id).where(
-                    Device.id.in_([item.device_id for item in valid])
-                )
-            ).all()
-        )
-    provider_ids = set(providers.values())
+        # what each device was before, kept on its item so that a rollback request can be made
+        before = {
+            row.id: row
+            for row in connection.execute(
+                select(Device.id, Device.service_provider_id, Device.status, CarrierRatePlan.plan_code)
+                .outerjoin(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
+                .where(Device.id.in_([item.device_id for item in valid]))
+            )
+        }
+    provider_ids = {row.service_provider_id for row in before.values()}
     with engine.begin() as connection:
         return create_request(
             connection,
             change_type,
-            [{"iccid": i.iccid, "device_id": i.device_id, "parameters": i.parameters} for i in valid],
+            [
+                {
+                    "iccid": i.iccid,
+                    "device_id": i.device_id,
+                    "parameters": i.parameters,
+                    "previous_values": {
+                        "rate_plan": before[i.device_id].plan_code,
+                        "status": before[i.device_id].status,
+                    },
+                }
+                for i in valid
+            ],
             requested_by,
             f"file {Path(path).name}",
             provider_ids.pop() if len(provider_ids) == 1 else None,

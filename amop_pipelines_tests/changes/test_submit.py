@@ -58,6 +58,9 @@ def test_a_valid_file_becomes_a_request_with_its_items_and_an_audit_row(fleet, t
     assert result.exit_code == 0, result.output
     request_id = re.search(r"^request_id=(\w+)$", result.output.strip().splitlines()[-1]).group(1)
     assert _counts(engine) == (1, 3, 1)
+    with engine.connect() as connection:
+        kept = connection.scalars(sa.select(ChangeItem.previous_values)).all()
+    assert [k["rate_plan"] for k in kept] == [plan for _, _, plan in rows[:3]]  # for a rollback
     status = CliRunner().invoke(main, ["changes", "status", request_id])
     assert "state: pending" in status.output and "items: pending 3" in status.output
     trail = CliRunner().invoke(main, ["changes", "audit", request_id])
