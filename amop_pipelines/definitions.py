@@ -4,7 +4,7 @@ import dagster as dg
 
 from amop_pipelines.defs.assets import fleet, optimization, sync
 from amop_pipelines.defs.checks import sync as sync_checks
-from amop_pipelines.defs.jobs import changes
+from amop_pipelines.defs.jobs import changes, launchpad
 from amop_pipelines.defs.resources import carriers, database, notifier
 from amop_pipelines.defs.sensors import failures, providers, window
 
@@ -20,4 +20,5 @@ defs = dg.Definitions.merge(
     window.defs,
     failures.defs,
     changes.defs,
+    launchpad.defs,
 )

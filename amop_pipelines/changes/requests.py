@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from amop_pipelines.changes.csvfile import Problem, RejectedFile, read_change_file
+from amop_pipelines.changes.csvfile import Problem, RejectedFile, Row, read_change_file
 from amop_pipelines.changes.types import CHANGE_TYPES
 from amop_pipelines.changes.validation import validate
 from amop_pipelines.db.models import (
@@ -134,6 +134,10 @@ def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str)
     valid, problems = validate(engine, CHANGE_TYPES[change_type], rows, str(path), requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
+    return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}")
+
+
+def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str, source: str) -> str:
     with engine.connect() as connection:
         # what each device was before, kept on its item so that a rollback request can be made
         before = {
@@ -162,7 +166,7 @@ def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str)
                 for i in valid
             ],
             requested_by,
-            f"file {Path(path).name}",
+            source,
             provider_ids.pop() if len(provider_ids) == 1 else None,
         )
 
@@ -288,3 +292,30 @@ __all__ = [
     "status",
     "submit_file",
 ]
+
+
+def submit_rows(
+    engine: Engine, change_type: str, rows: Sequence[dict[str, str]], requested_by: str, source: str
+) -> str:
+    """The launchpad's way in: rows as a file's, validated by the same rules (row N = item N)."""
+    if change_type not in CHANGE_TYPES:
+        raise ChangeError(f"unknown change type '{change_type}': one of {', '.join(CHANGE_TYPES)}")
+    spec = CHANGE_TYPES[change_type]
+    problems = [
+        Problem(source, number, column, "required column is missing")
+        for number, row in enumerate(rows, start=1)
+        for column in spec.required
+        if not row.get(column)
+    ]
+    if not rows:
+        problems.append(Problem(source, 0, "items", "no items given"))
+    if problems:
+        raise RejectedFile(problems)
+    parsed = [
+        Row(number, {k: str(v).strip() for k, v in row.items() if v is not None})
+        for number, row in enumerate(rows, 1)
+    ]
+    valid, problems = validate(engine, spec, parsed, source, requested_by)
+    if problems:
+        raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
+    return _store(engine, change_type, valid, requested_by, source)
