@@ -9,25 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amop_pipelines.changes.types import ChangeType
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    row: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.row}: {self.field}: {self.message}"
-
-
-class RejectedFile(ValueError):
-    """A file with any invalid row is rejected whole; `problems` says every reason."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+from amop_pipelines.problems import InputError as RejectedFile
+from amop_pipelines.problems import InputProblem as Problem
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -27,32 +26,11 @@ from amop_pipelines.optimization.problem import (
     Problem,
     allowed_option_sets,
 )
+from amop_pipelines.problems import MAX_PROBLEMS_SHOWN, InputError, InputProblem
 
 PLANS_REQUIRED = PLANS_COLUMNS[:-1]
 DEVICES_REQUIRED = ("iccid", "comm_plan", "usage_mb")
-MAX_PROBLEMS_SHOWN = 50
 _TRUE, _FALSE = {"true", "1", "yes", "y", "t"}, {"false", "0", "no", "n", "f"}
-
-
-@dataclass(frozen=True)
-class InputProblem:
-    file: str
-    row: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.row}: {self.field}: {self.message}"
-
-
-class InputError(ValueError):
-    """One or more rows of an input file are invalid; `problems` lists them all."""
-
-    def __init__(self, problems: list[InputProblem]):
-        self.problems = problems
-        shown = "\n".join(str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
-        more = len(problems) - MAX_PROBLEMS_SHOWN
-        super().__init__(shown + (f"\n... and {more} more problems" if more > 0 else ""))
 
 
 def _text(path: Path) -> str:
