@@ -16,7 +16,7 @@ from amop_pipelines.changes.requests import approve, status, submit_file
 from amop_pipelines.db.models import ChangeItem, ServiceProvider
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import free_port
+from amop_pipelines_tests.conftest import start_simulator_process
 
 FLEET, ITEMS = 6000, 2000
 
@@ -24,31 +24,7 @@ FLEET, ITEMS = 6000, 2000
 @pytest.fixture
 def simulator_process():
     """The simulator in a process of its own, so that it outlives the killed run."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "amop_pipelines.cli",
-            "simulator",
-            "serve",
-            "--port",
-            str(port),
-            "--devices",
-            str(FLEET),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            httpx.get(f"{base}/_sim/health", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
+    process, base, _ = start_simulator_process(FLEET, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield base
     process.terminate()
     process.wait(timeout=20)
