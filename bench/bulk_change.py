@@ -28,7 +28,7 @@ def main() -> None:
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.simulator.server import new_state, running_simulator
 
-    fleet = int(args.items / 0.6 * 1.3) + 100  # enough Jasper SIMs on pooled plans
+    fleet = int(args.items / 0.6 / 0.75 * 1.2) + 500  # Jasper is 60% of the fleet, CORE+TRACKER 75% of it
     with tempfile.TemporaryDirectory() as folder, running_simulator(new_state(devices=fleet)) as sim:
         url = f"sqlite:///{Path(folder) / 'amop.sqlite3'}"
         migrate.upgrade(url)
