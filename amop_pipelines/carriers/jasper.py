@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import httpx
 
@@ -149,6 +149,3 @@ class JasperClient:
 
     def register_callback(self, url: str) -> None:
         """Jasper pushes nothing to AMOP: its changes answer synchronously."""
-
-    def modified_since_default(self, days: int = 30) -> datetime:
-        return datetime.now(UTC) - timedelta(days=days)

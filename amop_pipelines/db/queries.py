@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from amop_pipelines.db.models import CommunicationPlan, Device, ServiceProvider
+from amop_pipelines.db.models import CarrierRatePlan, CommunicationPlan, Device, ServiceProvider
 
 
 @dataclass(frozen=True)
@@ -29,3 +29,19 @@ def fleet_counts(engine: Engine) -> list[FleetCount]:
     )
     with engine.connect() as connection:
         return [FleetCount(*row) for row in connection.execute(query)]
+
+
+def rate_plan_ids(connection: Connection, provider_id: int) -> dict[str, int]:
+    """The provider's carrier rate plans: plan code -> id."""
+    query = select(CarrierRatePlan.plan_code, CarrierRatePlan.id).where(
+        CarrierRatePlan.service_provider_id == provider_id
+    )
+    return dict(connection.execute(query).all())
+
+
+def communication_plan_ids(connection: Connection, provider_id: int) -> dict[str, int]:
+    """The provider's communication plans: name -> id."""
+    query = select(CommunicationPlan.name, CommunicationPlan.id).where(
+        CommunicationPlan.service_provider_id == provider_id
+    )
+    return dict(connection.execute(query).all())

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 import numpy as np
 import polars as pl
@@ -187,7 +186,3 @@ def load_month(
         invalid_plans=invalid,
         excluded_devices=excluded_iccids,
     )
-
-
-def usage_decimal(mb: float) -> Decimal:
-    return Decimal(f"{mb:.6f}")

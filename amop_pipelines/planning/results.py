@@ -29,6 +29,7 @@ from amop_pipelines.db.models import (
     OptimizationSharedPoolResult,
     ServiceProvider,
 )
+from amop_pipelines.db.queries import rate_plan_ids
 from amop_pipelines.optimization.cost import cents_to_decimal
 from amop_pipelines.planning.store import store_results
 from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, PoolRow
@@ -42,13 +43,7 @@ UNCHANGED = "unchanged"  # the "method" of a group that is not optimized: its de
 
 def _plan_ids(engine: Engine, provider_id: int) -> dict[str, int]:
     with engine.connect() as connection:
-        return dict(
-            connection.execute(
-                select(CarrierRatePlan.plan_code, CarrierRatePlan.id).where(
-                    CarrierRatePlan.service_provider_id == provider_id
-                )
-            ).all()
-        )
+        return rate_plan_ids(connection, provider_id)
 
 
 def _provider_id(engine: Engine, session_id: int) -> int:

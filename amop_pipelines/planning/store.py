@@ -14,8 +14,6 @@ import numpy as np
 from sqlalchemy import Engine, delete, insert, select, update
 
 from amop_pipelines.db.models import (
-    CarrierRatePlan,
-    CommunicationPlan,
     OptimizationCommGroup,
     OptimizationCommGroupCommPlan,
     OptimizationCommGroupRatePlan,
@@ -25,6 +23,7 @@ from amop_pipelines.db.models import (
     OptimizationSession,
     OptimizationSharedPoolResult,
 )
+from amop_pipelines.db.queries import communication_plan_ids, rate_plan_ids
 from amop_pipelines.optimization.cost import PoolCost, cents_to_decimal
 from amop_pipelines.optimization.groups import CommGroup
 from amop_pipelines.optimization.problem import Problem
@@ -97,20 +96,8 @@ def store_groups(
                 started_at=datetime.now(UTC),
             )
         ).inserted_primary_key[0]
-        plan_ids = dict(
-            connection.execute(
-                select(CarrierRatePlan.plan_code, CarrierRatePlan.id).where(
-                    CarrierRatePlan.service_provider_id == provider_id
-                )
-            ).all()
-        )
-        comm_ids = dict(
-            connection.execute(
-                select(CommunicationPlan.name, CommunicationPlan.id).where(
-                    CommunicationPlan.service_provider_id == provider_id
-                )
-            ).all()
-        )
+        plan_ids = rate_plan_ids(connection, provider_id)
+        comm_ids = communication_plan_ids(connection, provider_id)
         group_ids = {}
         counts = np.bincount(group_of_device, minlength=len(groups))
         for group in groups:

@@ -6,8 +6,6 @@ import csv
 from datetime import timedelta
 from pathlib import Path
 
-import polars as pl
-
 from amop_pipelines.demo.catalog import JASPER, PLANS, THINGSPACE
 from amop_pipelines.demo.fleet import generate_devices
 from amop_pipelines.simulator.state import SimDevice, SimRatePlan, SimState
@@ -87,13 +85,3 @@ def seed_fleet_file(state: SimState, devices_csv: Path, carrier: str = "jasper")
             )
             count += 1
     return count
-
-
-def fleet_frame(state: SimState) -> pl.DataFrame:
-    """The simulator's devices as a frame (for tests and benchmarks)."""
-    return pl.DataFrame(
-        [
-            {"carrier": d.carrier, "iccid": d.iccid, "status": d.status, "rate_plan": d.rate_plan}
-            for d in state.devices.values()
-        ]
-    )

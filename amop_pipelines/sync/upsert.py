@@ -14,14 +14,13 @@ from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
 from amop_pipelines.db.models import (
     BillingPeriod,
-    CarrierRatePlan,
-    CommunicationPlan,
     Customer,
     Device,
     DeviceStaging,
     DeviceUsage,
     UsageStaging,
 )
+from amop_pipelines.db.queries import communication_plan_ids, rate_plan_ids
 from amop_pipelines.identifiers import iccid_problem
 
 TRACKED = ("status", "imei", "msisdn", "imsi", "communication_plan_id", "carrier_rate_plan_id", "customer_id")
@@ -40,20 +39,8 @@ def upsert_devices(engine: Engine, provider_id: int) -> UpsertReport:
     report = UpsertReport()
     now = datetime.now(UTC)
     with engine.begin() as connection:
-        comm = dict(
-            connection.execute(
-                select(CommunicationPlan.name, CommunicationPlan.id).where(
-                    CommunicationPlan.service_provider_id == provider_id
-                )
-            ).all()
-        )
-        plans = dict(
-            connection.execute(
-                select(CarrierRatePlan.plan_code, CarrierRatePlan.id).where(
-                    CarrierRatePlan.service_provider_id == provider_id
-                )
-            ).all()
-        )
+        comm = communication_plan_ids(connection, provider_id)
+        plans = rate_plan_ids(connection, provider_id)
         customers = dict(connection.execute(select(Customer.external_id, Customer.id)).all())
         staged = connection.execute(
             select(DeviceStaging).where(DeviceStaging.service_provider_id == provider_id)
