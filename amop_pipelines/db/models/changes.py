@@ -30,6 +30,7 @@ class ChangeRequest(Base):
     approvals_required: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str | None] = mapped_column(String(500))
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
+    rounds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs started
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -61,7 +62,8 @@ class ChangeItem(Base):
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="SET NULL"))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    step: Mapped[str | None] = mapped_column(String(40))
+    steps: Mapped[list[str] | None] = mapped_column(JSON)  # the walk planned at the first attempt
+    step: Mapped[str | None] = mapped_column(String(40))  # where the walk is
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     carrier_request_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -42,6 +42,7 @@ class Device(Base):
     customer_rate_pool_id: Mapped[int | None] = mapped_column(
         ForeignKey("customer_rate_pool.id", ondelete="SET NULL")
     )
+    customer_data_allocation_mb: Mapped[Decimal | None] = mapped_column(Megabytes)  # billed to the customer
     activated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     carrier_updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)

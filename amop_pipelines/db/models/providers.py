@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amop_pipelines.db.base import Base, UtcDateTime, utcnow
@@ -26,6 +26,10 @@ class ServiceProvider(Base):
     optimization_start_hour: Mapped[int] = mapped_column(Integer, default=0)
     rate_limit_per_second: Mapped[int] = mapped_column(Integer, default=5)
     auto_update_rate_plans: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the carrier changes a SIM's identifiers only while it is suspended (a contract setting)
+    suspend_for_identifier_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_device_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
