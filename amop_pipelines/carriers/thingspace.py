@@ -9,7 +9,12 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from amop_pipelines.carriers.errors import AuthenticationError, PermanentCarrierError, SessionExpiredError
+from amop_pipelines.carriers.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermanentCarrierError,
+    SessionExpiredError,
+)
 from amop_pipelines.carriers.models import CarrierDevice, ChangeAccepted, RatePlanInfo, UsageRecord
 from amop_pipelines.carriers.policy import CarrierHttp, Policy
 
@@ -141,8 +146,6 @@ class ThingSpaceClient:
         )
         devices = [_device(d) for d in body.get("devices", [])]
         if not devices or devices[0].iccid != iccid:
-            from amop_pipelines.carriers.errors import NotFoundError
-
             raise NotFoundError(f"ThingSpace has no device {iccid}")
         return devices[0]
 

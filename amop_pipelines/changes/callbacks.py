@@ -12,7 +12,7 @@ import hmac
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select, update
@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError
-from amop_pipelines.changes.executor import summarize
+from amop_pipelines.changes.executor import ExecutionReport, step_done, summarize
 from amop_pipelines.changes.handlers import HANDLERS
 from amop_pipelines.changes.requests import audit
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
@@ -78,11 +78,12 @@ def receiver_app(engine: Engine, secret: str | None = None) -> Starlette:
 
 @dataclass
 class Reconciled:
-    completed: int = 0
+    completed: int = 0  # steps confirmed (an item's last step completes it)
     failed: int = 0
     duplicates: int = 0
     unmatched: int = 0
     rechecked: int = 0
+    finished: list[ExecutionReport] = field(default_factory=list)  # requests this settled
 
 
 def reconcile(
@@ -91,7 +92,8 @@ def reconcile(
     now: datetime | None = None,
     actor: str = "callback-reconciler",
 ) -> Reconciled:
-    """Settle items awaiting callbacks from the stored callbacks; check on those waiting too long."""
+    """Settle items awaiting callbacks from the stored callbacks; check on those waiting too long.
+    A confirmed step readies the item for its next one (its request goes back to pending)."""
     now = now or datetime.now(UTC)
     outcome = Reconciled()
     with engine.connect() as connection:
@@ -109,46 +111,38 @@ def reconcile(
                 update(CarrierCallback).where(CarrierCallback.id == callback.id).values(processed_at=now)
             )
         if item is None:
-            outcome.unmatched += 1
+            outcome.unmatched += 1  # a late repeat for a step already settled, or not ours
             continue
         change_item, change_type, request_id = item
         if change_item.state != "awaiting_callback":
             outcome.duplicates += 1  # already settled: a repeated or late callback
             continue
         if callback.status == "Success":
-            with engine.connect() as connection:
-                device = connection.execute(select(Device).where(Device.id == change_item.device_id)).one()
-                provider = connection.execute(
-                    select(ServiceProvider).where(ServiceProvider.id == device.service_provider_id)
-                ).one()
-            HANDLERS[change_type].effect(engine, device, change_item.parameters, provider)
-            _settle(engine, change_item.id, request_id, actor, "completed", None)
+            step_done(engine, HANDLERS[change_type], change_item, request_id, actor)
             outcome.completed += 1
         else:
             fault = (callback.payload.get("faultResponse") or {}).get("faultcode", callback.status)
-            _settle(engine, change_item.id, request_id, actor, "failed", f"carrier callback: {fault}")
+            step = f"{change_item.step}: " if change_item.steps and len(change_item.steps) > 1 else ""
+            _fail(engine, change_item.id, request_id, actor, f"{step}carrier callback: {fault}")
             outcome.failed += 1
     outcome.rechecked = _recheck_overdue(engine, client_for, now, actor)
     with engine.connect() as connection:
         waiting = connection.scalars(
             select(ChangeRequest.request_id).where(ChangeRequest.state == "awaiting_callbacks")
         ).all()
-    for request_id in waiting:
-        summarize(engine, request_id, actor)
+    for request_id in waiting:  # a running request is settled by its own run
+        report = summarize(engine, request_id, actor)
+        if report.finished:
+            outcome.finished.append(report)
     return outcome
 
 
-def _settle(engine: Engine, item_id: int, request_id: str, actor: str, state: str, error: str | None) -> None:
+def _fail(engine: Engine, item_id: int, request_id: str, actor: str, error: str) -> None:
     with engine.begin() as connection:
         connection.execute(
             update(ChangeItem)
             .where(ChangeItem.id == item_id, ChangeItem.state == "awaiting_callback")
-            .values(
-                state=state,
-                last_error=error,
-                completed_at=datetime.now(UTC) if state == "completed" else None,
-                updated_at=datetime.now(UTC),
-            )
+            .values(state="failed", last_error=error, updated_at=datetime.now(UTC))
         )
         audit(
             connection,
@@ -156,9 +150,9 @@ def _settle(engine: Engine, item_id: int, request_id: str, actor: str, state: st
             "change_item",
             str(item_id),
             request_id,
-            state,
+            "failed",
             {"state": "awaiting_callback"},
-            {"state": state, "last_error": error},
+            {"state": "failed", "last_error": error},
         )
 
 
@@ -173,36 +167,31 @@ def _recheck_overdue(engine: Engine, client_for, now: datetime, actor: str) -> i
             .where(ChangeItem.state == "awaiting_callback", ChangeItem.updated_at < now - CALLBACK_TIMEOUT)
         ).all()
     for item, change_type, request_id, device, provider in overdue:
+        handler = HANDLERS[change_type]
         client = client_for(provider)
         try:
-            applied = HANDLERS[change_type].already_applied(client, device.iccid, item.parameters)
+            applied = handler.already_applied(client, device.iccid, item.parameters, item.step or "change")
         except CarrierError:
             continue
         finally:
             client.close()
         if applied:
-            HANDLERS[change_type].effect(engine, device, item.parameters, provider)
-            _settle(engine, item.id, request_id, actor, "completed", None)
-        else:
-            with engine.begin() as connection:
-                connection.execute(
-                    update(ChangeItem)
-                    .where(ChangeItem.id == item.id)
-                    .values(state="retry", updated_at=now, last_error="no callback in time")
-                )
-                connection.execute(
-                    update(ChangeRequest)
-                    .where(ChangeRequest.request_id == request_id)
-                    .values(state="pending")
-                )
-                audit(
-                    connection,
-                    actor,
-                    "change_item",
-                    str(item.id),
-                    request_id,
-                    "retry (no callback)",
-                    {"state": "awaiting_callback"},
-                    {"state": "retry"},
-                )
+            step_done(engine, handler, item, request_id, actor, found_applied=True)
+            continue
+        with engine.begin() as connection:
+            connection.execute(
+                update(ChangeItem)
+                .where(ChangeItem.id == item.id)
+                .values(state="retry", updated_at=now, last_error="no callback in time")
+            )
+            audit(
+                connection,
+                actor,
+                "change_item",
+                str(item.id),
+                request_id,
+                "retry (no callback)",
+                {"state": "awaiting_callback"},
+                {"state": "retry"},
+            )
     return len(overdue)

@@ -5,7 +5,9 @@ marked in progress, with its attempt counted, before the call is made. A run tha
 still in progress (the previous run died during its call) first asks the carrier whether the
 change is already there, and never sends it twice. Transient carrier errors are retried with
 exponential backoff and jitter; items past their attempts go to the dead state with the reason;
-permanent errors fail the item. Asynchronous carriers leave the item awaiting its callback.
+permanent errors fail the item. Asynchronous carriers leave the item awaiting its callback; the
+reconciler then readies it for its next step, which the request's next round sends. Items with an
+effective date wait, scheduled, until a round on or after it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from sqlalchemy import Engine, select, update
 
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError
-from amop_pipelines.changes.handlers import HANDLERS
+from amop_pipelines.changes.handlers import HANDLERS, ONE_STEP, Handler
 from amop_pipelines.changes.requests import ChangeError, audit
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
 TERMINAL = ("completed", "failed", "dead")
+FINISHED = ("completed", "completed_with_errors")  # request states
 RUNNABLE = ("pending", "retry", "in_progress")
 
 
@@ -33,13 +36,18 @@ class ExecutionReport:
     request_id: str
     state: str
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
     failures: list[tuple[str, str]] = field(default_factory=list)  # (iccid, why)
 
 
 def _set_item(engine: Engine, item_id: int, actor: str, request_id: str, action: str, **values) -> None:
     with engine.begin() as connection:
         before = connection.execute(
-            select(ChangeItem.state, ChangeItem.attempts, ChangeItem.iccid).where(ChangeItem.id == item_id)
+            select(ChangeItem.state, ChangeItem.attempts, ChangeItem.step).where(ChangeItem.id == item_id)
         ).one()
         connection.execute(
             update(ChangeItem).where(ChangeItem.id == item_id).values(**values, updated_at=datetime.now(UTC))
@@ -51,11 +59,11 @@ def _set_item(engine: Engine, item_id: int, actor: str, request_id: str, action:
             str(item_id),
             request_id,
             action,
-            {"state": before.state, "attempts": before.attempts},
+            {"state": before.state, "attempts": before.attempts, "step": before.step},
             {
                 k: v
                 for k, v in values.items()
-                if k in ("state", "attempts", "last_error", "carrier_request_id")
+                if k in ("state", "attempts", "last_error", "carrier_request_id", "step", "steps")
             },
         )
 
@@ -89,118 +97,178 @@ def execute_request(
     max_attempts: int = 5,
     backoff_seconds: float = 0.2,
     actor: str = "change-engine",
+    now: datetime | None = None,
 ) -> ExecutionReport:
+    """One round of a request: every item that may run now, until none is left to run."""
     with engine.connect() as connection:
         request = connection.execute(
             select(ChangeRequest).where(ChangeRequest.request_id == request_id)
         ).one_or_none()
     if request is None:
         raise ChangeError(f"unknown change request '{request_id}'")
-    if request.state not in ("pending", "running"):
+    if request.state not in ("pending", "running", "scheduled"):
         raise ChangeError(f"request {request_id} is {request.state}: only approved, pending requests run")
-    handler = HANDLERS.get(request.change_type)
-    if handler is None:
-        raise ChangeError(f"{request.change_type} requests cannot be executed yet")
-    _set_request(engine, request_id, actor, "running")
+    handler = HANDLERS[request.change_type]
+    _start_round(engine, request_id, actor)
     clients: dict[int, CarrierClient] = {}
+
+    def client_of(provider: ServiceProvider) -> CarrierClient:
+        if provider.id not in clients:
+            clients[provider.id] = client_for(provider)
+        return clients[provider.id]
+
+    runner = _ItemRunner(engine, handler, request_id, actor, max_attempts, backoff_seconds, client_of)
     try:
-        with engine.connect() as connection:
-            items = connection.execute(
-                select(
-                    ChangeItem.id,
-                    ChangeItem.iccid,
-                    ChangeItem.device_id,
-                    ChangeItem.state,
-                    ChangeItem.attempts,
-                    ChangeItem.parameters,
-                    ChangeItem.idempotency_key,
-                )
-                .where(ChangeItem.change_request_id == request.id, ChangeItem.state.in_(RUNNABLE))
-                .order_by(ChangeItem.row_number)
-            ).all()
-        for item in items:
-            with engine.connect() as connection:
-                device = connection.execute(select(Device).where(Device.id == item.device_id)).one()
-                provider = connection.execute(
-                    select(ServiceProvider).where(ServiceProvider.id == device.service_provider_id)
-                ).one()
-            if provider.id not in clients:
-                clients[provider.id] = client_for(provider)
-            client = clients[provider.id]
-            attempts = item.attempts
-            unknown_outcome = item.state == "in_progress"
-            while True:
-                if unknown_outcome:
-                    unknown_outcome = False
-                    try:
-                        if handler.already_applied(client, device.iccid, item.parameters):
-                            handler.effect(engine, device, item.parameters, provider)
-                            _set_item(
-                                engine,
-                                item.id,
-                                actor,
-                                request_id,
-                                "completed (found applied)",
-                                state="completed",
-                                completed_at=datetime.now(UTC),
-                            )
-                            break
-                    except CarrierError:
-                        pass  # cannot tell: send it (the carrier's own rules refuse a true repeat)
-                attempts += 1
-                _set_item(
-                    engine, item.id, actor, request_id, "attempt", state="in_progress", attempts=attempts
-                )
-                try:
-                    accepted = handler.apply(client, device.iccid, item.parameters, item.idempotency_key)
-                except PermanentCarrierError as error:
-                    _set_item(
-                        engine, item.id, actor, request_id, "failed", state="failed", last_error=str(error)
-                    )
-                    break
-                except CarrierError as error:
-                    if attempts >= max_attempts:
-                        _set_item(
-                            engine,
-                            item.id,
-                            actor,
-                            request_id,
-                            "dead",
-                            state="dead",
-                            last_error=f"gave up after {attempts} attempts: {error}",
-                        )
-                        break
-                    _set_item(
-                        engine, item.id, actor, request_id, "retry", state="retry", last_error=str(error)
-                    )
-                    time.sleep(backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random()))
-                    continue
-                if accepted.asynchronous:
-                    _set_item(
-                        engine,
-                        item.id,
-                        actor,
-                        request_id,
-                        "awaiting callback",
-                        state="awaiting_callback",
-                        carrier_request_id=accepted.request_id,
-                    )
-                else:
-                    handler.effect(engine, device, item.parameters, provider)
-                    _set_item(
-                        engine,
-                        item.id,
-                        actor,
-                        request_id,
-                        "completed",
-                        state="completed",
-                        completed_at=datetime.now(UTC),
-                    )
-                break
+        # items the reconciler readies for their next step while this round runs are taken too
+        while items := _runnable(engine, request.id, now or datetime.now(UTC)):
+            for item in items:
+                runner.run(item, now or datetime.now(UTC))
     finally:
         for client in clients.values():
             client.close()
     return summarize(engine, request_id, actor)
+
+
+def _start_round(engine: Engine, request_id: str, actor: str) -> None:
+    _set_request(engine, request_id, actor, "running")
+    with engine.begin() as connection:
+        connection.execute(
+            update(ChangeRequest)
+            .where(ChangeRequest.request_id == request_id)
+            .values(rounds=ChangeRequest.rounds + 1)
+        )
+
+
+def _runnable(engine: Engine, request_pk: int, now: datetime) -> list:
+    due = (ChangeItem.state == "scheduled") & (ChangeItem.next_attempt_at <= now)
+    with engine.connect() as connection:
+        return connection.execute(
+            select(ChangeItem)
+            .where(ChangeItem.change_request_id == request_pk, ChangeItem.state.in_(RUNNABLE) | due)
+            .order_by(ChangeItem.row_number)
+        ).all()
+
+
+def device_and_provider(engine: Engine, device_id: int):
+    with engine.connect() as connection:
+        device = connection.execute(select(Device).where(Device.id == device_id)).one()
+        provider = connection.execute(
+            select(ServiceProvider).where(ServiceProvider.id == device.service_provider_id)
+        ).one()
+    return device, provider
+
+
+def step_done(
+    engine: Engine, handler: Handler, item, request_id: str, actor: str, found_applied: bool = False
+) -> str | None:
+    """The carrier confirmed the item's current step: its effect here, then the next step (the item
+    ready to run again) or completion. Returns the next step, if any."""
+    device, provider = device_and_provider(engine, item.device_id)
+    steps = list(item.steps or ONE_STEP)
+    step = item.step or steps[0]
+    handler.effect(engine, device, item.parameters, provider, step)
+    following = steps[steps.index(step) + 1] if steps.index(step) + 1 < len(steps) else None
+    suffix = " (found applied)" if found_applied else ""
+    if following is None:
+        _set_item(
+            engine,
+            item.id,
+            actor,
+            request_id,
+            ("completed" if len(steps) == 1 else f"{step} done: activation complete") + suffix,
+            state="completed",
+            completed_at=datetime.now(UTC),
+        )
+    else:
+        _set_item(
+            engine,
+            item.id,
+            actor,
+            request_id,
+            f"{step} done, next {following}" + suffix,
+            state="pending",
+            step=following,
+            attempts=0,
+            carrier_request_id=None,
+        )
+    return following
+
+
+class _ItemRunner:
+    """Walks one item through its steps; every transition is committed before the next call."""
+
+    def __init__(self, engine, handler, request_id, actor, max_attempts, backoff_seconds, client_of):
+        self.engine, self.handler, self.request_id, self.actor = engine, handler, request_id, actor
+        self.max_attempts, self.backoff_seconds, self.client_of = max_attempts, backoff_seconds, client_of
+
+    def _set(self, item_id: int, action: str, **values) -> None:
+        _set_item(self.engine, item_id, self.actor, self.request_id, action, **values)
+
+    def run(self, item, now: datetime) -> None:
+        device, provider = device_and_provider(self.engine, item.device_id)
+        if item.state == "pending" and item.steps is None:
+            when = self.handler.not_before(item.parameters, provider)
+            if when is not None and when > now:
+                self._set(
+                    item.id, f"scheduled for {when.isoformat()}", state="scheduled", next_attempt_at=when
+                )
+                return
+        client = self.client_of(provider)
+        attempts, unknown_outcome = item.attempts, item.state == "in_progress"
+        while True:
+            steps = list(item.steps) if item.steps else None
+            if unknown_outcome and steps is not None:  # the last run died during this step's call
+                unknown_outcome = False
+                try:
+                    applied = self.handler.already_applied(client, device.iccid, item.parameters, item.step)
+                except CarrierError:
+                    applied = False  # cannot tell: send it (the carrier's own rules refuse a true repeat)
+                if applied:
+                    if step_done(self.engine, self.handler, item, self.request_id, self.actor, True) is None:
+                        return
+                    item, attempts = self._reload(item.id), 0
+                    device, _ = device_and_provider(self.engine, item.device_id)
+                    continue
+            attempts += 1
+            self._set(item.id, "attempt", state="in_progress", attempts=attempts)
+            try:
+                if steps is None:  # plan the walk (a read on the carrier for multi-step types)
+                    steps = list(self.handler.steps(client, device.iccid, item.parameters, provider))
+                    self._set(item.id, f"planned {' > '.join(steps)}", steps=steps, step=steps[0])
+                    item = self._reload(item.id)
+                key = item.idempotency_key if len(steps) == 1 else f"{item.idempotency_key}:{item.step}"
+                accepted = self.handler.apply(client, device.iccid, item.parameters, key, item.step)
+            except PermanentCarrierError as error:
+                self._set(item.id, "failed", state="failed", last_error=self._why(item, error))
+                return
+            except CarrierError as error:
+                if attempts >= self.max_attempts:
+                    why = f"gave up after {attempts} attempts: {self._why(item, error)}"
+                    self._set(item.id, "dead", state="dead", last_error=why)
+                    return
+                self._set(item.id, "retry", state="retry", last_error=self._why(item, error))
+                time.sleep(self.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random()))
+                continue
+            if accepted.asynchronous:
+                self._set(
+                    item.id,
+                    "awaiting callback",
+                    state="awaiting_callback",
+                    carrier_request_id=accepted.request_id,
+                )
+                return
+            if step_done(self.engine, self.handler, item, self.request_id, self.actor) is None:
+                return
+            item, attempts = self._reload(item.id), 0
+            device, _ = device_and_provider(self.engine, item.device_id)
+
+    def _reload(self, item_id: int):
+        with self.engine.connect() as connection:
+            return connection.execute(select(ChangeItem).where(ChangeItem.id == item_id)).one()
+
+    @staticmethod
+    def _why(item, error: Exception) -> str:
+        return f"{item.step}: {error}" if item.steps and len(item.steps) > 1 else str(error)
 
 
 def summarize(engine: Engine, request_id: str, actor: str = "change-engine") -> ExecutionReport:
@@ -217,10 +285,12 @@ def summarize(engine: Engine, request_id: str, actor: str = "change-engine") -> 
         counts[row.state] = counts.get(row.state, 0) + 1
     if all(row.state in TERMINAL for row in rows):
         state = "completed" if counts.get("completed", 0) == len(rows) else "completed_with_errors"
+    elif any(counts.get(runnable) for runnable in RUNNABLE):
+        state = "pending"  # items ready for their next step: another round
     elif counts.get("awaiting_callback"):
         state = "awaiting_callbacks"
     else:
-        state = "running"
+        state = "scheduled"  # what is left waits for its effective date
     _set_request(engine, request_id, actor, state)
     failures = [(row.iccid, row.last_error or row.state) for row in rows if row.state in ("failed", "dead")]
     return ExecutionReport(request_id, state, counts, failures)

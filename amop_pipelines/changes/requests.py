@@ -143,7 +143,14 @@ def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str,
         before = {
             row.id: row
             for row in connection.execute(
-                select(Device.id, Device.service_provider_id, Device.status, CarrierRatePlan.plan_code)
+                select(
+                    Device.id,
+                    Device.service_provider_id,
+                    Device.status,
+                    Device.iccid,
+                    Device.imei,
+                    CarrierRatePlan.plan_code,
+                )
                 .outerjoin(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
                 .where(Device.id.in_([item.device_id for item in valid]))
             )
@@ -161,6 +168,8 @@ def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str,
                     "previous_values": {
                         "rate_plan": before[i.device_id].plan_code,
                         "status": before[i.device_id].status,
+                        "iccid": before[i.device_id].iccid,
+                        "imei": before[i.device_id].imei,
                     },
                 }
                 for i in valid
@@ -289,8 +298,10 @@ __all__ = [
     "approve",
     "audit_trail",
     "create_request",
+    "rollback_request",
     "status",
     "submit_file",
+    "submit_rows",
 ]
 
 
@@ -319,3 +330,26 @@ def submit_rows(
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
     return _store(engine, change_type, valid, requested_by, source)
+
+
+def rollback_request(engine: Engine, request_id: str, requested_by: str) -> str:
+    """A new Change Carrier Rate Plan request taking each completed item's device back to the plan
+    it had before; filed through the same validation (and approvals) as any other request."""
+    with engine.connect() as connection:
+        request = _request(connection, request_id)
+        if request.change_type != "change_carrier_rate_plan":
+            raise ChangeError(f"only rate plan requests roll back; {request_id} is {request.change_type}")
+        items = connection.execute(
+            select(Device.iccid, ChangeItem.previous_values)
+            .join(Device, Device.id == ChangeItem.device_id)
+            .where(ChangeItem.change_request_id == request.id, ChangeItem.state == "completed")
+            .order_by(ChangeItem.row_number)
+        ).all()
+    rows = [
+        {"iccid": item.iccid, "rate_plan": item.previous_values["rate_plan"]}
+        for item in items
+        if (item.previous_values or {}).get("rate_plan")
+    ]
+    if not rows:
+        raise ChangeError(f"request {request_id} has no completed item to roll back")
+    return submit_rows(engine, request.change_type, rows, requested_by, f"rollback of {request_id}")

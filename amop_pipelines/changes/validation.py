@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from amop_pipelines.carriers.statuses import SPARE_STATUSES, transition_problem
 from amop_pipelines.changes.csvfile import Problem, Row
 from amop_pipelines.changes.types import DEVICE_STATUSES, ChangeType
 from amop_pipelines.db.models import (
@@ -26,11 +27,13 @@ from amop_pipelines.db.models import (
     CustomerRatePlan,
     Device,
     DeviceUsage,
+    ServiceProvider,
     Site,
 )
 from amop_pipelines.identifiers import iccid_problem, imei_problem
 
 ARCHIVE_USAGE_DAYS = 30
+IDENTIFIER_CHANGE_STATUSES = ("active", "suspend")  # ThingSpace states a swap may start from
 ARCHIVERS_ENV = "AMOP_ARCHIVERS"  # who may archive devices (comma-separated), default "admin"
 
 
@@ -133,7 +136,13 @@ def _customer_plan(session: Session, customer_id: int | None, code: str, problem
 
 
 def _carrier_plan(session: Session, device: Device, values: dict[str, str], problem) -> None:
-    code = values["rate_plan"]
+    plan_id = _plan_allowed(session, device, values["rate_plan"], "rate_plan", problem)
+    if plan_id is not None and plan_id == device.carrier_rate_plan_id:
+        problem("rate_plan", f"the device is already on '{values['rate_plan']}'")
+
+
+def _plan_allowed(session: Session, device: Device, code: str, field: str, problem) -> int | None:
+    """A carrier plan the device may take: at its carrier, and allowed for its communication plan."""
     plan = session.scalars(
         select(CarrierRatePlan).where(
             CarrierRatePlan.service_provider_id == device.service_provider_id,
@@ -141,8 +150,8 @@ def _carrier_plan(session: Session, device: Device, values: dict[str, str], prob
         )
     ).one_or_none()
     if plan is None:
-        problem("rate_plan", f"unknown rate plan '{code}' at the device's carrier")
-        return
+        problem(field, f"unknown rate plan '{code}' at the device's carrier")
+        return None
     allowed = session.scalar(
         select(CommunicationPlanRatePlan.carrier_rate_plan_id).where(
             CommunicationPlanRatePlan.communication_plan_id == device.communication_plan_id,
@@ -150,9 +159,8 @@ def _carrier_plan(session: Session, device: Device, values: dict[str, str], prob
         )
     )
     if allowed is None or plan.optimization_group_id != device.optimization_group_id:
-        problem("rate_plan", f"rate plan '{code}' is not allowed for the device's communication plan")
-    if plan.id == device.carrier_rate_plan_id:
-        problem("rate_plan", f"the device is already on '{code}'")
+        problem(field, f"rate plan '{code}' is not allowed for the device's communication plan")
+    return plan.id
 
 
 def _customer_rate_plan(session: Session, device: Device, values: dict[str, str], problem) -> None:
@@ -162,9 +170,12 @@ def _customer_rate_plan(session: Session, device: Device, values: dict[str, str]
         _customer_plan(session, device.customer_id, values["customer_rate_plan"], problem)
     if values.get("effective_date"):
         try:
-            date.fromisoformat(values["effective_date"])
+            effective = date.fromisoformat(values["effective_date"])
         except ValueError:
             problem("effective_date", f"'{values['effective_date']}' is not an ISO date (YYYY-MM-DD)")
+        else:
+            if effective < date.today() - timedelta(days=1):  # a day's grace for time zones
+                problem("effective_date", f"{effective} is in the past: leave it empty for now")
     if values.get("data_allocation_mb"):
         try:
             amount = Decimal(values["data_allocation_mb"])
@@ -176,35 +187,52 @@ def _customer_rate_plan(session: Session, device: Device, values: dict[str, str]
             )
 
 
+def _integration(session: Session, device: Device) -> str:
+    cache = session.info.setdefault("integrations", {})
+    if device.service_provider_id not in cache:
+        cache[device.service_provider_id] = session.scalar(
+            select(ServiceProvider.integration).where(ServiceProvider.id == device.service_provider_id)
+        )
+    return cache[device.service_provider_id]
+
+
 def _identifiers(session: Session, device: Device, values: dict[str, str], problem) -> None:
     new_iccid, new_imei = values.get("new_iccid", ""), values.get("new_imei", "")
+    if _integration(session, device) != "thingspace":
+        problem("iccid", "the device's carrier has no identifier change API: swap it in the carrier's portal")
+    elif device.status not in IDENTIFIER_CHANGE_STATUSES:
+        problem(
+            "iccid", f"the device is {device.status}: identifiers change only on an active or suspended one"
+        )
     if not new_iccid and not new_imei:
         problem("new_iccid", "new_iccid or new_imei is needed")
     if new_iccid:
         if (why := iccid_problem(new_iccid)) is not None:
             problem("new_iccid", why)
-        elif session.scalar(
-            select(Device.id).where(Device.iccid == new_iccid, Device.is_archived.is_(False))
-        ):
-            problem("new_iccid", f"the new SIM '{new_iccid}' is in use by another device")
-    if new_imei and (why := imei_problem(new_imei)) is not None:
-        problem("new_imei", why)
+        elif new_iccid == device.iccid:
+            problem("new_iccid", f"'{new_iccid}' is the device's ICCID already")
+        else:
+            holder = session.scalars(select(Device).where(Device.iccid == new_iccid)).one_or_none()
+            if holder is not None and (
+                holder.is_archived or holder.customer_id is not None or holder.status not in SPARE_STATUSES
+            ):
+                problem("new_iccid", f"the new SIM '{new_iccid}' is in use by another device")
+    if new_imei:
+        if (why := imei_problem(new_imei)) is not None:
+            problem("new_imei", why)
+        elif new_imei == device.imei:
+            problem("new_imei", f"'{new_imei}' is the device's IMEI already")
     if values.get("service_plan"):
-        found = session.scalar(
-            select(CarrierRatePlan.id).where(
-                CarrierRatePlan.service_provider_id == device.service_provider_id,
-                CarrierRatePlan.plan_code == values["service_plan"],
-            )
-        )
-        if found is None:
-            problem(
-                "service_plan", f"unknown service plan '{values['service_plan']}' at the device's carrier"
-            )
+        _plan_allowed(session, device, values["service_plan"], "service_plan", problem)
 
 
 def _status(session: Session, device: Device, values: dict[str, str], problem) -> None:
     if values["status"] not in DEVICE_STATUSES:
         problem("status", f"'{values['status']}' must be one of {', '.join(DEVICE_STATUSES)}")
+    elif (
+        why := transition_problem(_integration(session, device), device.status, values["status"])
+    ) is not None:
+        problem("status", why)
 
 
 _RULES = {

@@ -91,6 +91,7 @@ def routes(state: SimState, guard: Guard, callbacks: CallbackDispatcher) -> list
         device.status = body.get("status", device.status)
         device.rate_plan = body.get("ratePlan", device.rate_plan)
         device.communication_plan = body.get("communicationPlan", device.communication_plan)
+        device.customer = body.get("customer", device.customer)
         if "bytesPerDay" in body:
             device.bytes_per_day = float(body["bytesPerDay"])
         state.touch(device)

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from amop_pipelines.carriers.statuses import THINGSPACE_ACTIONS
 from amop_pipelines.simulator.callbacks import CallbackDispatcher
 from amop_pipelines.simulator.guard import Handler
 from amop_pipelines.simulator.state import (
     MAX_DEVICES_PER_REQUEST,
     PLAN_CHANGES_PER_MONTH,
-    THINGSPACE_ACTIONS,
     SimDevice,
     SimState,
 )
@@ -292,6 +292,12 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
                 )
         if failure is None and device.status == "deactive":
             failure = ("REQUEST_FAILED.InvalidState", "cannot change identifiers of a deactivated device")
+        if (
+            failure is None
+            and device.status != "suspend"
+            and state.faults.for_route("thingspace", request.url.path).suspend_for_identifier_change
+        ):
+            failure = ("REQUEST_FAILED.DeviceNotSuspended", "suspend the device before changing identifiers")
         old = {"iccid": device.iccid, "imei": device.imei}
         if failure is None:
             if new_iccid:

@@ -1,49 +1,23 @@
 """Asynchronous changes (ThingSpace): callbacks received with the secret, stored once, reconciled."""
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from amop_pipelines.changes.callbacks import receiver_app, reconcile
+from amop_pipelines.changes.callbacks import reconcile
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import status, submit_file
-from amop_pipelines.db.models import CarrierCallback, ServiceProvider
+from amop_pipelines.db.models import CarrierCallback
 from amop_pipelines.defs.resources.carriers import CarrierClients
-from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import free_port, new_state, running_simulator
-
-SECRET = "s3cret-callback-token"
-FLEET = 400
 
 
 @pytest.fixture
-def world(sqlite_engine, tmp_path):
-    seed_demo(sqlite_engine, devices=FLEET)
-    with sqlite_engine.begin() as connection:
-        connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=0))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(receiver_app(sqlite_engine, SECRET), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    with running_simulator(new_state(devices=FLEET)) as sim:
-        sim.set_faults("thingspace", rate_limit_per_second=0, max_in_flight=0)
-        carriers = CarrierClients(default_base_url=sim.base_url)
-        with sa.orm.Session(sqlite_engine) as session:
-            provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
-        url = f"http://127.0.0.1:{port}/callbacks/thingspace"
-        carriers.for_provider(provider).register_callback(f"{url}?token={SECRET}")
-        yield sim, sqlite_engine, carriers.for_provider, tmp_path, url
-    server.should_exit = True
-    thread.join(timeout=10)
+def world(async_world):
+    w = async_world
+    return w.sim, w.engine, w.client_for, w.tmp_path, w.callback_url
 
 
 def _ts_file(engine, tmp_path, count: int, skip: int = 0):
@@ -67,16 +41,7 @@ def _ts_file(engine, tmp_path, count: int, skip: int = 0):
     return path, rows
 
 
-def _wait_for_callbacks(engine, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with engine.connect() as connection:
-            if connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) >= count:
-                return
-        time.sleep(0.05)
-
-
-def test_duplicated_and_reordered_callbacks_settle_each_item_once(world):
+def test_duplicated_and_reordered_callbacks_settle_each_item_once(world, async_world):
     sim, engine, client_for, tmp_path, _ = world
     path, _ = _ts_file(engine, tmp_path, 6)
     request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
@@ -86,7 +51,7 @@ def test_duplicated_and_reordered_callbacks_settle_each_item_once(world):
     report = execute_request(engine, request_id, client_for)
     assert report.state == "awaiting_callbacks" and report.counts == {"awaiting_callback": 6}
     sim.flush_callbacks()
-    _wait_for_callbacks(engine, 6)
+    async_world.wait_for_callbacks(6)
     time.sleep(0.3)  # the duplicates arrive too
     with engine.connect() as connection:
         assert (
@@ -123,11 +88,13 @@ def test_items_without_a_callback_in_time_are_checked_on_the_carrier(world):
     assert status(engine, request_id).items_by_state == {"completed": 3}  # the carrier had applied them
 
 
-def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, sqlite_url):
+def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, async_world, sqlite_url):
     import dagster as dg
 
+    from amop_pipelines.db.models import Notification
     from amop_pipelines.defs.jobs.changes import callback_reconciliation_sensor, reconcile_callbacks_job
     from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.defs.resources.notifier import Notifier
 
     sim, engine, _, tmp_path, _ = world
     path, _ = _ts_file(engine, tmp_path, 2, skip=20)
@@ -136,13 +103,17 @@ def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, sqlite_url)
     with dg.instance_for_test() as instance:
         execute_request(engine, request_id, CarrierClients(default_base_url=sim.base_url).for_provider)
         sim.flush_callbacks()
-        _wait_for_callbacks(engine, 2)
+        async_world.wait_for_callbacks(2)
         with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
             result = callback_reconciliation_sensor(context)
         assert len(result.run_requests) == 1
         run = reconcile_callbacks_job.execute_in_process(
             instance=instance,
-            resources={"amop_db": database, "carriers": CarrierClients(default_base_url=sim.base_url)},
+            resources={
+                "amop_db": database,
+                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+            },
         )
         assert run.success and run.output_for_node("reconcile_carrier_callbacks") == 2
         with dg.build_sensor_context(
@@ -150,3 +121,6 @@ def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, sqlite_url)
         ) as context:
             assert not callback_reconciliation_sensor(context).run_requests  # nothing new, nothing waiting
     assert status(engine, request_id).state == "completed"
+    with engine.connect() as connection:  # the request finished in the reconciliation: its summary went
+        summary = connection.scalar(sa.select(Notification.subject).where(Notification.kind == "summary"))
+    assert request_id in summary and "completed" in summary

@@ -30,8 +30,8 @@ def test_typed_items_become_a_request_and_bad_items_file_nothing(sqlite_url, sql
         ).all()
     job = JOBS["update_device_status_job"]
     items = [
-        {"iccid": iccids[0], "status": "Suspended"},
-        {"iccid": iccids[1], "status": "Active", "reason_code": "R1"},
+        {"iccid": iccids[0], "status": "Inactive"},
+        {"iccid": iccids[1], "status": "Inactive", "reason_code": "R1"},
     ]
     config = {"ops": {"file_update_device_status": {"config": {"items": items, "requested_by": "alice"}}}}
     result = job.execute_in_process(run_config=config, resources={"amop_db": AmopDatabase(url=sqlite_url)})

@@ -1,4 +1,5 @@
-"""The change request job and the sensor that launches one run per approved, pending request."""
+"""Change request runs: a sensor launches a round per pending request (and per due effective
+date); callbacks are reconciled by their own job and sensor; finished requests send a summary."""
 
 from datetime import UTC, datetime
 
@@ -7,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.changes.callbacks import reconcile
-from amop_pipelines.changes.executor import execute_request
+from amop_pipelines.changes.executor import ExecutionReport, execute_request
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
 from amop_pipelines.defs.assets.common import markdown_table
 from amop_pipelines.defs.assets.sync import CARRIER_POOL
@@ -21,6 +22,19 @@ class ChangeRunConfig(dg.Config):
     max_attempts: int = 5
 
 
+def notify_finished(notifier: Notifier, engine, report: ExecutionReport) -> None:
+    """The summary a finished request sends: counts by state, and every failure with its reason."""
+    lines = [f"Change request {report.request_id}: {report.state}.", f"Items: {_counts(report)}."]
+    lines += [f"{iccid}: {why}" for iccid, why in report.failures]
+    notifier.send(
+        engine, "summary", f"AMOP change request {report.request_id}: {report.state}", "\n".join(lines)
+    )
+
+
+def _counts(report: ExecutionReport) -> str:
+    return ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
+
+
 @dg.op(pool=CARRIER_POOL)
 def execute_change_request(
     context: dg.OpExecutionContext,
@@ -29,19 +43,11 @@ def execute_change_request(
     carriers: CarrierClients,
     notifier: Notifier,
 ) -> dg.Output[str]:
-    """Every item of the request through the carrier; a summary notification when it settles."""
+    """One round of the request through the carrier; a summary notification once it is finished."""
     report = execute_request(amop_db.engine, config.request_id, carriers.for_provider, config.max_attempts)
-    counts = ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
-    context.log.info(f"request {report.request_id}: {report.state} ({counts})")
-    if report.state != "running":
-        lines = [f"Change request {report.request_id}: {report.state}.", f"Items: {counts}."]
-        lines += [f"{iccid}: {why}" for iccid, why in report.failures]
-        notifier.send(
-            amop_db.engine,
-            "summary",
-            f"AMOP change request {report.request_id}: {report.state}",
-            "\n".join(lines),
-        )
+    context.log.info(f"request {report.request_id}: {report.state} ({_counts(report)})")
+    if report.finished:
+        notify_finished(notifier, amop_db.engine, report)
     return dg.Output(
         report.state,
         metadata={
@@ -56,31 +62,60 @@ def change_request_job() -> None:
     execute_change_request()
 
 
-@dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
-    """One run per pending request; the run key (the request id) makes repeated ticks harmless."""
-    with Session(amop_db.engine) as session:
-        pending = session.scalars(
-            select(ChangeRequest.request_id)
-            .where(ChangeRequest.state == "pending")
-            .order_by(ChangeRequest.id)
-        ).all()
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=request_id,
-                run_config={"ops": {"execute_change_request": {"config": {"request_id": request_id}}}},
-                tags={"amop/change-request": request_id},
-            )
-            for request_id in pending
-        ]
+def _round_request(request_id: str, rounds: int) -> dg.RunRequest:
+    """The run key names the request and its round: one run per round, however often ticks see it."""
+    return dg.RunRequest(
+        run_key=request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}",
+        run_config={"ops": {"execute_change_request": {"config": {"request_id": request_id}}}},
+        tags={"amop/change-request": request_id},
     )
 
 
+@dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
+    """A run for each pending request: approved and new, or with items ready for their next step."""
+    with Session(amop_db.engine) as session:
+        pending = session.execute(
+            select(ChangeRequest.request_id, ChangeRequest.rounds)
+            .where(ChangeRequest.state == "pending")
+            .order_by(ChangeRequest.id)
+        ).all()
+    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds) for r in pending])
+
+
+@dg.sensor(
+    job=change_request_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING
+)
+def effective_dates_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
+    """A run for each request with scheduled items whose effective date has come."""
+    with Session(amop_db.engine) as session:
+        due = session.execute(
+            select(ChangeRequest.request_id, ChangeRequest.rounds)
+            .where(
+                ChangeRequest.state == "scheduled",
+                select(ChangeItem.id)
+                .where(
+                    ChangeItem.change_request_id == ChangeRequest.id,
+                    ChangeItem.state == "scheduled",
+                    ChangeItem.next_attempt_at <= datetime.now(UTC),
+                )
+                .exists(),
+            )
+            .order_by(ChangeRequest.id)
+        ).all()
+    if not due:
+        return dg.SensorResult(skip_reason="no scheduled change is due")
+    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds) for r in due])
+
+
 @dg.op(pool=CARRIER_POOL)
-def reconcile_carrier_callbacks(amop_db: AmopDatabase, carriers: CarrierClients) -> dg.Output[int]:
+def reconcile_carrier_callbacks(
+    amop_db: AmopDatabase, carriers: CarrierClients, notifier: Notifier
+) -> dg.Output[int]:
     """Stored callbacks settle their items; items waiting too long are checked on the carrier."""
     outcome = reconcile(amop_db.engine, carriers.for_provider)
+    for report in outcome.finished:
+        notify_finished(notifier, amop_db.engine, report)
     return dg.Output(
         outcome.completed + outcome.failed,
         metadata={
@@ -89,6 +124,7 @@ def reconcile_carrier_callbacks(amop_db: AmopDatabase, carriers: CarrierClients)
             "duplicates_ignored": outcome.duplicates,
             "unmatched": outcome.unmatched,
             "rechecked_on_carrier": outcome.rechecked,
+            "requests_finished": ", ".join(r.request_id for r in outcome.finished) or "none",
         },
     )
 
@@ -123,5 +159,5 @@ def callback_reconciliation_sensor(
 
 defs = dg.Definitions(
     jobs=[change_request_job, reconcile_callbacks_job],
-    sensors=[change_requests_sensor, callback_reconciliation_sensor],
+    sensors=[change_requests_sensor, effective_dates_sensor, callback_reconciliation_sensor],
 )

@@ -1,0 +1,77 @@
+"""A demo fleet in SQLite, the simulator over real HTTP, and (for ThingSpace's asynchronous
+answers) the callback receiver serving on a port of its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from amop_pipelines.changes.callbacks import receiver_app
+from amop_pipelines.db.models import CarrierCallback, ServiceProvider
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import free_port, new_state, running_simulator
+
+SECRET = "s3cret-callback-token"
+FLEET = 400
+
+
+@pytest.fixture
+def world(sqlite_engine, tmp_path):
+    seed_demo(sqlite_engine, devices=FLEET)
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=0))
+    with running_simulator(new_state(devices=FLEET)) as sim:
+        for carrier in ("jasper", "thingspace"):
+            sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
+        carriers = CarrierClients(default_base_url=sim.base_url)
+
+        def client_for(provider):
+            client = carriers.for_provider(provider)
+            client.http.policy = replace(client.http.policy, backoff_initial_seconds=0.01, max_attempts=3)
+            return client
+
+        yield sim, sqlite_engine, client_for, tmp_path
+
+
+@dataclass
+class AsyncWorld:
+    sim: Any
+    engine: sa.Engine
+    client_for: Any
+    tmp_path: Path
+    callback_url: str
+
+    def wait_for_callbacks(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.engine.connect() as connection:
+                if connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) >= count:
+                    return
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def async_world(world):
+    """The world above, with ThingSpace calling back the receiver (the secret in the URL)."""
+    sim, engine, client_for, tmp_path = world
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(receiver_app(engine, SECRET), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
+    url = f"http://127.0.0.1:{port}/callbacks/thingspace"
+    client_for(provider).register_callback(f"{url}?token={SECRET}")
+    yield AsyncWorld(sim, engine, client_for, tmp_path, url)
+    server.should_exit = True
+    thread.join(timeout=10)

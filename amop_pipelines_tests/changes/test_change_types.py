@@ -1,0 +1,497 @@
+"""Each change type from CSV to completed items over real HTTP, its effects in the AMOP database and
+audit trail, and each business rule refusing what it must."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from amop_pipelines.changes.callbacks import reconcile
+from amop_pipelines.changes.executor import execute_request
+from amop_pipelines.changes.requests import (
+    RejectedFile,
+    approve,
+    audit_trail,
+    rollback_request,
+    status,
+    submit_file,
+)
+from amop_pipelines.db.models import (
+    ChangeItem,
+    CustomerRatePlan,
+    CustomerRatePool,
+    Device,
+    ServiceProvider,
+)
+from amop_pipelines.identifiers import with_luhn_digits
+
+JASPER_ACTIVE = "SELECT iccid FROM device WHERE status = 'ACTIVATED' ORDER BY iccid LIMIT :n"
+NO_CUSTOMER = "SELECT iccid FROM device WHERE customer_id IS NULL ORDER BY iccid LIMIT :n"
+CORE_PLANS = (
+    "SELECT d.iccid, rp.plan_code FROM device d JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+    "JOIN communication_plan cp ON cp.id = d.communication_plan_id WHERE cp.name = 'CP-CORE' "
+)
+TS_ACTIVE = (
+    "SELECT d.iccid, d.imei, rp.plan_code FROM device d "
+    "JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+    "JOIN communication_plan cp ON cp.id = d.communication_plan_id "
+    "WHERE cp.name = 'TS-M2M' AND d.status = 'active' ORDER BY d.iccid LIMIT :n OFFSET :s"
+)
+
+
+def _rows(engine, sql: str, n: int, s: int = 0):
+    with engine.connect() as connection:
+        return connection.execute(sa.text(sql), {"n": n, "s": s}).all()
+
+
+def _file(tmp_path, name: str, body: str):
+    path = tmp_path / f"{name}.csv"
+    path.write_text(body)
+    return path
+
+
+def _device(engine, **where) -> Device:
+    with sa.orm.Session(engine) as session:
+        return session.scalars(sa.select(Device).filter_by(**where)).one()
+
+
+def _refused(engine, tmp_path, change_type: str, body: str, field: str, words: str, by: str = "alice"):
+    path = _file(tmp_path, "bad", body)
+    before = _stored(engine)
+    with pytest.raises(RejectedFile) as caught:
+        submit_file(engine, change_type, path, by)
+    lines = str(caught.value).splitlines()
+    assert any(f":2: {field}: " in line and words in line for line in lines), lines
+    assert _stored(engine) == before  # nothing stored
+
+
+def _stored(engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        return (
+            connection.scalar(sa.text("SELECT count(*) FROM change_request")),
+            connection.scalar(sa.text("SELECT count(*) FROM change_item")),
+        )
+
+
+def _settle_async(world, request_id: str, rounds: int = 8):
+    """Rounds of the request and reconciliations, as the sensors would launch them."""
+    for _ in range(rounds):
+        state = status(world.engine, request_id).state
+        if state in ("completed", "completed_with_errors"):
+            break
+        if state == "pending":
+            execute_request(world.engine, request_id, world.client_for)
+        world.sim.flush_callbacks()
+        waiting = sum(
+            1
+            for _ in world.engine.connect().execute(
+                sa.select(ChangeItem.id).where(ChangeItem.state == "awaiting_callback")
+            )
+        )
+        world.wait_for_callbacks(_callbacks(world.engine) + waiting)
+        reconcile(world.engine, world.client_for)
+    return status(world.engine, request_id)
+
+
+def _callbacks(engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(sa.text("SELECT count(*) FROM carrier_callback"))
+
+
+def _new_imei(seed: int) -> str:
+    return str(with_luhn_digits(np.array([35_000_000_000_000 + seed]), 14)[0])
+
+
+# ---- Update Device Status -------------------------------------------------------------------------
+
+
+def test_status_changes_reach_the_carrier_and_are_stored_in_its_vocabulary(async_world, monkeypatch):
+    w = async_world
+    ((ts_iccid, _, _),) = _rows(w.engine, TS_ACTIVE, 1)
+    request_id = submit_file(
+        w.engine,
+        "update_device_status",
+        _file(w.tmp_path, "s", f"iccid,status\n{ts_iccid},Suspended\n"),
+        "bob",
+    )
+    assert _settle_async(w, request_id).items_by_state == {"completed": 1}
+    assert _device(w.engine, iccid=ts_iccid).status == "suspend"  # as the next sync will say it
+    assert w.sim.device(ts_iccid)["status"] == "suspend"
+    trail = audit_trail(w.engine, request_id)
+    assert any("awaiting callback" in line for line in trail) and any("completed" in line for line in trail)
+
+    # Inactive is critical: it waits for someone else's approval, then runs on Jasper synchronously
+    jasper = _rows(w.engine, JASPER_ACTIVE, 1)
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "1")
+    request_id = submit_file(
+        w.engine,
+        "update_device_status",
+        _file(w.tmp_path, "j", f"iccid,status\n{jasper[0][0]},Inactive\n"),
+        "bob",
+    )
+    assert status(w.engine, request_id).state == "awaiting_approval"
+    approve(w.engine, request_id, "carol")
+    assert execute_request(w.engine, request_id, w.client_for).counts == {"completed": 1}
+    assert _device(w.engine, iccid=jasper[0][0]).status == "DEACTIVATED"
+
+
+def test_status_rules_follow_each_carriers_transitions(world):
+    _, engine, _, tmp_path = world
+    ((ts_iccid, _, _),) = _rows(engine, TS_ACTIVE, 1)
+    jasper = _rows(engine, "SELECT iccid FROM device WHERE status = 'ACTIVATED' ORDER BY iccid LIMIT :n", 1)[
+        0
+    ][0]
+    _refused(
+        engine,
+        tmp_path,
+        "update_device_status",
+        f"iccid,status\n{ts_iccid},Pending\n",
+        "status",
+        "has no 'Pending' status",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "update_device_status",
+        f"iccid,status\n{jasper},Suspended\n",
+        "status",
+        "has no 'Suspended' status",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "update_device_status",
+        f"iccid,status\n{jasper},Active\n",
+        "status",
+        "already Active",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "update_device_status",
+        f"iccid,status\n{jasper},Pending\n",
+        "status",
+        "does not move a device from ACTIVATED to Pending",
+    )
+
+
+def test_a_status_the_carrier_refuses_at_run_time_fails_the_item_with_its_reason(world):
+    sim, engine, client_for, tmp_path = world
+    jasper = _rows(engine, "SELECT iccid FROM device WHERE status = 'ACTIVATED' ORDER BY iccid LIMIT :n", 1)[
+        0
+    ][0]
+    request_id = submit_file(
+        engine, "update_device_status", _file(tmp_path, "r", f"iccid,status\n{jasper},Inactive\n"), "bob"
+    )
+    approve(engine, request_id, "carol")
+    sim.change_device(jasper, status="RETIRED")  # changed on the carrier since AMOP's last sync
+    report = execute_request(engine, request_id, client_for)
+    assert report.counts == {"failed": 1} and report.state == "completed_with_errors"
+    assert "cannot change from RETIRED" in report.failures[0][1]
+    assert _device(engine, iccid=jasper).status == "ACTIVATED"  # nothing stored for a refused change
+
+
+# ---- Change ICCID/IMEI ------------------------------------------------------------------------------
+
+
+def test_an_identifier_change_walks_suspend_swap_reactivate_plan_and_read_back(async_world, monkeypatch):
+    w = async_world
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "1")
+    with w.engine.begin() as connection:  # this account's carrier swaps identifiers only when suspended
+        connection.execute(
+            sa.update(ServiceProvider)
+            .where(ServiceProvider.integration == "thingspace")
+            .values(suspend_for_identifier_change=True)
+        )
+    w.sim.set_faults("thingspace", suspend_for_identifier_change=True, callback_duplicate_rate=1.0)
+    ((iccid, old_imei, plan),) = _rows(w.engine, TS_ACTIVE, 1)
+    target_plan = "T-M2M-25MB" if plan != "T-M2M-25MB" else "T-M2M-2MB"
+    new_iccid, new_imei = "8914800000099000017", _new_imei(1)
+    body = f"iccid,new_iccid,new_imei,service_plan\n{iccid},{new_iccid},{new_imei},{target_plan}\n"
+    request_id = submit_file(w.engine, "change_iccid_imei", _file(w.tmp_path, "swap", body), "bob")
+    assert status(w.engine, request_id).state == "awaiting_approval"  # identifiers are critical
+    approve(w.engine, request_id, "carol")
+
+    assert _settle_async(w, request_id).items_by_state == {"completed": 1}
+    device = _device(w.engine, iccid=new_iccid)
+    assert (device.imei, device.status) == (new_imei, "active")
+    assert w.sim.device(new_iccid)["ratePlan"] == target_plan
+    with w.engine.connect() as connection:
+        item = connection.execute(sa.select(ChangeItem)).one()
+        code = connection.scalar(
+            sa.text("SELECT plan_code FROM carrier_rate_plan WHERE id = :i"),
+            {"i": device.carrier_rate_plan_id},
+        )
+    assert code == target_plan
+    assert item.steps == ["suspend", "change_identifier", "reactivate", "assign_plan", "read_back"]
+    assert item.previous_values["iccid"] == iccid and item.previous_values["imei"] == old_imei
+    operations = [op["operation"] for op in w.sim.operations() if op["iccid"] in (iccid, new_iccid)]
+    assert operations == ["suspend", "deviceId", "restore", "plan"]  # each once, though callbacks came twice
+    assert any("activation complete" in line for line in audit_trail(w.engine, request_id))
+
+
+def test_identifiers_change_in_amop_only_when_the_carrier_confirms(async_world, monkeypatch):
+    w = async_world
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    ((iccid, old_imei, _),) = _rows(w.engine, TS_ACTIVE, 1, 1)
+    w.sim.set_faults("thingspace", callback_fail_rate=1.0)
+    body = f"iccid,new_imei\n{iccid},{_new_imei(2)}\n"
+    request_id = submit_file(w.engine, "change_iccid_imei", _file(w.tmp_path, "imei", body), "bob")
+    final = _settle_async(w, request_id)
+    assert final.items_by_state == {"failed": 1}
+    with w.engine.connect() as connection:
+        why = connection.scalar(sa.select(ChangeItem.last_error))
+    assert why.startswith("change_identifier: carrier callback: REQUEST_FAILED.UnexpectedError")
+    assert _device(w.engine, iccid=iccid).imei == old_imei
+
+    w.sim.set_faults("thingspace", callback_fail_rate=0.0)  # an IMEI alone, no suspension: two steps
+    ((iccid, _, _),) = _rows(w.engine, TS_ACTIVE, 1, 2)
+    body = f"iccid,new_imei\n{iccid},{_new_imei(3)}\n"
+    request_id = submit_file(w.engine, "change_iccid_imei", _file(w.tmp_path, "imei2", body), "bob")
+    assert _settle_async(w, request_id).items_by_state == {"completed": 1}
+    assert _device(w.engine, iccid=iccid).imei == _new_imei(3)
+
+
+def test_identifier_rules(world):
+    _, engine, _, tmp_path = world
+    (iccid, imei, _), (other, _, _) = _rows(engine, TS_ACTIVE, 2)
+    jasper = _rows(engine, "SELECT iccid FROM device WHERE status = 'ACTIVATED' ORDER BY iccid LIMIT :n", 1)[
+        0
+    ][0]
+    new = "8914800000099000025"
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_iccid\n{jasper},{new}\n",
+        "iccid",
+        "no identifier change API",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_iccid\n{iccid},{other}\n",
+        "new_iccid",
+        f"the new SIM '{other}' is in use",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_iccid\n{iccid},{iccid}\n",
+        "new_iccid",
+        "is the device's ICCID already",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_imei\n{iccid},{imei}\n",
+        "new_imei",
+        "is the device's IMEI already",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_iccid,service_plan\n{iccid},{new},J-PAYG\n",
+        "service_plan",
+        "unknown rate plan 'J-PAYG'",
+    )
+    with engine.begin() as connection:
+        connection.execute(sa.update(Device).where(Device.iccid == iccid).values(status="deactive"))
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_iccid\n{iccid},{new}\n",
+        "iccid",
+        "identifiers change only on an active or suspended one",
+    )
+
+
+def test_a_spare_sim_the_account_knows_becomes_the_devices_new_sim(async_world, monkeypatch):
+    w = async_world
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    (iccid, _, _), (spare, _, _) = _rows(w.engine, TS_ACTIVE, 2, 5)
+    for where in (w.engine,):  # the spare: deactivated, on no customer, here and on the carrier
+        with where.begin() as connection:
+            connection.execute(
+                sa.update(Device).where(Device.iccid == spare).values(status="deactive", customer_id=None)
+            )
+    w.sim.change_device(spare, status="deactive", customer=None)
+    request_id = submit_file(
+        w.engine,
+        "change_iccid_imei",
+        _file(w.tmp_path, "spare", f"iccid,new_iccid\n{iccid},{spare}\n"),
+        "bob",
+    )
+    assert _settle_async(w, request_id).items_by_state == {"completed": 1}
+    with w.engine.connect() as connection:
+        rows = connection.execute(sa.select(Device.id).where(Device.iccid.in_([iccid, spare]))).all()
+    assert len(rows) == 1  # one device, now on the spare SIM
+
+
+# ---- Change Customer Rate Plan ----------------------------------------------------------------------
+
+
+CUSTOMER_POOLS = (
+    "SELECT d.iccid, EXISTS (SELECT 1 FROM customer_rate_pool p WHERE p.customer_id = d.customer_id) "
+    "FROM device d WHERE d.customer_id IS NOT NULL ORDER BY d.iccid LIMIT :n"
+)
+
+
+def _customer_device(engine, pooled_customer: bool) -> str:
+    return next(
+        iccid for iccid, pooled in _rows(engine, CUSTOMER_POOLS, 400) if bool(pooled) == pooled_customer
+    )
+
+
+def test_a_customer_plan_on_its_effective_date_through_the_sensor(world, sqlite_url, monkeypatch):
+    import dagster as dg
+
+    from amop_pipelines.defs.jobs.changes import change_request_job, effective_dates_sensor
+    from amop_pipelines.defs.resources.carriers import CarrierClients
+    from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.defs.resources.notifier import Notifier
+
+    sim, engine, client_for, tmp_path = world
+    iccid = _customer_device(engine, pooled_customer=False)
+    tomorrow = date.today() + timedelta(days=2)
+    body = f"iccid,customer_rate_plan,effective_date,data_allocation_mb\n{iccid},PREMIUM,{tomorrow},250.5\n"
+    request_id = submit_file(engine, "change_customer_rate_plan", _file(tmp_path, "cust", body), "bob")
+    report = execute_request(engine, request_id, client_for)
+    assert report.state == "scheduled" and report.counts == {"scheduled": 1}
+    database = AmopDatabase(url=sqlite_url)
+    resources = {
+        "amop_db": database,
+        "carriers": CarrierClients(default_base_url=sim.base_url),
+        "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+    }
+    with dg.instance_for_test() as instance:
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            assert not effective_dates_sensor(context).run_requests  # not yet
+        with engine.begin() as connection:  # the effective date comes
+            connection.execute(
+                sa.update(ChangeItem).values(next_attempt_at=datetime.now(UTC) - timedelta(minutes=1))
+            )
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            (run_request,) = effective_dates_sensor(context).run_requests
+        assert run_request.run_key == f"{request_id}:round-2"
+        result = change_request_job.execute_in_process(
+            run_config=run_request.run_config, instance=instance, resources=resources
+        )
+        assert result.success and result.output_for_node("execute_change_request") == "completed"
+    device = _device(engine, iccid=iccid)
+    with sa.orm.Session(engine) as session:
+        plan = session.get(CustomerRatePlan, device.customer_rate_plan_id)
+        pool = session.get(CustomerRatePool, device.customer_rate_pool_id)
+    assert plan.plan_code == "PREMIUM" and plan.is_pooled
+    assert pool.customer_id == device.customer_id and pool.customer_rate_plan_id == plan.id  # made for it
+    assert device.customer_data_allocation_mb == Decimal("250.5")
+
+
+def test_customer_plan_rules(world):
+    _, engine, _, tmp_path = world
+    iccid = _customer_device(engine, pooled_customer=True)
+    loose = _rows(engine, "SELECT iccid FROM device WHERE customer_id IS NULL ORDER BY iccid LIMIT :n", 1)[0][
+        0
+    ]
+    yesterday = date.today() - timedelta(days=3)
+    _refused(
+        engine,
+        tmp_path,
+        "change_customer_rate_plan",
+        f"iccid,customer_rate_plan\n{loose},BASIC\n",
+        "iccid",
+        "has no customer",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_customer_rate_plan",
+        f"iccid,customer_rate_plan\n{iccid},GOLD\n",
+        "customer_rate_plan",
+        "unknown customer rate plan 'GOLD'",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_customer_rate_plan",
+        f"iccid,customer_rate_plan,effective_date\n{iccid},BASIC,{yesterday}\n",
+        "effective_date",
+        "is in the past",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_customer_rate_plan",
+        f"iccid,customer_rate_plan,data_allocation_mb\n{iccid},BASIC,-5\n",
+        "data_allocation_mb",
+        "is not a number of MB",
+    )
+
+
+# ---- Change Carrier Rate Plan: a rollback from the request ------------------------------------------
+
+
+def test_a_rate_plan_request_rolls_back_to_each_devices_previous_plan(world):
+    sim, engine, client_for, tmp_path = world
+    devices = _rows(
+        engine,
+        CORE_PLANS + "AND rp.plan_code != 'J-POOL-20MB' AND d.status = 'ACTIVATED' ORDER BY d.iccid LIMIT :n",
+        3,
+    )
+    body = "iccid,rate_plan\n" + "".join(f"{iccid},J-POOL-20MB\n" for iccid, _ in devices)
+    request_id = submit_file(engine, "change_carrier_rate_plan", _file(tmp_path, "plans", body), "bob")
+    assert execute_request(engine, request_id, client_for).counts == {"completed": 3}
+    back = rollback_request(engine, request_id, "bob")
+    assert execute_request(engine, back, client_for).counts == {"completed": 3}
+    assert {iccid: sim.device(iccid)["ratePlan"] for iccid, _ in devices} == dict(devices)
+
+
+def test_carrier_plan_rules(world):
+    _, engine, _, tmp_path = world
+    iccid, plan = _rows(
+        engine,
+        CORE_PLANS + "ORDER BY d.iccid LIMIT :n",
+        1,
+    )[0]
+    _refused(
+        engine,
+        tmp_path,
+        "change_carrier_rate_plan",
+        f"iccid,rate_plan\n{iccid},{plan}\n",
+        "rate_plan",
+        "the device is already on",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_carrier_rate_plan",
+        f"iccid,rate_plan\n{iccid},T-M2M-2MB\n",
+        "rate_plan",
+        "unknown rate plan 'T-M2M-2MB' at the device's carrier",
+    )
+
+
+# ---- Archive Device and Assign Customer ---------------------------------------------------------------
+
+
+def test_archiving_is_refused_while_a_billing_service_is_active(world, monkeypatch):
+    _, engine, client_for, tmp_path = world
+    monkeypatch.setenv("AMOP_ARCHIVERS", "admin")
+    loose = _rows(engine, "SELECT iccid FROM device WHERE customer_id IS NULL ORDER BY iccid LIMIT :n", 1)[0][
+        0
+    ]
+    body = f"iccid,customer_id,site_id,customer_rate_plan\n{loose},CUST-002,Site A,BASIC\n"
+    request_id = submit_file(engine, "assign_customer", _file(tmp_path, "assign", body), "bob")
+    assert execute_request(engine, request_id, client_for).counts == {"completed": 1}
+    _refused(
+        engine, tmp_path, "archive_device", f"iccid\n{loose}\n", "iccid", "active billing service", by="admin"
+    )
