@@ -3,8 +3,10 @@ answers) the callback receiver serving on a port of its own."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,16 +54,14 @@ class AsyncWorld:
     def wait_for_callbacks(self, count: int, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.engine.connect() as connection:
-                if connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) >= count:
-                    return
+            if callbacks_stored(self.engine) >= count:
+                return
             time.sleep(0.05)
 
 
-@pytest.fixture
-def async_world(world):
-    """The world above, with ThingSpace calling back the receiver (the secret in the URL)."""
-    sim, engine, client_for, tmp_path = world
+@contextlib.contextmanager
+def serving_receiver(engine: sa.Engine, client_for) -> Iterator[str]:
+    """The callback receiver on a free port, registered with ThingSpace (the secret in the URL)."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(receiver_app(engine, SECRET), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -72,6 +72,21 @@ def async_world(world):
         provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
     url = f"http://127.0.0.1:{port}/callbacks/thingspace"
     client_for(provider).register_callback(f"{url}?token={SECRET}")
-    yield AsyncWorld(sim, engine, client_for, tmp_path, url)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def callbacks_stored(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback))
+
+
+@pytest.fixture
+def async_world(world):
+    """The world above, with ThingSpace calling back the receiver."""
+    sim, engine, client_for, tmp_path = world
+    with serving_receiver(engine, client_for) as url:
+        yield AsyncWorld(sim, engine, client_for, tmp_path, url)
