@@ -250,7 +250,7 @@ def simulator_serve(host: str, port: int, devices: int, seed: int, fleet: Path |
 
 @main.group()
 def changes() -> None:
-    """Bulk device changes: submit a CSV file, approve, follow status and audit trail."""
+    """Bulk device changes: submit a CSV file, approve, follow status and audit trail, roll back."""
 
 
 @changes.command("submit")
@@ -320,6 +320,28 @@ def changes_audit(request_id: str) -> None:
             click.echo(line)
     except ChangeError as error:
         raise click.ClickException(str(error)) from error
+
+
+@changes.command("rollback")
+@click.argument("request_id")
+@click.option("--requested-by", default="operator", show_default=True, help="Who asks for the rollback.")
+def changes_rollback(request_id: str, requested_by: str) -> None:
+    """File a request taking each device a rate plan request changed back to its previous plan;
+    the last line is request_id=<id>."""
+    from amop_pipelines.changes.requests import ChangeError, RejectedFile, rollback_request, status
+
+    engine = _engine()
+    try:
+        new_id = rollback_request(engine, request_id, requested_by)
+    except RejectedFile as rejected:  # a device changed since: its previous plan no longer fits
+        for problem in rejected.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    for line in status(engine, new_id).lines():
+        click.echo(line)
+    click.echo(f"request_id={new_id}")
 
 
 @main.group()

@@ -218,3 +218,33 @@ def test_archiving_is_refused_while_the_device_was_used_recently(fleet, tmp_path
     assert f"{path}:2: iccid: has usage in the last 30 days" in result.output
     with engine.connect() as connection:
         assert not connection.scalar(sa.select(Device.is_archived).where(Device.iccid == used))
+
+
+def test_rollback_files_a_request_back_to_each_devices_previous_plan(fleet, tmp_path):
+    engine, rows = fleet
+    (iccid, _, plan), (other, _, _) = [r for r in rows if r[2] not in ("J-POOL-20MB", "J-POOL-5MB")][:2]
+    body = f"iccid,rate_plan\n{iccid},J-POOL-20MB\n{other},J-POOL-5MB\n"
+    result, _ = _submit(tmp_path, "change_carrier_rate_plan", body)
+    request_id = result.output.strip().splitlines()[-1].removeprefix("request_id=")
+    refused = CliRunner().invoke(main, ["changes", "rollback", request_id])
+    assert refused.exit_code != 0 and "has no completed item to roll back" in refused.output
+
+    with engine.begin() as connection:  # the first item went through; the device is on its new plan
+        connection.execute(sa.update(ChangeItem).where(ChangeItem.iccid == iccid).values(state="completed"))
+        connection.execute(
+            sa.text(
+                "UPDATE device SET carrier_rate_plan_id = (SELECT id FROM carrier_rate_plan "
+                "WHERE plan_code = 'J-POOL-20MB') WHERE iccid = :i"
+            ),
+            {"i": iccid},
+        )
+    result = CliRunner().invoke(main, ["changes", "rollback", request_id, "--requested-by", "carol"])
+    assert result.exit_code == 0, result.output
+    back = result.output.strip().splitlines()[-1].removeprefix("request_id=")
+    with engine.connect() as connection:
+        items = connection.execute(
+            sa.select(ChangeItem.iccid, ChangeItem.parameters)
+            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+            .where(ChangeRequest.request_id == back)
+        ).all()
+    assert [(i.iccid, i.parameters["rate_plan"]) for i in items] == [(iccid, plan)]  # only the completed item
