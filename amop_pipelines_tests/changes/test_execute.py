@@ -206,3 +206,34 @@ def test_change_customer_rate_plan_and_archive_change_only_amop_records(world, m
     with engine.connect() as connection:
         assert connection.scalar(sa.select(Device.is_archived).where(Device.iccid == idle))
     assert not [op for op in sim.operations() if op["iccid"] in (customer_device, idle)]  # no carrier call
+
+
+def test_a_request_whose_run_ended_unsettled_gets_a_new_round(world, sqlite_url):
+    import dagster as dg
+
+    from amop_pipelines.changes.requests import status
+    from amop_pipelines.defs.jobs.changes import change_request_job, change_requests_sensor
+    from amop_pipelines.defs.resources.database import AmopDatabase
+
+    _, engine, _, tmp_path = world
+    request_id = submit_file(
+        engine, "change_carrier_rate_plan", _plan_file(tmp_path, _jasper_devices(engine, 2)), "alice"
+    )
+    database = AmopDatabase(url=sqlite_url)
+    with dg.instance_for_test() as instance:
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            (first,) = change_requests_sensor(context).run_requests
+        # the round starts, then its run dies before settling the request
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE change_request SET state = 'running', rounds = 1 WHERE request_id = :r"),
+                {"r": request_id},
+            )
+        run = instance.create_run_for_job(change_request_job, run_config=first.run_config, tags=first.tags)
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            assert not change_requests_sensor(context).run_requests  # its run is still going
+        instance.report_run_failed(run)
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            (resume,) = change_requests_sensor(context).run_requests
+    assert resume.run_key == f"{request_id}:round-2"
+    assert status(engine, request_id).state == "running"

@@ -71,16 +71,30 @@ def _round_request(request_id: str, rounds: int) -> dg.RunRequest:
     )
 
 
+def _orphaned(instance: dg.DagsterInstance, request_id: str) -> bool:
+    """A request left running by a run that ended without settling it (failed, canceled, or its
+    worker found dead by run monitoring): the next round finishes what is left."""
+    runs = instance.get_runs(dg.RunsFilter(tags={"amop/change-request": request_id}), limit=1)
+    return bool(runs) and runs[0].is_finished
+
+
 @dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
-    """A run for each pending request: approved and new, or with items ready for their next step."""
+    """A run for each pending request (approved and new, or with items ready for their next step),
+    and for each request whose last run ended while it was still running."""
     with Session(amop_db.engine) as session:
-        pending = session.execute(
-            select(ChangeRequest.request_id, ChangeRequest.rounds)
-            .where(ChangeRequest.state == "pending")
+        requests = session.execute(
+            select(ChangeRequest.request_id, ChangeRequest.rounds, ChangeRequest.state)
+            .where(ChangeRequest.state.in_(("pending", "running")))
             .order_by(ChangeRequest.id)
         ).all()
-    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds) for r in pending])
+    return dg.SensorResult(
+        run_requests=[
+            _round_request(r.request_id, r.rounds)
+            for r in requests
+            if r.state == "pending" or _orphaned(context.instance, r.request_id)
+        ]
+    )
 
 
 @dg.sensor(
