@@ -36,7 +36,7 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "aiosmtpd>=1.4"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "aiosmtpd>=1.4", "playwright>=1.50"],
         "dev": ["ruff>=0.5"],
     },
     entry_points={"console_scripts": ["amop=amop_pipelines.cli:main"]},

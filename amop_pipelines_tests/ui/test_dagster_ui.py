@@ -1,0 +1,149 @@
+"""What an operator does in the Dagster UI, in a real browser; each test saves its screenshots."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from amop_pipelines.db.engine import make_engine
+
+LINEAGE = (
+    "device_staging",
+    "usage_staging",
+    "devices",
+    "device_usage",
+    "carrier_rate_plans",
+    "comm_plan_groups",
+    "optimization_queues",
+    "optimization_results",
+    "winning_results",
+    "optimization_report",
+)
+LOCATION = "amop_pipelines.definitions"
+
+
+def _shown(name: str, text: str) -> bool:
+    """The graph shortens long names to their head and tail ("optimizati…_report")."""
+    if re.search(rf"^{re.escape(name)}$", text, re.MULTILINE):
+        return True
+    return any(
+        name.startswith(head) and name.endswith(tail) and len(head) >= 6 and len(tail) >= 5
+        for head, tail in re.findall(r"^(\S+)…(\S+)$", text, re.MULTILINE)
+    )
+
+
+def test_the_asset_graph_shows_the_whole_lineage_and_the_checks(ui):
+    ui.open(
+        "/assets/optimization_report?view=lineage&lineageScope=upstream&lineageDepth=10", "device_staging"
+    )
+    text = ui.text()
+    missing = [name for name in LINEAGE if not _shown(name, text)]
+    assert not missing, missing
+    ui.shot("asset-lineage")
+    ui.open("/assets/devices?view=checks", "Checks")
+    for check in ("device_iccids_well_formed", "device_plans_known"):
+        ui.page.get_by_text(check).first.wait_for(timeout=30_000)
+    ui.shot("asset-checks")
+
+
+def test_a_partition_materialized_from_the_ui_finishes_green(ui):
+    month = date.today().replace(day=1).isoformat()
+    ui.open("/assets/device_staging", "Materialize…")
+    ui.page.get_by_role("button", name="Materialize…").first.click()
+    ui.page.get_by_placeholder("ex: 2025-01-01").fill(month)
+    ui.page.keyboard.press("Enter")
+    ui.page.get_by_text("Select a partition or create one").click()
+    ui.page.get_by_text("acme-iot-jasper").first.click()
+    ui.page.get_by_text("Launch runs to materialize device_staging").click()  # closes the list
+    ui.page.get_by_text("1 partition", exact=True).wait_for()
+    ui.shot("materialize-dialog")
+    ui.page.get_by_role("button", name="Launch 1 run").click()
+    ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
+    ui.shot("launched")
+    ui.page.get_by_text("View", exact=True).last.click()
+    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    ui.page.get_by_text(f"{month}|acme-iot-jasper").first.wait_for(timeout=60_000)
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=180_000)  # the page follows the run
+    assert "RUN_FAILURE" not in ui.text()
+    ui.shot("materialized-run")
+
+
+def test_winning_results_show_the_savings_table(ui):
+    ui.open("/assets/winning_results?view=events", "Events")
+    ui.page.get_by_text("savings_per_rate_plan").first.wait_for(timeout=30_000)
+    text = ui.text()
+    assert "savings_percent" in text and "devices_changed" in text
+    table = ui.page.get_by_role("table").filter(has_text="devices before").last
+    rows = [row for row in table.inner_text().splitlines() if re.match(r"^[JT]-[A-Z0-9-]+\t", row)]
+    assert rows, table.inner_text()  # a row per carrier rate plan: devices and cost before and after
+    assert re.search(r"^savings\s+\d+\.\d\d$", text, re.MULTILINE)  # exact cents
+    ui.shot("savings-table")
+
+
+def test_the_sensors_are_listed_and_can_be_turned_on(ui):
+    ui.open("/automation", "optimization_window_sensor")
+    text = ui.text()
+    for sensor in (
+        "optimization_window_sensor",
+        "provider_partitions_sensor",
+        "change_requests_sensor",
+        "effective_dates_sensor",
+        "callback_reconciliation_sensor",
+    ):
+        assert sensor in text, sensor
+    ui.shot("automation")
+    sensor_page = f"/locations/{LOCATION}/sensors/optimization_window_sensor"
+    ui.open(sensor_page, "optimization_window_sensor")
+    switch = ui.page.locator("label.bp5-switch, label:has(input[type=checkbox])").first
+    state = ui.page.locator("input[type=checkbox]").first
+    switch.wait_for()
+    if state.is_checked():  # running by default: stop it first, as an operator would in an outage
+        switch.click()
+        expect(state).not_to_be_checked(timeout=30_000)
+    switch.click()
+    expect(state).to_be_checked(timeout=30_000)
+    ui.open(sensor_page, "Latest tick")  # and it stays on
+    expect(ui.page.locator("input[type=checkbox]").first).to_be_checked(timeout=30_000)
+    ui.shot("sensor-on")
+
+
+def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, stack):
+    engine = make_engine(f"sqlite:///{stack.data_dir / 'amop.sqlite3'}")
+    with engine.connect() as connection:
+        iccids = connection.scalars(
+            sa.text(
+                "SELECT d.iccid FROM device d JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+                "JOIN communication_plan cp ON cp.id = d.communication_plan_id WHERE cp.name = 'CP-CORE' "
+                "AND rp.plan_code != 'J-POOL-20MB' AND d.status = 'ACTIVATED' ORDER BY d.iccid DESC LIMIT 2"
+            )
+        ).all()
+    engine.dispose()
+    items = "".join(f"          - iccid: '{iccid}'\n            rate_plan: J-POOL-20MB\n" for iccid in iccids)
+    config = (
+        "ops:\n  file_change_carrier_rate_plan:\n    config:\n      requested_by: ui-operator\n"
+        f"      items:\n{items}"
+    )
+    ui.open(f"/locations/{LOCATION}/jobs/change_carrier_rate_plan_job/playground", "Launch Run")
+    editor = ui.page.locator(".CodeMirror").first
+    editor.click()
+    ui.page.keyboard.press("Control+A")
+    ui.page.keyboard.insert_text(config)
+    ui.page.wait_for_timeout(1500)
+    ui.shot("launchpad")
+    ui.page.get_by_role("button", name="Launch Run").click()
+    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=120_000)
+    request_id = re.search(r"request_id\s*([0-9a-f]{12})", ui.text())
+    ui.shot("launchpad-run")
+    # the job filed the request; change_requests_sensor starts its run, whose log shows the outcome
+    ui.wait_for_text(f"/locations/{LOCATION}/jobs/change_request_job/runs", "Success", timeout=240)
+    ui.shot("change-runs")
+    assert "change_requests_sensor" in ui.text()  # launched by the sensor, tagged with the request
+    ui.page.get_by_text("View", exact=True).first.click()
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=120_000)
+    ui.page.get_by_text(re.compile(r"completed \(completed 2\)")).first.wait_for(timeout=60_000)
+    assert request_id is None or request_id.group(1) in ui.text()
+    ui.shot("change-run")
