@@ -36,7 +36,14 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "aiosmtpd>=1.4", "playwright>=1.50"],
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "pytest-timeout>=2.3",
+            "aiosmtpd>=1.4",
+            "playwright>=1.50",
+            "pillow>=12",
+        ],
         "dev": ["ruff>=0.5"],
     },
     entry_points={"console_scripts": ["amop=amop_pipelines.cli:main"]},

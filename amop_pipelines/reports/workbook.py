@@ -82,6 +82,11 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], form
     for index, name in enumerate(header, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(12, len(name) + 4)
     sheet.freeze_panes = "A2"
+    # printed (or converted to PDF) landscape, a page wide, the header row on every page
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
     return sheet
 
 

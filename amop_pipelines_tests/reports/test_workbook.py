@@ -1,9 +1,11 @@
 """The report workbook: sheets, formats, formula injection, folder confinement, LibreOffice."""
 
 import os
+import re
 import shutil
 import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -66,11 +68,16 @@ def test_a_report_never_leaves_its_folder(tmp_path):
     assert not (tmp_path / "escaped.xlsx").exists()
 
 
-@pytest.mark.skipif(
+needs_libreoffice = pytest.mark.skipif(
     shutil.which("soffice") is None and not os.environ.get("CI"), reason="LibreOffice not installed"
 )
-def test_libreoffice_opens_the_workbook(tmp_path):
-    path, _ = _report(tmp_path)
+ARTIFACTS = Path(
+    os.environ.get("AMOP_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
+
+
+def _convert(path: Path, to: str, tmp_path: Path) -> Path:
+    """LibreOffice headless, with a profile of its own so that parallel runs do not collide."""
     result = subprocess.run(
         [
             "soffice",
@@ -78,7 +85,7 @@ def test_libreoffice_opens_the_workbook(tmp_path):
             "--norestore",
             f"-env:UserInstallation=file://{tmp_path / 'profile'}",
             "--convert-to",
-            "csv",
+            to,
             "--outdir",
             str(tmp_path / "out"),
             str(path),
@@ -88,5 +95,42 @@ def test_libreoffice_opens_the_workbook(tmp_path):
         timeout=180,
     )
     assert result.returncode == 0, result.stderr
-    text = (tmp_path / "out" / "report.csv").read_text()
+    return tmp_path / "out" / f"{path.stem}.{to}"
+
+
+@needs_libreoffice
+def test_libreoffice_opens_the_workbook(tmp_path):
+    path, _ = _report(tmp_path)
+    text = _convert(path, "csv", tmp_path).read_text()
     assert "P-1MB" in text and "Devices before" in text
+
+
+@needs_libreoffice
+def test_the_report_renders_its_sheets_and_the_chart(tmp_path):
+    """As a reader sees it: converted to PDF by LibreOffice, its first page rendered to PNG by
+    poppler: the statistics table and the savings chart on one landscape page."""
+    from PIL import Image
+
+    path, _ = _report(tmp_path)
+    pdf = _convert(path, "pdf", tmp_path)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 3  # a page a wide sheet
+    first = subprocess.run(
+        ["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for words in ("Rate plan", "Devices before", "P-1MB", "P-5MB", "Savings per rate plan", "6.75"):
+        assert words in first, words
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
+    (png,) = tmp_path.glob("page*.png")
+    image = Image.open(png).convert("RGB")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    image.save(ARTIFACTS / "report-statistics.png")
+    assert image.width > image.height  # landscape
+    pixels = list(image.get_flattened_data())
+    bars = sum(1 for r, g, b in pixels if b > 150 and b - r > 60)  # the chart's bars
+    assert bars > 1000, "the savings chart did not render"

@@ -62,7 +62,6 @@ def test_a_partition_materialized_from_the_ui_finishes_green(ui):
     ui.shot("materialize-dialog")
     ui.page.get_by_role("button", name="Launch 1 run").click()
     ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
-    ui.shot("launched")
     ui.page.get_by_text("View", exact=True).last.click()
     ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
     ui.page.get_by_text(f"{month}|acme-iot-jasper").first.wait_for(timeout=60_000)
@@ -94,7 +93,6 @@ def test_the_sensors_are_listed_and_can_be_turned_on(ui):
         "callback_reconciliation_sensor",
     ):
         assert sensor in text, sensor
-    ui.shot("automation")
     sensor_page = f"/locations/{LOCATION}/sensors/optimization_window_sensor"
     ui.open(sensor_page, "optimization_window_sensor")
     switch = ui.page.locator("label.bp5-switch, label:has(input[type=checkbox])").first
@@ -137,10 +135,8 @@ def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, st
     ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
     ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=120_000)
     request_id = re.search(r"request_id\s*([0-9a-f]{12})", ui.text())
-    ui.shot("launchpad-run")
     # the job filed the request; change_requests_sensor starts its run, whose log shows the outcome
     ui.wait_for_text(f"/locations/{LOCATION}/jobs/change_request_job/runs", "Success", timeout=240)
-    ui.shot("change-runs")
     assert "change_requests_sensor" in ui.text()  # launched by the sensor, tagged with the request
     ui.page.get_by_text("View", exact=True).first.click()
     ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=120_000)
