@@ -1,6 +1,7 @@
-"""The carriers' status vocabularies and the transitions they allow, and how AMOP's four statuses
-(Active, Inactive, Suspended, Pending) are said to each. The simulator plays the carriers by these
-same tables, so a rule changes in one place."""
+"""The carriers' status vocabularies and the transitions they allow (as CARRIERS.md reads them),
+and how AMOP's four statuses (Active, Inactive, Suspended, Pending) are said to each. Pre-flight
+validation refuses what the carrier would. The simulator keeps its own reading on purpose: the
+two share no code, so a misreading in one shows up as a failing test against the other."""
 
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from amop_pipelines.carriers.statuses import JASPER_STATUSES, JASPER_TRANSITIONS
 from amop_pipelines.simulator.guard import Handler
 from amop_pipelines.simulator.state import (
+    JASPER_STATUSES,
+    JASPER_TRANSITIONS,
     PLAN_CHANGES_PER_MONTH,
     SimDevice,
     SimState,

@@ -12,6 +12,34 @@ from typing import Any
 
 from amop_pipelines.simulator.faults import FaultBook
 
+JASPER_STATUSES = (
+    "ACTIVATED",
+    "DEACTIVATED",
+    "TEST_READY",
+    "ACTIVATION_READY",
+    "INVENTORY",
+    "RETIRED",
+    "PURGED",
+    "REPLACED",
+)
+# Jasper status changes the simulator allows: from -> to
+JASPER_TRANSITIONS = {
+    "INVENTORY": {"TEST_READY", "ACTIVATION_READY", "ACTIVATED", "RETIRED"},
+    "TEST_READY": {"ACTIVATION_READY", "ACTIVATED", "INVENTORY", "RETIRED"},
+    "ACTIVATION_READY": {"ACTIVATED", "DEACTIVATED", "RETIRED"},
+    "ACTIVATED": {"DEACTIVATED", "RETIRED"},
+    "DEACTIVATED": {"ACTIVATED", "RETIRED"},
+    "RETIRED": {"PURGED"},
+    "PURGED": set(),
+    "REPLACED": set(),
+}
+# ThingSpace actions: action -> (states it applies to, resulting state)
+THINGSPACE_ACTIONS = {
+    "activate": ({"pending activation", "deactive"}, "active"),
+    "suspend": ({"active"}, "suspend"),
+    "restore": ({"suspend"}, "active"),
+    "deactivate": ({"active", "suspend"}, "deactive"),
+}
 PLAN_CHANGES_PER_MONTH = 4
 MAX_DEVICES_PER_REQUEST = 10_000
 

@@ -10,12 +10,12 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from amop_pipelines.carriers.statuses import THINGSPACE_ACTIONS
 from amop_pipelines.simulator.callbacks import CallbackDispatcher
 from amop_pipelines.simulator.guard import Handler
 from amop_pipelines.simulator.state import (
     MAX_DEVICES_PER_REQUEST,
     PLAN_CHANGES_PER_MONTH,
+    THINGSPACE_ACTIONS,
     SimDevice,
     SimState,
 )
