@@ -71,6 +71,9 @@ def test_a_report_never_leaves_its_folder(tmp_path):
 needs_libreoffice = pytest.mark.skipif(
     shutil.which("soffice") is None and not os.environ.get("CI"), reason="LibreOffice not installed"
 )
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None and not os.environ.get("CI"), reason="poppler-utils not installed"
+)
 ARTIFACTS = Path(
     os.environ.get("AMOP_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
 )
@@ -106,6 +109,7 @@ def test_libreoffice_opens_the_workbook(tmp_path):
 
 
 @needs_libreoffice
+@needs_poppler
 def test_the_report_renders_its_sheets_and_the_chart(tmp_path):
     """As a reader sees it: converted to PDF by LibreOffice, its first page rendered to PNG by
     poppler: the statistics table and the savings chart on one landscape page."""
