@@ -43,6 +43,7 @@ setup(
             "aiosmtpd>=1.4",
             "playwright>=1.50",
             "pillow>=12",
+            "pytest-xdist>=3.5",
         ],
         "dev": ["ruff>=0.5"],
     },
