@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from amop_pipelines.changes.callbacks import reconcile
+from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import (
     RejectedFile,
@@ -450,9 +451,13 @@ def test_a_rate_plan_request_rolls_back_to_each_devices_previous_plan(world):
     body = "iccid,rate_plan\n" + "".join(f"{iccid},J-POOL-20MB\n" for iccid, _ in devices)
     request_id = submit_file(engine, "change_carrier_rate_plan", _file(tmp_path, "plans", body), "bob")
     assert execute_request(engine, request_id, client_for).counts == {"completed": 3}
+    impact = cost_impact(engine, request_id)  # the month recalculated on the new plans
+    assert impact.devices == 3 and impact.change != 0
     back = rollback_request(engine, request_id, "bob")
     assert execute_request(engine, back, client_for).counts == {"completed": 3}
     assert {iccid: sim.device(iccid)["ratePlan"] for iccid, _ in devices} == dict(devices)
+    undone = cost_impact(engine, back)  # back where it was, to the cent
+    assert (undone.before, undone.after) == (impact.after, impact.before)
 
 
 def test_carrier_plan_rules(world):

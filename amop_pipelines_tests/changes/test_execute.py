@@ -138,8 +138,11 @@ def test_the_sensor_launches_one_run_per_pending_request_and_the_run_executes_it
             assert not change_requests_sensor(context).run_requests  # nothing pending any more
     assert status(engine, request_id).items_by_state == {"completed": 4}
     with engine.connect() as connection:
-        summary = connection.scalar(sa.select(Notification.subject).where(Notification.kind == "summary"))
-    assert request_id in summary and "completed" in summary
+        subject, body = connection.execute(
+            sa.select(Notification.subject, Notification.body).where(Notification.kind == "summary")
+        ).one()
+    assert request_id in subject and "completed" in subject
+    assert "Monthly cost" in body and "4 devices changed" in body  # the cost recalculated
 
 
 def _run_file(world, change_type: str, body: str, requested_by: str = "alice"):

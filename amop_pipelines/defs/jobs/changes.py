@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.changes.callbacks import reconcile
+from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.changes.executor import ExecutionReport, execute_request
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
 from amop_pipelines.defs.assets.common import markdown_table
@@ -22,13 +23,24 @@ class ChangeRunConfig(dg.Config):
     max_attempts: int = 5
 
 
-def notify_finished(notifier: Notifier, engine, report: ExecutionReport) -> None:
-    """The summary a finished request sends: counts by state, and every failure with its reason."""
+def notify_finished(notifier: Notifier, engine, report: ExecutionReport) -> dict[str, str]:
+    """The summary a finished request sends: counts by state, the cost recalculated after rate
+    plan changes, and every failure with its reason. Returns the cost figures, for metadata."""
     lines = [f"Change request {report.request_id}: {report.state}.", f"Items: {_counts(report)}."]
+    impact = cost_impact(engine, report.request_id)
+    if impact is not None:
+        lines.append(impact.line().capitalize() + ".")
     lines += [f"{iccid}: {why}" for iccid, why in report.failures]
     notifier.send(
         engine, "summary", f"AMOP change request {report.request_id}: {report.state}", "\n".join(lines)
     )
+    if impact is None:
+        return {}
+    return {
+        "cost_before": str(impact.before),
+        "cost_after": str(impact.after),
+        "cost_change": f"{impact.change:+}",
+    }
 
 
 def _counts(report: ExecutionReport) -> str:
@@ -46,12 +58,12 @@ def execute_change_request(
     """One round of the request through the carrier; a summary notification once it is finished."""
     report = execute_request(amop_db.engine, config.request_id, carriers.for_provider, config.max_attempts)
     context.log.info(f"request {report.request_id}: {report.state} ({_counts(report)})")
-    if report.finished:
-        notify_finished(notifier, amop_db.engine, report)
+    costs = notify_finished(notifier, amop_db.engine, report) if report.finished else {}
     return dg.Output(
         report.state,
         metadata={
             **{state: count for state, count in report.counts.items()},
+            **costs,
             "failures": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.failures, 50)),
         },
     )
