@@ -90,3 +90,27 @@ def async_world(world):
     sim, engine, client_for, tmp_path = world
     with serving_receiver(engine, client_for) as url:
         yield AsyncWorld(sim, engine, client_for, tmp_path, url)
+
+
+def assert_audited(engine: sa.Engine, request_id: str, requested_by: str) -> None:
+    """The request's audit trail: filed by its requester, each item's attempts and its end, the
+    request's own end; who, what, before and after on every row."""
+    from amop_pipelines.db.models import AuditLog, ChangeItem, ChangeRequest
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(AuditLog).where(AuditLog.request_id == request_id).order_by(AuditLog.id)
+        ).all()
+        items = connection.execute(
+            sa.select(ChangeItem.id, ChangeItem.state)
+            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+            .where(ChangeRequest.request_id == request_id)
+        ).all()
+    assert rows[0].action == "created" and rows[0].actor == requested_by
+    assert all(row.actor and row.at and row.after is not None for row in rows)
+    for item in items:
+        trail = [row for row in rows if row.entity_type == "change_item" and row.entity_id == str(item.id)]
+        assert any(row.action == "attempt" for row in trail), item
+        assert trail[-1].after.get("state") == item.state, (item, trail[-1])
+    final = [row for row in rows if row.entity_type == "change_request"][-1]
+    assert final.after["state"] in ("completed", "completed_with_errors")

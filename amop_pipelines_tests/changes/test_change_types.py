@@ -29,6 +29,7 @@ from amop_pipelines.db.models import (
     ServiceProvider,
 )
 from amop_pipelines.identifiers import with_luhn_digits
+from amop_pipelines_tests.changes.conftest import assert_audited
 
 JASPER_ACTIVE = "SELECT iccid FROM device WHERE status = 'ACTIVATED' ORDER BY iccid LIMIT :n"
 NO_CUSTOMER = "SELECT iccid FROM device WHERE customer_id IS NULL ORDER BY iccid LIMIT :n"
@@ -120,6 +121,7 @@ def test_status_changes_reach_the_carrier_and_are_stored_in_its_vocabulary(async
         "bob",
     )
     assert _settle_async(w, request_id).items_by_state == {"completed": 1}
+    assert_audited(w.engine, request_id, "bob")
     assert _device(w.engine, iccid=ts_iccid).status == "suspend"  # as the next sync will say it
     assert w.sim.device(ts_iccid)["status"] == "suspend"
     trail = audit_trail(w.engine, request_id)
@@ -218,6 +220,7 @@ def test_an_identifier_change_walks_suspend_swap_reactivate_plan_and_read_back(a
     approve(w.engine, request_id, "carol")
 
     assert _settle_async(w, request_id).items_by_state == {"completed": 1}
+    assert_audited(w.engine, request_id, "bob")
     device = _device(w.engine, iccid=new_iccid)
     assert (device.imei, device.status) == (new_imei, "active")
     assert w.sim.device(new_iccid)["ratePlan"] == target_plan
@@ -451,6 +454,7 @@ def test_a_rate_plan_request_rolls_back_to_each_devices_previous_plan(world):
     body = "iccid,rate_plan\n" + "".join(f"{iccid},J-POOL-20MB\n" for iccid, _ in devices)
     request_id = submit_file(engine, "change_carrier_rate_plan", _file(tmp_path, "plans", body), "bob")
     assert execute_request(engine, request_id, client_for).counts == {"completed": 3}
+    assert_audited(engine, request_id, "bob")
     impact = cost_impact(engine, request_id)  # the month recalculated on the new plans
     assert impact.devices == 3 and impact.change != 0
     back = rollback_request(engine, request_id, "bob")

@@ -6,6 +6,7 @@ from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import submit_file
 from amop_pipelines.db.models import AuditLog, ChangeItem, Device, ServiceProvider
 from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines_tests.changes.conftest import assert_audited
 
 PLAN_OF_DEVICE = (
     "SELECT d.iccid, rp.plan_code, d.id FROM device d "
@@ -150,7 +151,9 @@ def _run_file(world, change_type: str, body: str, requested_by: str = "alice"):
     path = tmp_path / f"{change_type}.csv"
     path.write_text(body)
     request_id = submit_file(engine, change_type, path, requested_by)
-    return request_id, execute_request(engine, request_id, client_for)
+    report = execute_request(engine, request_id, client_for)
+    assert_audited(engine, request_id, requested_by)
+    return request_id, report
 
 
 def test_assign_customer_sets_customer_site_plan_and_one_billing_service(world):
