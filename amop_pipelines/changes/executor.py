@@ -197,7 +197,16 @@ def step_done(
 class _ItemRunner:
     """Walks one item through its steps; every transition is committed before the next call."""
 
-    def __init__(self, engine, handler, request_id, actor, max_attempts, backoff_seconds, client_of):
+    def __init__(
+        self,
+        engine: Engine,
+        handler: Handler,
+        request_id: str,
+        actor: str,
+        max_attempts: int,
+        backoff_seconds: float,
+        client_of: Callable[[ServiceProvider], CarrierClient],
+    ):
         self.engine, self.handler, self.request_id, self.actor = engine, handler, request_id, actor
         self.max_attempts, self.backoff_seconds, self.client_of = max_attempts, backoff_seconds, client_of
 
