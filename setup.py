@@ -44,7 +44,11 @@ setup(
             "playwright>=1.50",
             "pillow>=12",
             "pytest-xdist>=3.5",
+            "dagster-celery==0.29.27",
+            "redis>=5",
         ],
+        # the Celery deployment profile (docs/GUIDE.md): steps on workers fed through RabbitMQ
+        "celery": ["dagster-celery==0.29.27", "redis>=5"],
         "dev": ["ruff>=0.5"],
     },
     entry_points={"console_scripts": ["amop=amop_pipelines.cli:main"]},

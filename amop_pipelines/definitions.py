@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from amop_pipelines.defs import executor
 from amop_pipelines.defs.assets import fleet, optimization, sync
 from amop_pipelines.defs.checks import sync as sync_checks
 from amop_pipelines.defs.jobs import changes, launchpad
@@ -21,4 +22,5 @@ defs = dg.Definitions.merge(
     failures.defs,
     changes.defs,
     launchpad.defs,
+    executor.defs,
 )

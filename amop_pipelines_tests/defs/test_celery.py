@@ -1,0 +1,175 @@
+"""The optimization job's steps on two Celery workers (dagster-celery, RabbitMQ broker, Redis
+results, PostgreSQL instance storage) give exactly what the in-process run gives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from amop_pipelines.db.engine import make_engine
+from amop_pipelines.db.models import OptimizationDeviceResult, OptimizationQueue, ServiceProvider
+from amop_pipelines.defs.assets.optimization import optimization_assets
+from amop_pipelines.defs.assets.sync import sync_assets
+from amop_pipelines.defs.launch import current_billing_month, materialize_month, month_partition
+from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import new_state, running_simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+FLEET = 800
+# cycle-to-date usage, not projected to the cycle's end from the clock: both runs see the same month
+RUN_CONFIG = {
+    "ops": {
+        name: {"config": {"project_usage": False}} for name in ("comm_plan_groups", "optimization_queues")
+    }
+}
+BROKER = os.environ.get("AMOP_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
+BACKEND = os.environ.get("AMOP_CELERY_BACKEND", "redis://127.0.0.1:6379/0")
+
+
+def _winners(url: str) -> list[tuple]:
+    """Every device's winning plan and cost, as stored."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                OptimizationDeviceResult.device_id,
+                OptimizationDeviceResult.recommended_rate_plan_id,
+                OptimizationDeviceResult.recommended_cost,
+            )
+            .join(OptimizationQueue, OptimizationQueue.id == OptimizationDeviceResult.queue_id)
+            .where(OptimizationQueue.is_winner)
+            .order_by(OptimizationDeviceResult.device_id)
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+@pytest.fixture
+def synced(tmp_path, sqlite_engine, sqlite_url):
+    """A provider's month synced from the simulator into the AMOP database."""
+    seed_demo(sqlite_engine, devices=FLEET)
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=0))
+    with Session(sqlite_engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    with running_simulator(new_state(devices=FLEET)) as sim:
+        sim.freeze_clock()
+        sim.set_faults("jasper", rate_limit_per_second=0, max_in_flight=0)
+        resources = {
+            "amop_db": AmopDatabase(url=sqlite_url),
+            "carriers": CarrierClients(default_base_url=sim.base_url),
+        }
+        with dg.instance_for_test() as instance:
+            assert materialize_month(sync_assets, provider, instance, resources).success
+    return provider, Path(sqlite_url.removeprefix("sqlite:///"))
+
+
+def test_the_optimization_job_on_two_celery_workers_matches_the_in_process_run(
+    synced, tmp_path, postgres_url
+):
+    provider, synced_file = synced
+    in_process, on_celery = tmp_path / "in_process.sqlite3", tmp_path / "celery.sqlite3"
+    for copy in (in_process, on_celery):  # SQLite's backup: the WAL's pages too
+        with sqlite3.connect(synced_file) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+
+    # the reference: the same assets in this process
+    resources = {
+        "amop_db": AmopDatabase(url=f"sqlite:///{in_process}"),
+        "carriers": CarrierClients(),
+        "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+    }
+    with dg.instance_for_test() as instance:
+        assert materialize_month(
+            optimization_assets, provider, instance, resources, run_config=RUN_CONFIG
+        ).success
+
+    # the same partition through Celery: a Dagster instance on PostgreSQL, two workers
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    worker_yaml = tmp_path / "worker.yaml"
+    worker_yaml.write_text(f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: '{BACKEND}'\n")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_URL": postgres_url,
+        "AMOP_DATABASE_URL": f"sqlite:///{on_celery}",
+        "AMOP_DATA_DIR": str(tmp_path / "data"),
+        "AMOP_EXECUTOR": "celery",
+        "AMOP_CELERY_BROKER": BROKER,
+        "AMOP_CELERY_BACKEND": BACKEND,
+    }
+    celery = [
+        str(Path(sys.executable).with_name("dagster-celery")),
+        "worker",
+        "start",
+        "-A",
+        "dagster_celery.app",
+        "-y",
+        str(worker_yaml),
+    ]
+    workers = [
+        subprocess.Popen(
+            [*celery, "-n", f"amop-test-{n}-{os.getpid()}"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # the CLI starts `celery worker` as its child: stop them together
+        )
+        for n in (1, 2)
+    ]
+    partition = month_partition(provider, current_billing_month(provider))
+    script = textwrap.dedent(
+        f"""
+        import dagster as dg
+        from dagster._core.definitions.reconstruct import ReconstructableRepository
+        from amop_pipelines.defs.assets.optimization import optimization_assets
+        from amop_pipelines.defs.partitions import providers
+
+        instance = dg.DagsterInstance.get()
+        instance.add_dynamic_partitions(providers.name, [{partition.keys_by_dimension["provider"]!r}])
+        repository = ReconstructableRepository.for_module("amop_pipelines.definitions", "defs", {str(ROOT)!r})
+        job = repository.get_reconstructable_job("optimization_job")
+        tags = {{
+            "dagster/partition": {str(partition)!r},
+            "dagster/partition/provider": {partition.keys_by_dimension["provider"]!r},
+            "dagster/partition/billing_month": {partition.keys_by_dimension["billing_month"]!r},
+        }}
+        keys = [key for a in optimization_assets for key in a.keys]
+        result = dg.execute_job(job, instance, run_config={RUN_CONFIG!r}, tags=tags, asset_selection=keys)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        print("executor", job.get_definition().executor_def.name)
+        messages = [e.message or "" for e in instance.all_logs(result.run_id)]
+        print("celery events", sum("celery" in m.lower() for m in messages))
+        """
+    )
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "executor celery" in run.stdout, run.stdout  # the steps went to the workers
+    winners = _winners(f"sqlite:///{on_celery}")
+    assert winners and winners == _winners(f"sqlite:///{in_process}")
