@@ -455,12 +455,13 @@ def test_a_rate_plan_request_rolls_back_to_each_devices_previous_plan(world):
     request_id = submit_file(engine, "change_carrier_rate_plan", _file(tmp_path, "plans", body), "bob")
     assert execute_request(engine, request_id, client_for).counts == {"completed": 3}
     assert_audited(engine, request_id, "bob")
-    impact = cost_impact(engine, request_id)  # the month recalculated on the new plans
+    at = datetime.now(UTC)  # usage is projected from the clock: price both at one instant
+    impact = cost_impact(engine, request_id, now=at)  # the month recalculated on the new plans
     assert impact.devices == 3 and impact.change != 0
     back = rollback_request(engine, request_id, "bob")
     assert execute_request(engine, back, client_for).counts == {"completed": 3}
     assert {iccid: sim.device(iccid)["ratePlan"] for iccid, _ in devices} == dict(devices)
-    undone = cost_impact(engine, back)  # back where it was, to the cent
+    undone = cost_impact(engine, back, now=at)  # back where it was, to the cent
     assert (undone.before, undone.after) == (impact.after, impact.before)
 
 
