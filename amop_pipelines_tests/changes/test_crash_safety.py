@@ -61,6 +61,21 @@ def _kill_mid_way(sqlite_url: str, engine, base: str, request_id: str, done_stat
     assert status(engine, request_id).items_by_state.get("completed", 0) < ITEMS  # it died mid-way
 
 
+def _assert_settled_once(engine, base: str, operation: str, counts: dict[str, int]) -> None:
+    """Every item completed or dead with a reason; the simulator applied none of them twice."""
+    assert sum(counts.values()) == ITEMS and set(counts) <= {"completed", "dead"}, counts
+    with engine.connect() as connection:
+        reasons = connection.scalars(sa.select(ChangeItem.last_error).where(ChangeItem.state == "dead")).all()
+    assert all(reasons)
+    applied = [
+        op["iccid"]
+        for op in httpx.get(f"{base}/_sim/operations", timeout=30).json()
+        if op["operation"] == operation
+    ]
+    assert len(applied) == len(set(applied))  # no item applied twice
+    assert len(set(applied)) >= counts.get("completed", 0)
+
+
 @pytest.mark.parametrize(
     "faults", [{}, {"error_rate": 0.1, "throttle_rate": 0.05, "retry_after_seconds": 0.05}]
 )
@@ -96,18 +111,7 @@ def test_a_killed_run_run_again_applies_every_item_once(
     report = execute_request(
         sqlite_engine, request_id, CarrierClients(default_base_url=base).for_provider, backoff_seconds=0.01
     )
-    assert sum(report.counts.values()) == ITEMS
-    assert set(report.counts) <= {"completed", "dead"}
-    with sqlite_engine.connect() as connection:
-        reasons = connection.scalars(sa.select(ChangeItem.last_error).where(ChangeItem.state == "dead")).all()
-    assert all(reasons)
-    applied = [
-        op["iccid"]
-        for op in httpx.get(f"{base}/_sim/operations", timeout=30).json()
-        if op["operation"] == "edit"
-    ]
-    assert len(applied) == len(set(applied))  # no item applied twice
-    assert len(set(applied)) >= report.counts.get("completed", 0)
+    _assert_settled_once(sqlite_engine, base, "edit", report.counts)
 
 
 def _other_allowed_plans(engine, integration: str, status: str, count: int) -> list[tuple[str, str]]:
@@ -183,16 +187,6 @@ def test_a_killed_run_on_the_asynchronous_path_settles_every_item_once(
         stored = callbacks_stored(sqlite_engine)
 
     final = status(sqlite_engine, request_id).items_by_state
-    assert sum(final.values()) == ITEMS and set(final) <= {"completed", "dead"}, final
-    with sqlite_engine.connect() as connection:
-        reasons = connection.scalars(sa.select(ChangeItem.last_error).where(ChangeItem.state == "dead")).all()
-    assert all(reasons)
-    applied = [
-        op["iccid"]
-        for op in httpx.get(f"{base}/_sim/operations", timeout=30).json()
-        if op["operation"] == "plan"
-    ]
-    assert len(applied) == len(set(applied))  # no item applied twice
-    assert len(set(applied)) >= final.get("completed", 0)
+    _assert_settled_once(sqlite_engine, base, "plan", final)
     stats = httpx.get(f"{base}/_sim/callbacks", timeout=30).json()
     assert stored < stats["delivered"]  # duplicates arrived and were stored once
