@@ -20,6 +20,7 @@ rounding exactly, so their result is optimal.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -483,8 +484,18 @@ def exact_optimize(
             reports.append(_solve_key(problem, rows, assignment, full_milp_limit))
         if progress:
             progress(done, len(keys))
+    return combine_keys(problem, assignment, reports, time.perf_counter() - started)
+
+
+def combine_keys(
+    problem: Problem, assignment: np.ndarray, reports: list[KeyReport], seconds: float
+) -> ExactResult:
+    """The result of keys solved apart (in one call, or in parallel steps): the total is priced
+    on the whole assignment, and the keys' float bounds are summed before rounding, so splitting
+    the work changes nothing."""
     total = assignment_cost(problem, assignment).total_cents
-    # A float bound is rounded down to whole cents, with a margin for float summation error.
-    bound = sum(r.lower_bound_cents for r in reports)
-    lower = int(np.floor(bound - 1e-9 * abs(bound) - 1e-6 * len(d)))
-    return ExactResult(assignment, total, min(lower, total), time.perf_counter() - started, reports)
+    # A float bound is rounded down to whole cents, with a margin for float error; fsum makes the
+    # sum independent of the reports' order.
+    bound = math.fsum(r.lower_bound_cents for r in reports)
+    lower = int(np.floor(bound - 1e-9 * abs(bound) - 1e-6 * len(problem.devices)))
+    return ExactResult(assignment, total, min(lower, total), seconds, reports)

@@ -59,3 +59,33 @@ def comm_groups(problem: Problem) -> tuple[list[CommGroup], np.ndarray]:
         for g in range(len(rows))
     ]
     return groups, group_of_set[d.option_set]
+
+
+def independent_sets(problem: Problem, groups: list[CommGroup], group_of: np.ndarray) -> list[np.ndarray]:
+    """Device rows that can be optimized apart from all others: one pool key's groups linked by
+    the pooled plans they share. Groups sharing no pooled plan share no pool (a non-pooled plan
+    gives every device its own), so neither method's choice in one set changes the other's cost.
+    In key order."""
+    pooled = problem.plans.pooled
+    parent = list(range(len(groups)))
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    first_with_plan: dict[int, int] = {}
+    for group in groups:
+        for plan in group.plans:
+            if pooled[plan]:
+                other = first_with_plan.setdefault(plan, group.index)
+                parent[root(group.index)] = root(other)
+    linked = np.array([root(g.index) for g in groups], dtype=np.int64)
+    d = problem.devices
+    sets = []
+    for key in range(len(d.keys)):
+        in_key = d.pool_key == key
+        for component in np.unique(linked[group_of[in_key]]) if in_key.any() else []:
+            sets.append(np.flatnonzero(in_key & (linked[group_of] == component)))
+    return sets

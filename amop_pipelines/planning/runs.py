@@ -5,14 +5,16 @@ The assets in `defs/assets/optimization.py` store and show what this returns.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from amop_pipelines.optimization.cost import CostBreakdown, assignment_cost
-from amop_pipelines.optimization.exact import ExactResult, exact_optimize
-from amop_pipelines.optimization.groups import MAX_PLANS_PER_GROUP, CommGroup, comm_groups
-from amop_pipelines.optimization.legacy import LegacyResult, legacy_optimize
+from amop_pipelines.optimization.exact import ExactResult, KeyReport, combine_keys, exact_optimize
+from amop_pipelines.optimization.groups import MAX_PLANS_PER_GROUP, CommGroup, comm_groups, independent_sets
+from amop_pipelines.optimization.legacy import Candidate, LegacyResult, legacy_optimize
+from amop_pipelines.optimization.problem import Problem
 from amop_pipelines.planning.inputs import LoadedMonth
 
 
@@ -48,14 +50,125 @@ class MonthRun:
     winner: str  # "exact" | "legacy"
 
 
+@dataclass
+class Part:
+    """Independent sets of devices (see `independent_sets`) that one step optimizes: parts solved
+    apart, on other processes or machines, give exactly what one pass over the month gives."""
+
+    index: int
+    sets: list[np.ndarray]  # each set's rows, as positions in `GroupPlan.optimized_rows`
+    problem: Problem  # the part's devices (all its sets, in order); key and group indices kept
+
+    @property
+    def devices(self) -> int:
+        return sum(len(rows) for rows in self.sets)
+
+
+@dataclass
+class PartResult:
+    rows: np.ndarray  # positions in `GroupPlan.optimized_rows`
+    exact_assignment: np.ndarray
+    legacy_assignment: np.ndarray
+    reports: list[KeyReport]
+    winners: list[Candidate]
+    candidates: list[Candidate]
+    seconds: float
+
+
+def split_parts(month: LoadedMonth, plan: GroupPlan, parts: int) -> list[Part]:
+    """The optimized devices' independent sets spread over at most `parts` parts of about equal
+    device counts (largest set first, into the lightest part). Always at least one part."""
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, not {parts}")
+    sub = month.problem.subset(plan.optimized_rows)
+    sets = independent_sets(sub, plan.groups, plan.group_of_device[plan.optimized_rows])
+    bins: list[list[int]] = [[] for _ in range(max(1, min(parts, len(sets))))]
+    loads = [0] * len(bins)
+    for index in sorted(range(len(sets)), key=lambda i: (-len(sets[i]), i)):
+        lightest = loads.index(min(loads))
+        bins[lightest].append(index)
+        loads[lightest] += len(sets[index])
+    result = []
+    for number, members in enumerate(bins):
+        chosen = [sets[i] for i in sorted(members)]
+        rows = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+        result.append(Part(number, chosen, month.problem.subset(plan.optimized_rows[rows])))
+    return result
+
+
+def optimize_part(part: Part, legacy_sequences: int) -> PartResult:
+    """Both methods on each of the part's sets, alone."""
+    started = time.perf_counter()
+    exact_rows, legacy_rows, reports, winners, candidates = [], [], [], [], []
+    offset = 0
+    for rows in part.sets:
+        problem = part.problem.subset(np.arange(offset, offset + len(rows)))
+        offset += len(rows)
+        exact = exact_optimize(problem)
+        legacy = legacy_optimize(problem, max_sequences=legacy_sequences, record_candidates=True)
+        exact_rows.append(exact.assignment)
+        legacy_rows.append(legacy.assignment)
+        reports += exact.keys
+        winners += legacy.winners
+        candidates += legacy.candidates
+    empty = np.zeros(0, dtype=np.int64)
+    return PartResult(
+        np.concatenate(part.sets) if part.sets else empty,
+        np.concatenate(exact_rows) if exact_rows else empty,
+        np.concatenate(legacy_rows) if legacy_rows else empty,
+        reports,
+        winners,
+        candidates,
+        time.perf_counter() - started,
+    )
+
+
 def run_month(
-    month: LoadedMonth, month_to_date: LoadedMonth, plan: GroupPlan, legacy_sequences: int
+    month: LoadedMonth, month_to_date: LoadedMonth, plan: GroupPlan, legacy_sequences: int, parts: int = 1
 ) -> MonthRun:
+    """The whole month in this process (the optimization job runs the parts as steps of their own)."""
+    results = [optimize_part(part, legacy_sequences) for part in split_parts(month, plan, parts)]
+    return assemble(month, month_to_date, plan, results)
+
+
+def assemble(
+    month: LoadedMonth, month_to_date: LoadedMonth, plan: GroupPlan, results: list[PartResult]
+) -> MonthRun:
+    """The parts' results as one month, whatever the number of parts: queues in the legacy
+    method's order (pool key, then its groups largest first), skipped groups on their current
+    plans, both methods priced, the cheaper one the winner."""
     problem = month.problem
     current = problem.devices.current.astype(np.int64)
-    sub = problem.subset(plan.optimized_rows)
-    exact = exact_optimize(sub)
-    legacy = legacy_optimize(sub, max_sequences=legacy_sequences, record_candidates=True)
+    size = len(plan.optimized_rows)
+    exact_rows, legacy_rows = np.full(size, -1, dtype=np.int64), np.full(size, -1, dtype=np.int64)
+    reports, winners, candidates = [], [], []
+    for part in results:
+        exact_rows[part.rows] = part.exact_assignment
+        legacy_rows[part.rows] = part.legacy_assignment
+        reports += part.reports
+        winners += part.winners
+        candidates += part.candidates
+    if (exact_rows < 0).any() or (legacy_rows < 0).any():
+        raise ValueError("the parts' results do not cover every optimized device")
+    keys = problem.devices.pool_key[plan.optimized_rows]
+    groups = plan.group_of_device[plan.optimized_rows]
+    sizes = np.bincount(
+        keys * len(plan.groups) + groups, minlength=len(problem.devices.keys) * len(plan.groups)
+    )
+
+    def legacy_order(c: Candidate) -> tuple[int, int, int]:
+        return c.pool_key, -int(sizes[c.pool_key * len(plan.groups) + c.group]), c.group
+
+    key_index = {label: k for k, label in enumerate(problem.devices.keys)}
+    exact = combine_keys(
+        problem.subset(plan.optimized_rows),
+        exact_rows,
+        sorted(reports, key=lambda r: key_index[r.pool_key]),
+        sum(part.seconds for part in results),
+    )
+    legacy = LegacyResult(
+        legacy_rows, sorted(winners, key=legacy_order), sorted(candidates, key=legacy_order)
+    )
     fallback = np.where(current >= 0, current, problem.devices.allowed().argmax(axis=1))
     exact_full, legacy_full = fallback.copy(), fallback.copy()
     exact_full[plan.optimized_rows] = exact.assignment

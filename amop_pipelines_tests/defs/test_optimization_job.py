@@ -236,9 +236,7 @@ def test_a_customer_optimization_covers_its_devices_with_its_own_pools_and_repor
     engine, inbox = world[2], world[3]
     provider = _provider(engine, "jasper")
     customer = {"config": {"customer": "CUST-001"}}
-    result = _run(
-        world, provider, run_config={"ops": {"comm_plan_groups": customer, "optimization_queues": customer}}
-    )
+    result = _run(world, provider, run_config={"ops": {"comm_plan_groups": customer}})
     assert result.success
     with Session(engine) as session:
         customer_id = session.scalar(sa.select(Customer.id).filter_by(external_id="CUST-001"))

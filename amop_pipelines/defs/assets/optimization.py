@@ -35,7 +35,16 @@ from amop_pipelines.planning import automation
 from amop_pipelines.planning import results as result_tables
 from amop_pipelines.planning.inputs import LoadedMonth, load_month
 from amop_pipelines.planning.requests import queue_rate_plan_changes
-from amop_pipelines.planning.runs import GroupPlan, MonthRun, plan_groups, run_month
+from amop_pipelines.planning.runs import (
+    GroupPlan,
+    MonthRun,
+    Part,
+    PartResult,
+    assemble,
+    optimize_part,
+    plan_groups,
+    split_parts,
+)
 from amop_pipelines.planning.store import session_for_run, store_groups
 from amop_pipelines.reports.workbook import write_report
 from amop_pipelines.settings import data_dir
@@ -49,6 +58,9 @@ class OptimizationConfig(dg.Config):
     legacy_sequences: int = 100  # rate plan sequences per group for the legacy comparison
     project_usage: bool = True  # optimize for projected end-of-cycle usage
     customer: str | None = None  # a customer's external id: optimize only its devices, pooled per customer
+    # Independent groups (no pooled plan shared, or another customer's pool) are optimized in up
+    # to this many steps, which the executor runs side by side (processes, Celery workers).
+    parts: int = 4
 
 
 @dataclass
@@ -62,6 +74,8 @@ class MonthInputs:
     month_to_date: LoadedMonth  # cycle-to-date usage
     plan: GroupPlan
     customer: str | None = None  # a customer optimization's customer (external id)
+    legacy_sequences: int = 100
+    parts: int = 4
 
 
 def customer_row(amop_db: AmopDatabase, external_id: str | None) -> int | None:
@@ -94,6 +108,9 @@ def comm_plan_groups(
     with Session(amop_db.engine) as session, session.begin():
         billing_period = ensure_billing_period(session, provider, period)
         session.expunge(billing_period)
+    for field in ("parts", "legacy_sequences"):
+        if getattr(config, field) < 1:
+            raise ValueError(f"config {field} must be at least 1, not {getattr(config, field)}")
     customer_id = customer_row(amop_db, config.customer)
     session_id = session_for_run(
         amop_db.engine,
@@ -147,6 +164,8 @@ def comm_plan_groups(
             to_date,
             plan,
             config.customer,
+            config.legacy_sequences,
+            config.parts,
         ),
         metadata={
             "groups": len(plan.groups),
@@ -192,20 +211,45 @@ class MonthOutcome:
     seconds: float
 
 
-@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"python", "sql"})
-def optimization_queues(
-    context: dg.AssetExecutionContext,
-    config: OptimizationConfig,
+@dataclass
+class PartWork:
+    part: Part
+    legacy_sequences: int
+
+
+@dg.op(out=dg.DynamicOut(PartWork))
+def split_optimization(comm_plan_groups: MonthInputs):
+    """The month's independent groups in parts, a step each."""
+    inputs = comm_plan_groups
+    for part in split_parts(inputs.month, inputs.plan, inputs.parts):
+        yield dg.DynamicOutput(PartWork(part, inputs.legacy_sequences), mapping_key=f"part_{part.index}")
+
+
+@dg.op
+def optimize_part_step(context: dg.OpExecutionContext, work: PartWork) -> PartResult:
+    """Both methods on one part's groups."""
+    result = optimize_part(work.part, work.legacy_sequences)
+    context.log.info(
+        f"part {work.part.index}: {work.part.devices} devices in {len(work.part.sets)} independent "
+        f"set(s), {len(result.candidates)} legacy queues, {result.seconds:.2f} s"
+    )
+    return result
+
+
+@dg.op
+def store_optimization_queues(
+    context: dg.OpExecutionContext,
     amop_db: AmopDatabase,
     comm_plan_groups: MonthInputs,
+    parts: list[PartResult],
 ) -> dg.Output[MonthOutcome]:
-    """Every queue compared: one per rate plan sequence and strategy (legacy), one exact run per group."""
+    """The parts as one month; every queue compared stored."""
     inputs = comm_plan_groups
     started = time.perf_counter()
-    run = run_month(inputs.month, inputs.month_to_date, inputs.plan, config.legacy_sequences)
+    run = assemble(inputs.month, inputs.month_to_date, inputs.plan, parts)
     queues = result_tables.store_queues(amop_db.engine, inputs, run)
     sessions.report_progress(amop_db.engine, context.run.run_id, sessions.QUEUES_CREATED)
-    seconds = time.perf_counter() - started
+    seconds = sum(part.seconds for part in parts) + time.perf_counter() - started
     return dg.Output(
         MonthOutcome(inputs, run, queues, seconds),
         metadata={
@@ -214,9 +258,18 @@ def optimization_queues(
             "exact_cost": str(cents_to_decimal(run.exact.total_cents)),
             "lower_bound": str(cents_to_decimal(run.exact.lower_bound_cents)),
             "gap": f"{run.exact.gap:.4%}",
+            "parts": len(parts),
             "seconds": round(seconds, 2),
         },
     )
+
+
+@dg.graph_asset(partitions_def=provider_months, group_name=GROUP, kinds={"python", "sql"})
+def optimization_queues(comm_plan_groups: MonthInputs) -> MonthOutcome:
+    """Every queue compared: one per rate plan sequence and strategy (legacy), one exact run per
+    group; independent groups optimized in parallel steps (config `parts` of comm_plan_groups)."""
+    results = split_optimization(comm_plan_groups).map(optimize_part_step).collect()
+    return store_optimization_queues(comm_plan_groups, results)
 
 
 @dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"sql"})
