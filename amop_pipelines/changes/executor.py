@@ -99,17 +99,57 @@ def execute_request(
     actor: str = "change-engine",
     now: datetime | None = None,
 ) -> ExecutionReport:
-    """One round of a request: every item that may run now, until none is left to run."""
+    """One round of a request in this process: every item that may run now, until none is left."""
+    item_ids = start_round(engine, request_id, actor)
+    run_items(engine, request_id, item_ids, client_for, max_attempts, backoff_seconds, actor, now)
+    return summarize(engine, request_id, actor)
+
+
+def start_round(engine: Engine, request_id: str, actor: str = "change-engine") -> list[int]:
+    """Mark the request running and count the round; returns its unsettled items (row order), which
+    a round may run in batches, each in a process or on a worker of its own (`run_items`)."""
     with engine.connect() as connection:
         request = connection.execute(
-            select(ChangeRequest).where(ChangeRequest.request_id == request_id)
+            select(ChangeRequest.id, ChangeRequest.state).where(ChangeRequest.request_id == request_id)
         ).one_or_none()
     if request is None:
         raise ChangeError(f"unknown change request '{request_id}'")
     if request.state not in ("pending", "running", "scheduled"):
         raise ChangeError(f"request {request_id} is {request.state}: only approved, pending requests run")
+    _set_request(engine, request_id, actor, "running")
+    with engine.begin() as connection:
+        connection.execute(
+            update(ChangeRequest)
+            .where(ChangeRequest.request_id == request_id)
+            .values(rounds=ChangeRequest.rounds + 1)
+        )
+        return list(
+            connection.scalars(
+                select(ChangeItem.id)
+                .where(ChangeItem.change_request_id == request.id, ChangeItem.state.not_in(TERMINAL))
+                .order_by(ChangeItem.row_number)
+            )
+        )
+
+
+def run_items(
+    engine: Engine,
+    request_id: str,
+    item_ids: list[int],
+    client_for: Callable[[ServiceProvider], CarrierClient],
+    max_attempts: int = 5,
+    backoff_seconds: float = 0.2,
+    actor: str = "change-engine",
+    now: datetime | None = None,
+) -> None:
+    """Run those of the items that may run now, until none is left to run: items the reconciler
+    readies for their next step while this runs are taken too. Batches of one request may run side
+    by side, since each item is only ever in one batch."""
+    with engine.connect() as connection:
+        request = connection.execute(
+            select(ChangeRequest.id, ChangeRequest.change_type).where(ChangeRequest.request_id == request_id)
+        ).one()
     handler = HANDLERS[request.change_type]
-    _start_round(engine, request_id, actor)
     clients: dict[int, CarrierClient] = {}
 
     def client_of(provider: ServiceProvider) -> CarrierClient:
@@ -119,34 +159,29 @@ def execute_request(
 
     runner = _ItemRunner(engine, handler, request_id, actor, max_attempts, backoff_seconds, client_of)
     try:
-        # items the reconciler readies for their next step while this round runs are taken too
-        while items := _runnable(engine, request.id, now or datetime.now(UTC)):
+        while items := _runnable(engine, request.id, now or datetime.now(UTC), item_ids):
             for item in items:
                 runner.run(item, now or datetime.now(UTC))
     finally:
         for client in clients.values():
             client.close()
-    return summarize(engine, request_id, actor)
 
 
-def _start_round(engine: Engine, request_id: str, actor: str) -> None:
-    _set_request(engine, request_id, actor, "running")
-    with engine.begin() as connection:
-        connection.execute(
-            update(ChangeRequest)
-            .where(ChangeRequest.request_id == request_id)
-            .values(rounds=ChangeRequest.rounds + 1)
-        )
-
-
-def _runnable(engine: Engine, request_pk: int, now: datetime) -> list:
+def _runnable(engine: Engine, request_pk: int, now: datetime, among: list[int]) -> list:
     due = (ChangeItem.state == "scheduled") & (ChangeItem.next_attempt_at <= now)
+    runnable = []
     with engine.connect() as connection:
-        return connection.execute(
-            select(ChangeItem)
-            .where(ChangeItem.change_request_id == request_pk, ChangeItem.state.in_(RUNNABLE) | due)
-            .order_by(ChangeItem.row_number)
-        ).all()
+        for start in range(0, len(among), 500):  # bound the IN list
+            runnable += connection.execute(
+                select(ChangeItem)
+                .where(
+                    ChangeItem.change_request_id == request_pk,
+                    ChangeItem.id.in_(among[start : start + 500]),
+                    ChangeItem.state.in_(RUNNABLE) | due,
+                )
+                .order_by(ChangeItem.row_number)
+            ).all()
+    return runnable
 
 
 def device_and_provider(engine: Engine, device_id: int):

@@ -390,7 +390,7 @@ def test_a_customer_plan_on_its_effective_date_through_the_sensor(world, sqlite_
         result = change_request_job.execute_in_process(
             run_config=run_request.run_config, instance=instance, resources=resources
         )
-        assert result.success and result.output_for_node("execute_change_request") == "completed"
+        assert result.success and result.output_for_node("finish_change_round") == "completed"
     device = _device(engine, iccid=iccid)
     with sa.orm.Session(engine) as session:
         plan = session.get(CustomerRatePlan, device.customer_rate_plan_id)

@@ -134,7 +134,7 @@ def test_the_sensor_launches_one_run_per_pending_request_and_the_run_executes_it
                 "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
             },
         )
-        assert result.success and result.output_for_node("execute_change_request") == "completed"
+        assert result.success and result.output_for_node("finish_change_round") == "completed"
         with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
             assert not change_requests_sensor(context).run_requests  # nothing pending any more
     assert status(engine, request_id).items_by_state == {"completed": 4}

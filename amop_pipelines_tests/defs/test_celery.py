@@ -18,8 +18,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from amop_pipelines.changes.requests import status, submit_file
 from amop_pipelines.db.engine import make_engine
-from amop_pipelines.db.models import OptimizationDeviceResult, OptimizationQueue, ServiceProvider
+from amop_pipelines.db.models import (
+    CarrierRatePlan,
+    Device,
+    OptimizationDeviceResult,
+    OptimizationQueue,
+    ServiceProvider,
+)
 from amop_pipelines.defs.assets.optimization import optimization_assets
 from amop_pipelines.defs.assets.sync import sync_assets
 from amop_pipelines.defs.launch import current_billing_month, materialize_month, month_partition
@@ -53,6 +60,80 @@ def _winners(url: str) -> list[tuple]:
         ).all()
     engine.dispose()
     return [tuple(row) for row in rows]
+
+
+def _run_on_celery(tmp_path: Path, postgres_url: str, amop_url: str, body: str) -> dict[str, str]:
+    """Runs `body` in a fresh process (a Dagster instance on PostgreSQL, AMOP_EXECUTOR=celery)
+    while two Celery workers serve the steps; `run(job_name, ...)` executes a job of the code
+    location. Returns each step's worker, from the executor's events."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    worker_yaml = tmp_path / "worker.yaml"
+    worker_yaml.write_text(f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: '{BACKEND}'\n")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_URL": postgres_url,
+        "AMOP_DATABASE_URL": amop_url,
+        "AMOP_DATA_DIR": str(tmp_path / "data"),
+        "AMOP_EXECUTOR": "celery",
+        "AMOP_CELERY_BROKER": BROKER,
+        "AMOP_CELERY_BACKEND": BACKEND,
+    }
+    celery = [str(Path(sys.executable).with_name("dagster-celery")), "worker", "start"]
+    workers = [
+        subprocess.Popen(
+            [
+                *celery,
+                "-A",
+                "dagster_celery.app",
+                "-y",
+                str(worker_yaml),
+                "-n",
+                f"amop-test-{n}-{os.getpid()}",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # the CLI starts `celery worker` as its child: stop them together
+        )
+        for n in (1, 2)
+    ]
+    script = textwrap.dedent(
+        f"""
+        import dagster as dg
+        from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+        instance = dg.DagsterInstance.get()
+        repository = ReconstructableRepository.for_module("amop_pipelines.definitions", "defs", {str(ROOT)!r})
+
+        def run(name, **kwargs):
+            job = repository.get_reconstructable_job(name)
+            result = dg.execute_job(job, instance, **kwargs)
+            assert result.success, [e.message for e in result.all_events if e.is_failure]
+            print("executor", job.get_definition().executor_def.name)
+            for event in instance.all_logs(result.run_id):
+                if (event.message or "").endswith("in celery worker"):
+                    worker = event.dagster_event.engine_event_data.metadata["Celery worker"].value
+                    print("step", event.message.split("Executing steps ")[1].split()[0], "on", worker)
+        """
+    ) + textwrap.dedent(body)
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+        )
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=60)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "executor celery" in run.stdout, run.stdout
+    ran = dict(line.split()[1::2] for line in run.stdout.splitlines() if line.startswith("step "))
+    assert ran and all(worker.startswith("amop-test-") for worker in ran.values()), ran
+    return ran
 
 
 @pytest.fixture
@@ -98,82 +179,70 @@ def test_the_optimization_job_on_two_celery_workers_matches_the_in_process_run(
         ).success
 
     # the same partition through Celery: a Dagster instance on PostgreSQL, two workers
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    worker_yaml = tmp_path / "worker.yaml"
-    worker_yaml.write_text(f"execution:\n  config:\n    broker: '{BROKER}'\n    backend: '{BACKEND}'\n")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_URL": postgres_url,
-        "AMOP_DATABASE_URL": f"sqlite:///{on_celery}",
-        "AMOP_DATA_DIR": str(tmp_path / "data"),
-        "AMOP_EXECUTOR": "celery",
-        "AMOP_CELERY_BROKER": BROKER,
-        "AMOP_CELERY_BACKEND": BACKEND,
-    }
-    celery = [
-        str(Path(sys.executable).with_name("dagster-celery")),
-        "worker",
-        "start",
-        "-A",
-        "dagster_celery.app",
-        "-y",
-        str(worker_yaml),
-    ]
-    workers = [
-        subprocess.Popen(
-            [*celery, "-n", f"amop-test-{n}-{os.getpid()}"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # the CLI starts `celery worker` as its child: stop them together
-        )
-        for n in (1, 2)
-    ]
     partition = month_partition(provider, current_billing_month(provider))
-    script = textwrap.dedent(
+    ran = _run_on_celery(
+        tmp_path,
+        postgres_url,
+        f"sqlite:///{on_celery}",
         f"""
-        import dagster as dg
-        from dagster._core.definitions.reconstruct import ReconstructableRepository
         from amop_pipelines.defs.assets.optimization import optimization_assets
         from amop_pipelines.defs.partitions import providers
 
-        instance = dg.DagsterInstance.get()
         instance.add_dynamic_partitions(providers.name, [{partition.keys_by_dimension["provider"]!r}])
-        repository = ReconstructableRepository.for_module("amop_pipelines.definitions", "defs", {str(ROOT)!r})
-        job = repository.get_reconstructable_job("optimization_job")
         tags = {{
             "dagster/partition": {str(partition)!r},
             "dagster/partition/provider": {partition.keys_by_dimension["provider"]!r},
             "dagster/partition/billing_month": {partition.keys_by_dimension["billing_month"]!r},
         }}
         keys = [key for a in optimization_assets for key in a.keys]
-        result = dg.execute_job(job, instance, run_config={RUN_CONFIG!r}, tags=tags, asset_selection=keys)
-        assert result.success, [e.message for e in result.all_events if e.is_failure]
-        print("executor", job.get_definition().executor_def.name)
-        for event in instance.all_logs(result.run_id):
-            if (event.message or "").endswith("in celery worker"):
-                worker = event.dagster_event.engine_event_data.metadata["Celery worker"].value
-                print("step", event.message.split("Executing steps ")[1].split()[0], "on", worker)
-        """
+        run("optimization_job", run_config={RUN_CONFIG!r}, tags=tags, asset_selection=keys)
+        """,
     )
-    try:
-        run = subprocess.run(
-            [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-        )
-    finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=60)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert "executor celery" in run.stdout, run.stdout
-    ran = dict(line.split()[1::2] for line in run.stdout.splitlines() if line.startswith("step "))
     parts = sorted(step for step in ran if "optimize_part_step" in step)
     assert parts == [f"optimization_queues.optimize_part_step[part_{n}]" for n in range(3)], ran
-    assert all(worker.startswith("amop-test-") for worker in ran.values()), ran
     winners = _winners(f"sqlite:///{on_celery}")
     assert winners and winners == _winners(f"sqlite:///{in_process}")
+
+
+def test_a_change_request_round_runs_its_item_batches_on_the_workers(
+    sqlite_engine, sqlite_url, tmp_path, postgres_url
+):
+    seed_demo(sqlite_engine, devices=FLEET)
+    with running_simulator(new_state(devices=FLEET)) as sim:
+        sim.set_faults("jasper", rate_limit_per_second=0, max_in_flight=0)
+        with sqlite_engine.begin() as connection:
+            connection.execute(
+                sa.update(ServiceProvider).values(rate_limit_per_second=0, base_url=sim.base_url)
+            )
+            iccids = connection.scalars(
+                sa.select(Device.iccid)
+                .join(ServiceProvider, ServiceProvider.id == Device.service_provider_id)
+                .join(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
+                .where(
+                    ServiceProvider.integration == "jasper",
+                    Device.status == "ACTIVATED",
+                    CarrierRatePlan.plan_code == "J-POOL-5MB",
+                )
+                .order_by(Device.iccid)
+                .limit(7)
+            ).all()
+        assert len(iccids) == 7
+        plans = tmp_path / "plans.csv"
+        plans.write_text("iccid,rate_plan\n" + "".join(f"{iccid},J-POOL-20MB\n" for iccid in iccids))
+        request_id = submit_file(sqlite_engine, "change_carrier_rate_plan", plans, "alice")
+        config = {"ops": {"start_change_round": {"config": {"request_id": request_id, "batch_size": 3}}}}
+        ran = _run_on_celery(
+            tmp_path, postgres_url, sqlite_url, f'run("change_request_job", run_config={config!r})'
+        )
+        applied = [op["iccid"] for op in sim.operations() if op["operation"] == "edit"]
+    batches = sorted(step for step in ran if step.startswith("execute_change_batch"))
+    assert batches == [f"execute_change_batch[batch_{n}]" for n in range(3)], ran  # 3 + 3 + 1 items
+    assert status(sqlite_engine, request_id).items_by_state == {"completed": 7}
+    assert sorted(applied) == sorted(iccids)  # each device's change sent once
+    with Session(sqlite_engine) as session:
+        changed = session.scalars(
+            sa.select(CarrierRatePlan.plan_code)
+            .join(Device, Device.carrier_rate_plan_id == CarrierRatePlan.id)
+            .where(Device.iccid.in_(iccids))
+        ).all()
+    assert changed == ["J-POOL-20MB"] * 7

@@ -1,6 +1,7 @@
 """Change request runs: a sensor launches a round per pending request (and per due effective
 date); callbacks are reconciled by their own job and sensor; finished requests send a summary."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines.changes.callbacks import reconcile
 from amop_pipelines.changes.cost_impact import cost_impact
-from amop_pipelines.changes.executor import ExecutionReport, execute_request
+from amop_pipelines.changes.executor import ExecutionReport, run_items, start_round, summarize
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
 from amop_pipelines.defs.assets.common import markdown_table
 from amop_pipelines.defs.assets.sync import CARRIER_POOL
@@ -21,6 +22,16 @@ from amop_pipelines.defs.resources.notifier import Notifier
 class ChangeRunConfig(dg.Config):
     request_id: str
     max_attempts: int = 5
+    # Items per step: the executor may run a round's batches on other processes or Celery workers.
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True)
+class ItemBatch:
+    request_id: str
+    number: int
+    item_ids: list[int]
+    max_attempts: int
 
 
 def notify_finished(notifier: Notifier, engine, report: ExecutionReport) -> dict[str, str]:
@@ -47,16 +58,35 @@ def _counts(report: ExecutionReport) -> str:
     return ", ".join(f"{state} {count}" for state, count in sorted(report.counts.items()))
 
 
+@dg.op(out=dg.DynamicOut(ItemBatch))
+def start_change_round(config: ChangeRunConfig, amop_db: AmopDatabase):
+    """Starts the request's round and hands its unsettled items out in batches, a step each."""
+    if config.batch_size < 1:
+        raise ValueError(f"config batch_size must be at least 1, not {config.batch_size}")
+    item_ids = start_round(amop_db.engine, config.request_id)
+    for number, start in enumerate(range(0, max(len(item_ids), 1), config.batch_size)):
+        batch = ItemBatch(
+            config.request_id, number, item_ids[start : start + config.batch_size], config.max_attempts
+        )
+        yield dg.DynamicOutput(batch, mapping_key=f"batch_{number}")
+
+
 @dg.op(pool=CARRIER_POOL)
-def execute_change_request(
-    context: dg.OpExecutionContext,
-    config: ChangeRunConfig,
-    amop_db: AmopDatabase,
-    carriers: CarrierClients,
-    notifier: Notifier,
+def execute_change_batch(
+    context: dg.OpExecutionContext, batch: ItemBatch, amop_db: AmopDatabase, carriers: CarrierClients
+) -> ItemBatch:
+    """A batch's items through the carrier (the carrier pool keeps parallel steps within its limit)."""
+    run_items(amop_db.engine, batch.request_id, batch.item_ids, carriers.for_provider, batch.max_attempts)
+    context.log.info(f"request {batch.request_id}, batch {batch.number}: {len(batch.item_ids)} items run")
+    return batch
+
+
+@dg.op
+def finish_change_round(
+    context: dg.OpExecutionContext, amop_db: AmopDatabase, notifier: Notifier, ran: list[ItemBatch]
 ) -> dg.Output[str]:
-    """One round of the request through the carrier; a summary notification once it is finished."""
-    report = execute_request(amop_db.engine, config.request_id, carriers.for_provider, config.max_attempts)
+    """The request's state from its items; a summary notification once it is finished."""
+    report = summarize(amop_db.engine, ran[0].request_id)  # a round always has a batch
     context.log.info(f"request {report.request_id}: {report.state} ({_counts(report)})")
     costs = notify_finished(notifier, amop_db.engine, report) if report.finished else {}
     return dg.Output(
@@ -64,6 +94,8 @@ def execute_change_request(
         metadata={
             **{state: count for state, count in report.counts.items()},
             **costs,
+            "items_run": sum(len(batch.item_ids) for batch in ran),
+            "batches": len(ran),
             "failures": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.failures, 50)),
         },
     )
@@ -71,14 +103,15 @@ def execute_change_request(
 
 @dg.job(tags={"amop/kind": "change"})
 def change_request_job() -> None:
-    execute_change_request()
+    """One round of a change request: its items in batches, then its state and summary."""
+    finish_change_round(start_change_round().map(execute_change_batch).collect())
 
 
 def _round_request(request_id: str, rounds: int) -> dg.RunRequest:
     """The run key names the request and its round: one run per round, however often ticks see it."""
     return dg.RunRequest(
         run_key=request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}",
-        run_config={"ops": {"execute_change_request": {"config": {"request_id": request_id}}}},
+        run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
         tags={"amop/change-request": request_id},
     )
 
