@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -122,22 +118,3 @@ def smtp_server() -> Iterator[tuple[int, Inbox]]:
     controller.start()
     yield controller.port, inbox
     controller.stop()
-
-
-def start_simulator_process(devices: int, **popen) -> tuple[subprocess.Popen, str, dict]:
-    """`amop simulator serve` as its own process on a free port: (process, base URL, health)."""
-    from amop_pipelines.simulator.server import free_port
-
-    port = free_port()
-    command = [sys.executable, "-m", "amop_pipelines.cli", "simulator", "serve", "--port", str(port)]
-    process = subprocess.Popen([*command, "--devices", str(devices)], **popen)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            return process, base, httpx.get(f"{base}/_sim/health", timeout=1).json()
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("the simulator process did not start") from None
-            time.sleep(0.2)

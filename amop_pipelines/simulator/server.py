@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -106,3 +108,23 @@ def new_state(devices: int = 5000, seed: int = 7, credentials: Credentials | Non
     state = SimState(credentials or Credentials(), seed=seed)
     seed_demo_fleet(state, devices=devices, seed=seed)
     return state
+
+
+def start_simulator_process(
+    devices: int, startup_seconds: float = 120, **popen: Any
+) -> tuple[subprocess.Popen, str, dict]:
+    """`amop simulator serve` as its own process on a free port, so that it outlives whatever it
+    serves (a killed run, a crashed benchmark): (process, base URL, health)."""
+    port = free_port()
+    command = [sys.executable, "-m", "amop_pipelines.cli", "simulator", "serve", "--port", str(port)]
+    process = subprocess.Popen([*command, "--devices", str(devices)], **popen)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + startup_seconds
+    while True:
+        try:
+            return process, base, httpx.get(f"{base}/_sim/health", timeout=1).json()
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("the simulator process did not start") from None
+            time.sleep(0.2)

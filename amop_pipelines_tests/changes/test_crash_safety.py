@@ -18,8 +18,8 @@ from amop_pipelines.changes.requests import approve, status, submit_file
 from amop_pipelines.db.models import ChangeItem, ServiceProvider
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.simulator.server import start_simulator_process
 from amop_pipelines_tests.changes.conftest import callbacks_stored, serving_receiver
-from amop_pipelines_tests.conftest import start_simulator_process
 
 FLEET, ITEMS = 6000, 2000
 

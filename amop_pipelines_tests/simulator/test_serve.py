@@ -4,7 +4,7 @@ import subprocess
 
 import httpx
 
-from amop_pipelines_tests.conftest import start_simulator_process
+from amop_pipelines.simulator.server import start_simulator_process
 
 
 def test_serve_prints_its_urls_and_credentials_and_answers():

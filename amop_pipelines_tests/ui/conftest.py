@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from amop_pipelines.simulator.server import free_port
-from amop_pipelines_tests.conftest import start_simulator_process
+from amop_pipelines.simulator.server import free_port, start_simulator_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("AMOP_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
