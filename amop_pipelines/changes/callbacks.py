@@ -25,9 +25,8 @@ from starlette.routing import Route
 
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError
-from amop_pipelines.changes.executor import ExecutionReport, step_done, summarize
+from amop_pipelines.changes.executor import ExecutionReport, set_item, step_done, summarize
 from amop_pipelines.changes.handlers import HANDLERS
-from amop_pipelines.changes.requests import audit
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
 
 SECRET_ENV = "AMOP_CALLBACK_SECRET"
@@ -123,7 +122,16 @@ def reconcile(
         else:
             fault = (callback.payload.get("faultResponse") or {}).get("faultcode", callback.status)
             step = f"{change_item.step}: " if change_item.steps and len(change_item.steps) > 1 else ""
-            _fail(engine, change_item.id, request_id, actor, f"{step}carrier callback: {fault}")
+            set_item(
+                engine,
+                change_item.id,
+                actor,
+                request_id,
+                "failed",
+                expected_state="awaiting_callback",
+                state="failed",
+                last_error=f"{step}carrier callback: {fault}",
+            )
             outcome.failed += 1
     outcome.rechecked = _recheck_overdue(engine, client_for, now, actor)
     with engine.connect() as connection:
@@ -137,25 +145,6 @@ def reconcile(
     return outcome
 
 
-def _fail(engine: Engine, item_id: int, request_id: str, actor: str, error: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(ChangeItem)
-            .where(ChangeItem.id == item_id, ChangeItem.state == "awaiting_callback")
-            .values(state="failed", last_error=error, updated_at=datetime.now(UTC))
-        )
-        audit(
-            connection,
-            actor,
-            "change_item",
-            str(item_id),
-            request_id,
-            "failed",
-            {"state": "awaiting_callback"},
-            {"state": "failed", "last_error": error},
-        )
-
-
 def _recheck_overdue(engine: Engine, client_for, now: datetime, actor: str) -> int:
     """Items with no callback within the timeout: done on the carrier, or sent again by a retry."""
     with Session(engine, expire_on_commit=False) as session:
@@ -166,32 +155,33 @@ def _recheck_overdue(engine: Engine, client_for, now: datetime, actor: str) -> i
             .join(ServiceProvider, ServiceProvider.id == Device.service_provider_id)
             .where(ChangeItem.state == "awaiting_callback", ChangeItem.updated_at < now - CALLBACK_TIMEOUT)
         ).all()
-    for item, change_type, request_id, device, provider in overdue:
-        handler = HANDLERS[change_type]
-        client = client_for(provider)
-        try:
-            applied = handler.already_applied(client, device.iccid, item.parameters, item.step or "change")
-        except CarrierError:
-            continue
-        finally:
-            client.close()
-        if applied:
-            step_done(engine, handler, item, request_id, actor, found_applied=True)
-            continue
-        with engine.begin() as connection:
-            connection.execute(
-                update(ChangeItem)
-                .where(ChangeItem.id == item.id)
-                .values(state="retry", updated_at=now, last_error="no callback in time")
-            )
-            audit(
-                connection,
+    clients: dict[int, CarrierClient] = {}
+    try:
+        for item, change_type, request_id, device, provider in overdue:
+            handler = HANDLERS[change_type]
+            if provider.id not in clients:
+                clients[provider.id] = client_for(provider)
+            try:
+                applied = handler.already_applied(
+                    clients[provider.id], device.iccid, item.parameters, item.step or "change"
+                )
+            except CarrierError:
+                continue
+            if applied:
+                step_done(engine, handler, item, request_id, actor, found_applied=True)
+                continue
+            set_item(
+                engine,
+                item.id,
                 actor,
-                "change_item",
-                str(item.id),
                 request_id,
                 "retry (no callback)",
-                {"state": "awaiting_callback"},
-                {"state": "retry"},
+                expected_state="awaiting_callback",
+                at=now,
+                state="retry",
+                last_error="no callback in time",
             )
+    finally:
+        for client in clients.values():
+            client.close()
     return len(overdue)

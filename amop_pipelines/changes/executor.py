@@ -44,14 +44,32 @@ class ExecutionReport:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (iccid, why)
 
 
-def _set_item(engine: Engine, item_id: int, actor: str, request_id: str, action: str, **values) -> None:
+def set_item(
+    engine: Engine,
+    item_id: int,
+    actor: str,
+    request_id: str,
+    action: str,
+    expected_state: str | None = None,
+    at: datetime | None = None,
+    **values,
+) -> bool:
+    """An item's transition and its audit row, in one transaction. With `expected_state`, only
+    from that state (a callback and a run may race to settle the same item): False if it was not."""
+    guard = ChangeItem.id == item_id
+    if expected_state is not None:
+        guard &= ChangeItem.state == expected_state
     with engine.begin() as connection:
         before = connection.execute(
-            select(ChangeItem.state, ChangeItem.attempts, ChangeItem.step).where(ChangeItem.id == item_id)
-        ).one()
-        connection.execute(
-            update(ChangeItem).where(ChangeItem.id == item_id).values(**values, updated_at=datetime.now(UTC))
-        )
+            select(ChangeItem.state, ChangeItem.attempts, ChangeItem.step).where(guard)
+        ).one_or_none()
+        if before is None:
+            return False
+        changed = connection.execute(
+            update(ChangeItem).where(guard).values(**values, updated_at=at or datetime.now(UTC))
+        ).rowcount
+        if not changed:
+            return False
         audit(
             connection,
             actor,
@@ -66,6 +84,7 @@ def _set_item(engine: Engine, item_id: int, actor: str, request_id: str, action:
                 if k in ("state", "attempts", "last_error", "carrier_request_id", "step", "steps")
             },
         )
+    return True
 
 
 def _set_request(engine: Engine, request_id: str, actor: str, state: str) -> None:
@@ -205,7 +224,7 @@ def step_done(
     following = steps[steps.index(step) + 1] if steps.index(step) + 1 < len(steps) else None
     suffix = " (found applied)" if found_applied else ""
     if following is None:
-        _set_item(
+        set_item(
             engine,
             item.id,
             actor,
@@ -215,7 +234,7 @@ def step_done(
             completed_at=datetime.now(UTC),
         )
     else:
-        _set_item(
+        set_item(
             engine,
             item.id,
             actor,
@@ -246,7 +265,7 @@ class _ItemRunner:
         self.max_attempts, self.backoff_seconds, self.client_of = max_attempts, backoff_seconds, client_of
 
     def _set(self, item_id: int, action: str, **values) -> None:
-        _set_item(self.engine, item_id, self.actor, self.request_id, action, **values)
+        set_item(self.engine, item_id, self.actor, self.request_id, action, **values)
 
     def run(self, item, now: datetime) -> None:
         device, provider = device_and_provider(self.engine, item.device_id)
