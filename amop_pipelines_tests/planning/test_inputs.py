@@ -4,29 +4,18 @@ from datetime import timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from amop_pipelines.db.models import BillingPeriod, CarrierRatePlan, ServiceProvider
+from amop_pipelines.db.models import CarrierRatePlan
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.optimization.exact import exact_optimize
 from amop_pipelines.planning.inputs import load_month
-from amop_pipelines.sync.periods import provider_period
-
-
-def _month(engine, integration: str):
-    with Session(engine) as session:
-        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
-        billing_period = session.scalars(
-            sa.select(BillingPeriod).filter_by(service_provider_id=provider.id)
-        ).one()
-        session.expunge_all()
-    return provider, billing_period, provider_period(provider, billing_period.billing_month)
+from amop_pipelines_tests.planning.months import provider_month
 
 
 def test_a_device_halfway_through_its_cycle_is_costed_on_its_projection(sqlite_engine):
     seed_demo(sqlite_engine, devices=1500)
-    provider, billing_period, period = _month(sqlite_engine, "jasper")
+    provider, billing_period, period = provider_month(sqlite_engine, "jasper")
     halfway = period.starts_at + (period.ends_at - period.starts_at) / 2
     month = load_month(sqlite_engine, provider.id, billing_period, period, as_of=halfway)
     d = month.problem.devices
@@ -50,7 +39,7 @@ def test_invalid_plans_are_left_out_and_named(sqlite_engine):
         connection.execute(
             sa.update(CarrierRatePlan).where(CarrierRatePlan.plan_code == "J-PAYG").values(overage_rate=0)
         )
-    provider, billing_period, period = _month(sqlite_engine, "jasper")
+    provider, billing_period, period = provider_month(sqlite_engine, "jasper")
     month = load_month(
         sqlite_engine, provider.id, billing_period, period, as_of=period.ends_at - timedelta(days=2)
     )

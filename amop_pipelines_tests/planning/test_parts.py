@@ -3,25 +3,16 @@ optimized in one pass."""
 
 import numpy as np
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from amop_pipelines.db.models import BillingPeriod, ServiceProvider
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.planning.inputs import load_month
 from amop_pipelines.planning.runs import plan_groups, run_month, split_parts
-from amop_pipelines.sync.periods import provider_period
+from amop_pipelines_tests.planning.months import provider_month
 
 
 def _month(engine, integration: str, pool_by_customer: bool = False):
-    with Session(engine) as session:
-        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
-        billing_period = session.scalars(
-            sa.select(BillingPeriod).filter_by(service_provider_id=provider.id)
-        ).one()
-        session.expunge_all()
-    period = provider_period(provider, billing_period.billing_month)
+    provider, billing_period, period = provider_month(engine, integration)
     month = load_month(
         engine, provider.id, billing_period, period, period.ends_at, False, pool_by_customer=pool_by_customer
     )
