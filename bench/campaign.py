@@ -315,7 +315,10 @@ def main() -> None:
     )
     print(f"fleet {args.devices:,} devices, {args.items:,} change items, limit {args.rate:g}/s; in {folder}")
     started_all = time.perf_counter()
-    sim, base, _ = start_simulator_process(args.devices, startup_seconds=900, stdout=subprocess.DEVNULL)
+    sim_log = (folder / "simulator.log").open("w")  # hung calls the client gave up on log there
+    sim, base, _ = start_simulator_process(
+        args.devices, startup_seconds=900, stdout=sim_log, stderr=subprocess.STDOUT
+    )
     receiver = None
     stop = threading.Event()
     try:

@@ -119,7 +119,8 @@ class SimState:
         self.requests: dict[str, dict[str, Any]] = {}  # ThingSpace request id -> status/result
         self._views: dict[tuple, tuple[int, list[SimDevice]]] = {}
         self._cycle_start_cache: dict[datetime, datetime] = {}
-        self.version = 0
+        self.version = 0  # any device changed
+        self.members = 0  # devices added, removed or given another ICCID
 
     # time -------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -169,18 +170,30 @@ class SimState:
     def add(self, device: SimDevice) -> None:
         self.devices[device.iccid] = device
         self.version += 1
+        self.members += 1
+
+    def rekey(self, device: SimDevice, new_iccid: str) -> None:
+        """The device under another ICCID (a SIM swap)."""
+        del self.devices[device.iccid]
+        device.iccid = new_iccid
+        self.devices[new_iccid] = device
+        self.members += 1
 
     def touch(self, device: SimDevice) -> None:
         device.date_updated = self.now()
         self.version += 1
 
-    def cached(self, key: tuple, build: Callable[[], list[SimDevice]]) -> list[SimDevice]:
-        """A view of the devices, rebuilt only after a device changed (pages reuse it)."""
+    def cached(
+        self, key: tuple, build: Callable[[], list[SimDevice]], version: int | None = None
+    ) -> list[SimDevice]:
+        """A view of the devices, rebuilt only after a device changed (pages reuse it); `version`
+        says what changes it depends on (default: any)."""
+        version = self.version if version is None else version
         found = self._views.get(key)
-        if found is None or found[0] != self.version:
+        if found is None or found[0] != version:
             if len(self._views) > 64:
                 self._views.clear()
-            found = (self.version, build())
+            found = (version, build())
             self._views[key] = found
         return found[1]
 
@@ -196,9 +209,10 @@ class SimState:
 
     def by_id(self, carrier: str) -> list[SimDevice]:
         """Devices of a carrier by device id (ThingSpace list order)."""
-        return self.cached(
+        return self.cached(  # the order moves only when ICCIDs come, go or change
             ("id", carrier),
             lambda: sorted((d for d in self.devices.values() if d.carrier == carrier), key=lambda d: d.iccid),
+            self.members,
         )
 
     def record(

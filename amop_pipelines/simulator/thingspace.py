@@ -301,9 +301,7 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
         old = {"iccid": device.iccid, "imei": device.imei}
         if failure is None:
             if new_iccid:
-                del state.devices[device.iccid]
-                device.iccid = new_iccid
-                state.devices[new_iccid] = device
+                state.rekey(device, new_iccid)
             if wants_imei:
                 device.imei = targets["imei"]
             if plan:
