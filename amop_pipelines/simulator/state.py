@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import time
 import uuid
@@ -173,11 +174,20 @@ class SimState:
         self.members += 1
 
     def rekey(self, device: SimDevice, new_iccid: str) -> None:
-        """The device under another ICCID (a SIM swap)."""
+        """The device under another ICCID (a SIM swap); a current list order moves it in place
+        rather than being sorted again."""
+        view = self._views.get(("id", device.carrier))
+        current = view is not None and view[0] == self.members
+        if current:
+            ordered = view[1]
+            del ordered[bisect.bisect_left(ordered, device.iccid, key=lambda d: d.iccid)]
         del self.devices[device.iccid]
         device.iccid = new_iccid
         self.devices[new_iccid] = device
         self.members += 1
+        if current:
+            bisect.insort(ordered, device, key=lambda d: d.iccid)
+            self._views["id", device.carrier] = (self.members, ordered)
 
     def touch(self, device: SimDevice) -> None:
         device.date_updated = self.now()
