@@ -176,11 +176,15 @@ class SimState:
     def rekey(self, device: SimDevice, new_iccid: str) -> None:
         """The device under another ICCID (a SIM swap); a current list order moves it in place
         rather than being sorted again."""
+        replaced = self.devices.get(new_iccid)  # a spare SIM the account knew becomes this device
+        if replaced is not None and replaced.carrier != device.carrier:
+            self._views.clear()
         view = self._views.get(("id", device.carrier))
         current = view is not None and view[0] == self.members
         if current:
             ordered = view[1]
-            del ordered[bisect.bisect_left(ordered, device.iccid, key=lambda d: d.iccid)]
+            for gone in (device, replaced) if replaced is not None else (device,):
+                del ordered[bisect.bisect_left(ordered, gone.iccid, key=lambda d: d.iccid)]
         del self.devices[device.iccid]
         device.iccid = new_iccid
         self.devices[new_iccid] = device
