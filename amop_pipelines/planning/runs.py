@@ -1,6 +1,7 @@
-"""One optimization of a provider's month, end to end in memory: both methods, costs, stats.
+"""One optimization of a provider's month in memory: its groups, its independent parts (each
+optimized by both methods, anywhere), and the parts assembled with costs and stats.
 
-The assets in `defs/assets/optimization.py` store and show what this returns.
+The assets in `defs/assets/optimization.py` run the parts as steps and store what this returns.
 """
 
 from __future__ import annotations
@@ -121,14 +122,6 @@ def optimize_part(part: Part, legacy_sequences: int) -> PartResult:
         candidates,
         time.perf_counter() - started,
     )
-
-
-def run_month(
-    month: LoadedMonth, month_to_date: LoadedMonth, plan: GroupPlan, legacy_sequences: int, parts: int = 1
-) -> MonthRun:
-    """The whole month in this process (the optimization job runs the parts as steps of their own)."""
-    results = [optimize_part(part, legacy_sequences) for part in split_parts(month, plan, parts)]
-    return assemble(month, month_to_date, plan, results)
 
 
 def assemble(
