@@ -166,44 +166,43 @@ def _pick(engine, want: dict[tuple[str, str | None], int]) -> dict[tuple[str, st
     ):
         allowed.setdefault((comm, group), []).append(code)
 
+    def candidates(wanted: int, sql: str, **params):
+        """Enough rows to find `wanted` devices that no other request holds."""
+        return query(sql + " LIMIT :limit", limit=4 * wanted + 1000, **params)
+
     def other_plan(rows):
         for iccid, plan, comm, group in rows:
             others = [p for p in allowed.get((comm, group), []) if p != plan]
             if others:
                 yield iccid, others[0]
 
-    # ThingSpace status and identifier changes first: they need active devices without customers'
-    # billing, which plan changes would otherwise use up
+    # ThingSpace status and identifier changes first: they need active ThingSpace devices, which the
+    # plan changes would otherwise take
     order = sorted(want, key=lambda k: (k[0] not in ("update_device_status", "change_iccid_imei"), k))
     for change_type, carrier in order:
         n = want[change_type, carrier]
         if change_type == "change_carrier_rate_plan":
             status = "ACTIVATED" if carrier == "jasper" else "active"
-            rows = query(
-                base + "WHERE sp.integration = :c AND d.status = :s ORDER BY d.id LIMIT :n",
-                c=carrier,
-                s=status,
-                n=4 * n + 1000,
+            rows = candidates(
+                n, base + "WHERE sp.integration = :c AND d.status = :s ORDER BY d.id", c=carrier, s=status
             )
             chosen = take(other_plan(rows), n)
             body = "iccid,rate_plan\n" + "".join(f"{i},{p}\n" for i, p in chosen)
         elif change_type == "update_device_status":
             status, target = ("ACTIVATED", "Inactive") if carrier == "jasper" else ("active", "Suspended")
-            rows = query(
-                base + "WHERE sp.integration = :c AND d.status = :s ORDER BY d.id DESC LIMIT :n",
+            rows = candidates(
+                n,
+                base + "WHERE sp.integration = :c AND d.status = :s ORDER BY d.id DESC",
                 c=carrier,
                 s=status,
-                n=4 * n + 1000,
             )
             chosen = take(rows, n)
             body = "iccid,status\n" + "".join(f"{r[0]},{target}\n" for r in chosen)
         elif change_type == "change_iccid_imei":
             from amop_pipelines.identifiers import luhn_check_digit
 
-            rows = query(
-                base + "WHERE sp.integration = 'thingspace' AND d.status = 'active' "
-                "ORDER BY d.id DESC LIMIT :n",
-                n=4 * n + 1000,
+            rows = candidates(
+                n, base + "WHERE sp.integration = 'thingspace' AND d.status = 'active' ORDER BY d.id DESC"
             )
             chosen = take(rows, n)
             lines = []
@@ -216,29 +215,25 @@ def _pick(engine, want: dict[tuple[str, str | None], int]) -> dict[tuple[str, st
                     lines.append(f"{row[0]},,{payload}{luhn_check_digit(payload)}\n")
             body = "iccid,new_iccid,new_imei\n" + "".join(lines)
         elif change_type == "change_customer_rate_plan":
-            rows = query(
-                "SELECT d.iccid FROM device d WHERE d.customer_id IS NOT NULL ORDER BY d.id LIMIT :n",
-                n=4 * n + 1000,
+            chosen = take(
+                candidates(n, "SELECT d.iccid FROM device d WHERE d.customer_id IS NOT NULL ORDER BY d.id"), n
             )
-            chosen = take(rows, n)
             body = "iccid,customer_rate_plan,data_allocation_mb\n" + "".join(
                 f"{r[0]},{'PREMIUM' if k % 2 else 'BASIC'},{100 + k % 400}\n" for k, r in enumerate(chosen)
             )
         elif change_type == "assign_customer":
-            rows = query(
-                "SELECT d.iccid FROM device d WHERE d.customer_id IS NULL ORDER BY d.id LIMIT :n",
-                n=4 * n + 1000,
+            chosen = take(
+                candidates(n, "SELECT d.iccid FROM device d WHERE d.customer_id IS NULL ORDER BY d.id"), n
             )
-            chosen = take(rows, n)
             body = "iccid,customer_id,site_id,customer_rate_plan\n" + "".join(
                 f"{r[0]},CUST-002,Site A,BASIC\n" for r in chosen
             )
         else:  # archive: no usage in the last 30 days, no active billing service
-            rows = query(
+            rows = candidates(
+                n,
                 "SELECT d.iccid FROM device d WHERE NOT EXISTS (SELECT 1 FROM device_usage u "
                 "WHERE u.device_id = d.id AND u.data_mb > 0) AND NOT EXISTS (SELECT 1 FROM billing_service b "
-                "WHERE b.device_id = d.id AND b.status = 'active') ORDER BY d.id LIMIT :n",
-                n=4 * n + 1000,
+                "WHERE b.device_id = d.id AND b.status = 'active') ORDER BY d.id",
             )
             chosen = take(rows, n)
             body = "iccid\n" + "".join(f"{r[0]}\n" for r in chosen)
