@@ -24,7 +24,7 @@ def main() -> None:
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import ServiceProvider
-    from amop_pipelines.defs.resources.carriers import CarrierClients
+    from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.simulator.server import new_state, running_simulator
 
@@ -56,7 +56,7 @@ def main() -> None:
         request_id = submit_file(engine, "change_carrier_rate_plan", path, "bench")
         if approve(engine, request_id, "bench-approver") != "pending":  # a large request needs approval
             raise SystemExit("the request still waits for approvals (AMOP_APPROVALS_REQUIRED)")
-        carriers = CarrierClients(default_base_url=sim.base_url)
+        carriers = simulator_carriers(sim.base_url)
         started = time.perf_counter()
         report = execute_request(engine, request_id, carriers.for_provider)
         seconds = time.perf_counter() - started

@@ -106,9 +106,9 @@ def _optimize(url: str, base: str, data_dir: str, queue) -> None:
     from amop_pipelines.db.models import ServiceProvider
     from amop_pipelines.defs.assets.optimization import optimization_assets
     from amop_pipelines.defs.launch import materialize_month
-    from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import AmopDatabase
     from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.demo.carriers import simulator_carriers
 
     engine = make_engine(url)
     with Session(engine) as session:
@@ -116,7 +116,7 @@ def _optimize(url: str, base: str, data_dir: str, queue) -> None:
         session.expunge_all()
     resources = {
         "amop_db": AmopDatabase(url=url),
-        "carriers": CarrierClients(default_base_url=base),
+        "carriers": simulator_carriers(base),
         "notifier": Notifier(outbox_dir=str(Path(data_dir) / "outbox")),
     }
     figures = []
@@ -288,9 +288,9 @@ def main() -> None:
         effective_dates_sensor,
     )
     from amop_pipelines.defs.launch import materialize_month
-    from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import AmopDatabase
     from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.simulator.server import free_port, start_simulator_process
 
@@ -335,7 +335,7 @@ def main() -> None:
                 f"{base}/_sim/faults", json={"carrier": carrier, **faults}, timeout=30
             ).raise_for_status()
         threading.Thread(target=_expire_sessions_forever, args=(base, 20.0, stop), daemon=True).start()
-        carriers = CarrierClients(default_base_url=base, timeout_seconds=TIMEOUT_SECONDS)
+        carriers = simulator_carriers(base, timeout_seconds=TIMEOUT_SECONDS)
         resources = {
             "amop_db": AmopDatabase(url=url),
             "carriers": carriers,
@@ -441,7 +441,7 @@ def main() -> None:
             f"""
             import dagster as dg
             from amop_pipelines.defs.jobs.changes import change_request_job
-            from amop_pipelines.defs.resources.carriers import CarrierClients
+            from amop_pipelines.demo.carriers import simulator_carriers
             from amop_pipelines.defs.resources.database import AmopDatabase
             from amop_pipelines.defs.resources.notifier import Notifier
             change_request_job.execute_in_process(
@@ -450,7 +450,7 @@ def main() -> None:
                 tags={{**{first.tags!r}, "dagster/run_key": {first.run_key!r}}},
                 resources={{
                     "amop_db": AmopDatabase(url={url!r}),
-                    "carriers": CarrierClients(default_base_url={base!r}, timeout_seconds={TIMEOUT_SECONDS}),
+                    "carriers": simulator_carriers({base!r}, timeout_seconds={TIMEOUT_SECONDS}),
                     "notifier": Notifier(outbox_dir={str(folder / "outbox")!r}),
                 }},
             )

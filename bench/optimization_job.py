@@ -29,9 +29,9 @@ def main() -> None:
         from amop_pipelines.defs.assets.optimization import optimization_assets
         from amop_pipelines.defs.assets.sync import sync_assets
         from amop_pipelines.defs.launch import materialize_month
-        from amop_pipelines.defs.resources.carriers import CarrierClients
         from amop_pipelines.defs.resources.database import AmopDatabase
         from amop_pipelines.defs.resources.notifier import Notifier
+        from amop_pipelines.demo.carriers import simulator_carriers
         from amop_pipelines.demo.seed import seed_demo
         from amop_pipelines.simulator.server import new_state, running_simulator
 
@@ -49,7 +49,7 @@ def main() -> None:
             for provider in rows:
                 resources = {
                     "amop_db": AmopDatabase(url=url),
-                    "carriers": CarrierClients(default_base_url=sim.base_url),
+                    "carriers": simulator_carriers(sim.base_url),
                     "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
                 }
                 run_config = {

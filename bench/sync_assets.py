@@ -33,8 +33,8 @@ def main() -> None:
     from amop_pipelines.db.models import Device, DeviceUsage, ServiceProvider
     from amop_pipelines.defs.assets.sync import sync_assets
     from amop_pipelines.defs.launch import materialize_month
-    from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.simulator.server import new_state, running_simulator
 
@@ -58,7 +58,7 @@ def main() -> None:
             sim.set_faults(provider.integration, rate_limit_per_second=args.rate, max_in_flight=1)
             resources = {
                 "amop_db": AmopDatabase(url=url),
-                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "carriers": simulator_carriers(sim.base_url),
             }
             with dg.instance_for_test() as instance:
                 started = time.perf_counter()

@@ -49,3 +49,12 @@ class AuthenticationError(PermanentCarrierError):
 
 class SessionExpiredError(TransientCarrierError):
     """ThingSpace's session token went idle: log in again once, then repeat the call."""
+
+
+class UncertainOutcomeError(TransientCarrierError):
+    """An action that is not idempotent timed out or met a 5xx: the carrier may have applied it.
+    Never send it again blindly; read the device (and the request's status) first."""
+
+
+class NotSentError(TransientCarrierError):
+    """The call never reached the carrier (no connection): safe to send again."""

@@ -9,14 +9,42 @@ from datetime import UTC, date, datetime
 
 import httpx
 
-from amop_pipelines.carriers.errors import PermanentCarrierError
+from amop_pipelines.carriers.base import CarrierKind, Target
+from amop_pipelines.carriers.errors import PermanentCarrierError, TransientCarrierError
 from amop_pipelines.carriers.models import CarrierDevice, ChangeAccepted, RatePlanInfo, UsageRecord
 from amop_pipelines.carriers.policy import CarrierHttp, Policy
 
 log = logging.getLogger("amop.carriers.jasper")
 PAGE_SIZE = 50
 FULL_SYNC_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
-USAGE_BY_PLAN_REFUSED = "10000030"  # refused for some shared plans: fall back to each device
+
+
+# Jasper's statuses and the changes between them (from -> to). Tenants configure their own
+# transitions (unverified, CARRIERS.md); this is the default table.
+TRANSITIONS = {
+    "INVENTORY": {"TEST_READY", "ACTIVATION_READY", "ACTIVATED", "RETIRED"},
+    "TEST_READY": {"ACTIVATION_READY", "ACTIVATED", "INVENTORY", "RETIRED"},
+    "ACTIVATION_READY": {"ACTIVATED", "DEACTIVATED", "RETIRED"},
+    "ACTIVATED": {"DEACTIVATED", "RETIRED"},
+    "DEACTIVATED": {"ACTIVATED", "RETIRED"},
+    "RETIRED": {"PURGED"},
+    "PURGED": set(),
+    "REPLACED": set(),
+}
+# AMOP's statuses as Jasper says them; Jasper has no suspension.
+STATUSES = {"Active": "ACTIVATED", "Inactive": "DEACTIVATED", "Pending": "ACTIVATION_READY"}
+
+
+def transition_problem(current: str, amop_status: str) -> str | None:
+    """Why Jasper would refuse to move a device from `current` to `amop_status`, or None."""
+    target = STATUSES.get(amop_status)
+    if target is None:
+        return f"the carrier (jasper) has no '{amop_status}' status"
+    if current == target:
+        return f"the device is already {amop_status} ({current})"
+    if target not in TRANSITIONS.get(current, set()):
+        return f"the carrier does not move a device from {current} to {amop_status}"
+    return None
 
 
 def _when(value: str | None) -> datetime | None:
@@ -47,6 +75,8 @@ def _usage(body: dict) -> UsageRecord:
 class JasperClient:
     """Basic auth with the API key; one call in flight and the account's rate (5/s by default)."""
 
+    integration = "jasper"
+
     def __init__(self, base_url: str, username: str, api_key: str, policy: Policy | None = None):
         self.http = CarrierHttp(
             base_url.rstrip("/"), policy or Policy(), auth=httpx.BasicAuth(username, api_key)
@@ -56,17 +86,21 @@ class JasperClient:
     def close(self) -> None:
         self.http.close()
 
-    def _pages(self, path: str, params: dict, items: str) -> Iterator[dict]:
+    def _page_bodies(self, path: str, params: dict) -> Iterator[dict]:
         number = 1
         while True:
             body = self.http.request(
                 "GET", path, params={**params, "pageSize": PAGE_SIZE, "pageNumber": number}
             )
             self.pages_read += 1
-            yield from body.get(items, [])
+            yield body
             if body.get("lastPage", True):
                 return
             number += 1
+
+    def _pages(self, path: str, params: dict, items: str) -> Iterator[dict]:
+        for body in self._page_bodies(path, params):
+            yield from body.get(items, [])
 
     def iter_devices(self, modified_since: datetime | None = None) -> Iterator[CarrierDevice]:
         since = (modified_since or FULL_SYNC_SINCE).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -79,46 +113,61 @@ class JasperClient:
     def device_usage(self, iccid: str) -> UsageRecord:
         return _usage({"iccid": iccid, **self.http.request("GET", f"/devices/{iccid}/ctdUsages")})
 
-    def iter_usage(self, devices: Iterable[CarrierDevice]) -> Iterator[UsageRecord]:
-        """Usage by rate plan, a page of 50 devices a call; per device where the plan is refused."""
+    def iter_usage(self, devices: Iterable[CarrierDevice], *_window: object) -> Iterator[UsageRecord]:
+        """Cycle-to-date usage by rate plan, 50 devices a page, each device summed over the zones
+        it used. Any 4xx on a plan (shared plans are refused, with a code no source settles) reads
+        that plan's devices one by one; the other plans stay in bulk."""
         by_plan: dict[str, list[str]] = defaultdict(list)
         for device in devices:
             by_plan[device.rate_plan or ""].append(device.iccid)
         for plan, iccids in by_plan.items():
             wanted = set(iccids)
             try:
-                if not plan:
-                    raise PermanentCarrierError("no rate plan", code=USAGE_BY_PLAN_REFUSED)
-                for body in self._pages("/usages", {"ratePlanName": plan}, "usages"):
-                    if body["iccid"] in wanted:
-                        wanted.discard(body["iccid"])
-                        yield _usage(body)
+                if plan:
+                    yield from self._plan_usage(plan, wanted)
             except PermanentCarrierError as error:
-                if error.code != USAGE_BY_PLAN_REFUSED:
-                    raise
                 log.info(
-                    "usage by rate plan refused for %s: reading %d devices one by one", plan, len(wanted)
+                    "usage by rate plan %s refused (%s): reading %d devices one by one",
+                    plan,
+                    error,
+                    len(wanted),
                 )
             for iccid in sorted(wanted):  # refused plans, and devices that changed plan meanwhile
                 yield self.device_usage(iccid)
 
+    def _plan_usage(self, plan: str, wanted: set[str]) -> Iterator[UsageRecord]:
+        for body in self._page_bodies("/usages", {"ratePlanName": plan}):
+            totals: dict[str, list[int]] = {}
+            for zone in body.get("zones") or []:
+                for entry in zone.get("devices") or []:
+                    usage = entry.get("usage") or {}
+                    sums = totals.setdefault(str(entry["deviceId"]), [0, 0])
+                    sums[0] += int(usage.get("dataUsage") or 0)
+                    sums[1] += int(usage.get("smsUsage") or 0)
+            for iccid, (data, sms) in totals.items():
+                if iccid in wanted:
+                    wanted.discard(iccid)
+                    yield UsageRecord(iccid, data, sms)
+
     def rate_plans(self) -> list[RatePlanInfo]:
-        body = self.http.request("GET", "/rateplans")
-        return [
-            RatePlanInfo.parse(
-                p["name"],
-                p.get("monthlyCharge"),
-                p.get("includedData"),
-                p.get("overageRate"),
-                p.get("overageUnit"),
-                p.get("pooled"),
-            )
-            for p in body.get("ratePlans", [])
-        ]
+        """Every rate plan, 50 a page (the API user needs the AccountAdmin role). The fields beyond
+        the name depend on the plan type and carry no usable price (CARRIERS.md)."""
+        return [RatePlanInfo(p["name"], p["name"]) for p in self._pages("/rateplans", {}, "ratePlans")]
 
     def _edit(self, iccid: str, body: dict, idempotency_key: str | None) -> ChangeAccepted:
+        """Edit the device, then read it back: on some tenants a 200 did not mean applied
+        (CARRIERS.md), so an edit the device does not show yet is a transient failure. An edit
+        with an effective date is scheduled, not applied, and is not read back."""
         headers = {"X-Request-ID": idempotency_key} if idempotency_key else {}
         self.http.request("PUT", f"/devices/{iccid}", json=body, headers=lambda: headers)
+        if "effectiveDate" not in body:
+            shown = self.device(iccid)
+            fields = {"ratePlan": shown.rate_plan, "status": shown.status, "customer": shown.customer}
+            missing = [k for k, v in body.items() if k in fields and fields[k] != v]
+            if missing:
+                raise TransientCarrierError(
+                    f"PUT /devices/{iccid} answered but the device does not show {', '.join(missing)} yet"
+                )
         return ChangeAccepted(iccid, idempotency_key, asynchronous=False)
 
     def change_rate_plan(
@@ -129,7 +178,20 @@ class JasperClient:
             body["effectiveDate"] = effective.isoformat()
         return self._edit(iccid, body, idempotency_key)
 
+    def carrier_status(self, amop_status: str) -> str | None:
+        return STATUSES.get(amop_status)
+
+    def transition_problem(self, current: str, amop_status: str) -> str | None:
+        return transition_problem(current, amop_status)
+
+    def set_status(self, iccid: str, amop_status: str, idempotency_key: str | None = None) -> ChangeAccepted:
+        target = STATUSES.get(amop_status)
+        if target is None:
+            raise PermanentCarrierError(f"Jasper has no '{amop_status}' status")
+        return self._edit(iccid, {"status": target}, idempotency_key)
+
     def change_status(self, iccid: str, status: str, idempotency_key: str | None = None) -> ChangeAccepted:
+        """`status` in Jasper's own words (ACTIVATED, DEACTIVATED, ...)."""
         return self._edit(iccid, {"status": status}, idempotency_key)
 
     def change_customer(
@@ -147,5 +209,26 @@ class JasperClient:
     ) -> ChangeAccepted:
         raise PermanentCarrierError("the Jasper REST API has no identifier change; use the carrier's portal")
 
-    def register_callback(self, url: str) -> None:
+    def register_callbacks(self, url: str, username: str = "", password: str = "") -> list[str]:
         """Jasper pushes nothing to AMOP: its changes answer synchronously."""
+        return []
+
+
+def _build(target: Target) -> JasperClient:
+    return JasperClient(
+        target.base_url, target.credentials["username"], target.credentials["api_key"], target.policy
+    )
+
+
+KIND = CarrierKind(
+    integration="jasper",
+    title="Cisco Jasper / IoT Control Center",
+    credentials=("username", "api_key"),
+    build=_build,
+    statuses=STATUSES,
+    transition_problem=transition_problem,
+    spare_states=frozenset({"DEACTIVATED", "INVENTORY"}),
+    max_in_flight=1,
+    keeps_customers=True,
+    api_path="/rws/api/v1",
+)

@@ -36,25 +36,14 @@ class UsageRecord:
         return Decimal(self.data_bytes) / BYTES_PER_MB
 
 
-def _decimal(value: object) -> Decimal | None:
-    """Carriers send numbers as JSON numbers or strings; money must not pass through float."""
-    return None if value is None else Decimal(str(value))
-
-
 @dataclass(frozen=True)
 class RatePlanInfo:
-    name: str
-    monthly_charge: Decimal | None = None
-    included_mb: Decimal | None = None
-    overage_rate: Decimal | None = None
-    overage_unit_mb: Decimal | None = None
-    pooled: bool | None = None
+    """A plan as the carrier lists it: its code (what devices and changes name), a display name
+    and the allowance when the carrier says it. Never a price: neither carrier publishes one."""
 
-    @classmethod
-    def parse(
-        cls, name: str, charge: object, included: object, rate: object, unit: object, pooled: object
-    ) -> RatePlanInfo:
-        return cls(name, _decimal(charge), _decimal(included), _decimal(rate), _decimal(unit), pooled)  # type: ignore[arg-type]
+    code: str
+    name: str
+    allowance_mb: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,18 @@ from amop_pipelines.carriers.errors import (
     CarrierError,
     CircuitOpenError,
     NotFoundError,
+    NotSentError,
     PermanentCarrierError,
     RateLimitedError,
     SessionExpiredError,
     TransientCarrierError,
+    UncertainOutcomeError,
 )
 
 log = logging.getLogger("amop.carriers")
-SESSION_EXPIRED_CODES = {"REQUEST_FAILED.SessionToken.Expired"}
+# ThingSpace prefixes its codes with the service that raised them
+# (`UnifiedWebService.REQUEST_FAILED.SessionToken.Expired`): match the end.
+SESSION_EXPIRED_SUFFIXES = ("SessionToken.Expired", "SessionToken.Invalid")
 
 
 @dataclass(frozen=True)
@@ -126,20 +130,20 @@ def classify(what: str, response: httpx.Response) -> CarrierError | None:
         return RateLimitedError(text, _retry_after(response), status, code)
     if status >= 500:
         return TransientCarrierError(text, status, code)
-    if code in SESSION_EXPIRED_CODES:
+    if code and code.endswith(SESSION_EXPIRED_SUFFIXES):
         return SessionExpiredError(text, status, code)
     if status == 401 or status == 403:
         return AuthenticationError(text, status, code)
-    if status == 404:
+    if status == 404 or (code and code.endswith("DeviceNotFound")):
         return NotFoundError(text, status, code)
     return PermanentCarrierError(text, status, code)
 
 
 def _worth_retrying(error: BaseException) -> bool:
-    """Transient failures, but not an open circuit (fail fast) or an expired session (the
-    client logs in again first)."""
+    """Transient failures, but not an open circuit (fail fast), an expired session (the
+    client logs in again first) or an action whose outcome is unknown (read before resending)."""
     return isinstance(error, TransientCarrierError) and not isinstance(
-        error, CircuitOpenError | SessionExpiredError
+        error, CircuitOpenError | SessionExpiredError | UncertainOutcomeError
     )
 
 
@@ -192,8 +196,11 @@ class CarrierHttp:
         path: str,
         *,
         headers: Callable[[], Mapping[str, str]] | None = None,
+        idempotent: bool = True,
         **kwargs: Any,
     ) -> Any:
+        """The JSON answer. A call that is not `idempotent` is sent again only when the carrier
+        cannot have applied it (429, no connection); a timeout or 5xx raises UncertainOutcomeError."""
         what = f"{method} {path}"
         retrying = Retrying(
             retry=retry_if_exception(_worth_retrying),
@@ -204,7 +211,16 @@ class CarrierHttp:
         )
         for attempt in retrying:
             with attempt:
-                return self._once(what, method, path, headers, kwargs)
+                try:
+                    return self._once(what, method, path, headers, kwargs)
+                except TransientCarrierError as error:
+                    if idempotent or isinstance(error, RateLimitedError | NotSentError | CircuitOpenError):
+                        raise
+                    if isinstance(error, SessionExpiredError):
+                        raise
+                    raise UncertainOutcomeError(
+                        f"{error}; the carrier may have applied it", error.status, error.code
+                    ) from error
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(self, what: str, method: str, path: str, headers, kwargs: dict[str, Any]) -> Any:
@@ -213,6 +229,9 @@ class CarrierHttp:
             self.calls += 1
             try:
                 response = self.client.request(method, path, headers=headers() if headers else None, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                self.breaker.record(False)
+                raise NotSentError(f"{what} failed: {error.__class__.__name__}") from error
             except httpx.TimeoutException as error:
                 self.breaker.record(False)
                 raise TransientCarrierError(f"{what} timed out") from error

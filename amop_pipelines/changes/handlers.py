@@ -17,9 +17,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import PermanentCarrierError
-from amop_pipelines.carriers.jasper import JasperClient
 from amop_pipelines.carriers.models import ChangeAccepted
-from amop_pipelines.carriers.statuses import CARRIER_STATUS, thingspace_action
+from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.changes.identifier_change import IdentifierChange
 from amop_pipelines.changes.records import set_carrier_plan
 from amop_pipelines.db.models import (
@@ -80,27 +79,24 @@ class CarrierRatePlanChange(OneStep):
 
 @dataclass(frozen=True)
 class DeviceStatusChange(OneStep):
+    """AMOP's status, in the carrier's words and by its steps (the adapter knows both)."""
+
     def _target(self, client, status: str) -> str:
-        table = CARRIER_STATUS["jasper" if isinstance(client, JasperClient) else "thingspace"]
-        if status not in table:
-            raise PermanentCarrierError(f"the carrier has no '{status}' status")
-        return table[status]
+        target = carrier_kind(client.integration).statuses.get(status)
+        if target is None:
+            raise PermanentCarrierError(f"the carrier ({client.integration}) has no '{status}' status")
+        return target
 
     def apply(self, client, iccid, parameters, key, step="change"):
-        target = self._target(client, parameters["status"])
-        if isinstance(client, JasperClient):
-            return client.change_status(iccid, target, idempotency_key=key)
-        current = client.device(iccid).status
-        action = thingspace_action(current, target)
-        if action is None:
-            raise PermanentCarrierError(f"no action takes the device from {current} to {target}")
-        return client.change_status(iccid, action, idempotency_key=key)
+        return client.set_status(iccid, parameters["status"], idempotency_key=key)
 
     def already_applied(self, client, iccid, parameters, step="change"):
-        return client.device(iccid).status == self._target(client, parameters["status"])
+        current, status = client.device(iccid).status, parameters["status"]
+        waiting = carrier_kind(client.integration).waiting_states.get(current)  # on its way there
+        return current == self._target(client, status) or waiting == status
 
     def effect(self, engine, device, parameters, provider, step="change"):
-        status = CARRIER_STATUS[provider.integration][parameters["status"]]  # as the next sync says it
+        status = carrier_kind(provider.integration).statuses[parameters["status"]]  # as the next sync says it
         with engine.begin() as connection:
             connection.execute(update(Device).where(Device.id == device.id).values(status=status))
 
@@ -124,15 +120,19 @@ class ArchiveDevice(_AmopOnly):
 
 @dataclass(frozen=True)
 class AssignCustomer(OneStep):
-    """The customer on the carrier (Jasper), then site, customer plan and a billing service here."""
+    """The customer on the carrier (where it keeps customers), then site, customer plan and a billing
+    service here."""
 
     def apply(self, client, iccid, parameters, key, step="change"):
-        if isinstance(client, JasperClient):
+        if carrier_kind(client.integration).keeps_customers:
             return client.change_customer(iccid, parameters["customer_id"], idempotency_key=key)
         return ChangeAccepted(iccid, key, asynchronous=False)
 
     def already_applied(self, client, iccid, parameters, step="change"):
-        return isinstance(client, JasperClient) and client.device(iccid).customer == parameters["customer_id"]
+        return (
+            carrier_kind(client.integration).keeps_customers
+            and client.device(iccid).customer == parameters["customer_id"]
+        )
 
     def effect(self, engine, device, parameters, provider, step="change"):
         with engine.begin() as connection:

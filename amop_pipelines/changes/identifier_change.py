@@ -1,13 +1,13 @@
-"""Change ICCID/IMEI: the seeds' walk of a SIM or device swap on the carrier.
+"""Change ICCID/IMEI: the seeds' walk of a SIM or device swap, to ThingSpace's rules (CARRIERS.md).
 
-    suspend (when the carrier changes identifiers only on a suspended device)
-    -> change identifier -> reactivate (when the device is not active)
-    -> assign the service plan (when one is given) -> read back ("activation complete")
+    restore (when the device is suspended: identifiers change only on an active device)
+    -> delete the spare (when ThingSpace knows the new SIM: it changes only to unknown ones)
+    -> change identifier (with the service plan in the same request, when one is given)
+    -> read back ("activation complete")
 
-ThingSpace refuses plan changes while a device is suspended, so the plan is assigned after the
-reactivation. AMOP's record of the device takes the new identifiers only once the carrier confirms
-the identifier step; the walk ends by reading the device back from the carrier and failing the
-item unless it is active on the expected identifiers and plan.
+AMOP's record of the device takes the new identifiers only once the carrier confirms the
+identifier step; the walk ends by reading the device back from the carrier and failing the item
+unless it is active on the expected identifiers and plan.
 """
 
 from __future__ import annotations
@@ -26,39 +26,43 @@ ACTIVE = "active"
 SUSPENDED = "suspend"
 
 
+def _knows(client, iccid: str | None) -> bool:
+    if not iccid:
+        return False
+    try:
+        client.device(iccid)
+    except NotFoundError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class IdentifierChange:
     def steps(self, client, iccid, parameters, provider) -> tuple[str, ...]:
         status = client.device(iccid).status  # the seeds' "retrieve current device status"
-        suspend_first = bool(provider.suspend_for_identifier_change) and status == ACTIVE
-        walk = ["suspend"] if suspend_first else []
-        walk.append("change_identifier")
-        if suspend_first or status != ACTIVE:
-            walk.append("reactivate")
-        if parameters.get("service_plan"):
-            walk.append("assign_plan")
-        walk.append("read_back")
+        walk = ["restore"] if status == SUSPENDED else []
+        if _knows(client, parameters.get("new_iccid")):
+            walk.append("delete_spare")
+        walk += ["change_identifier", "read_back"]
         return tuple(walk)
 
     def not_before(self, parameters, provider):
         return None
 
     def apply(self, client, iccid, parameters, key, step):
-        if step == "suspend":
-            return client.change_status(iccid, "suspend", idempotency_key=key)
+        if step == "restore":
+            return client.act(iccid, "restore")
+        if step == "delete_spare":
+            client.delete_device(parameters["new_iccid"])
+            return ChangeAccepted(iccid, None, asynchronous=False)
         if step == "change_identifier":
             return client.change_identifiers(
                 iccid,
                 new_iccid=parameters.get("new_iccid"),
                 new_imei=parameters.get("new_imei"),
+                service_plan=parameters.get("service_plan"),
                 idempotency_key=key,
             )
-        if step == "reactivate":
-            current = client.device(iccid).status
-            action = "restore" if current == SUSPENDED else "activate"
-            return client.change_status(iccid, action, idempotency_key=key)
-        if step == "assign_plan":
-            return client.change_rate_plan(iccid, parameters["service_plan"], idempotency_key=key)
         if step == "read_back":
             problems = self._read_back_problems(client, iccid, parameters)
             if problems:
@@ -86,20 +90,16 @@ class IdentifierChange:
             except NotFoundError:
                 return False
             return not parameters.get("new_imei") or device.imei == parameters["new_imei"]
-        if step == "read_back":
-            return False  # a read: simply done again
-        device = client.device(iccid)
-        if step == "suspend":
-            return device.status == SUSPENDED
-        if step == "reactivate":
-            return device.status == ACTIVE
-        return device.rate_plan == parameters["service_plan"]  # assign_plan
+        if step == "delete_spare":
+            return not _knows(client, parameters["new_iccid"])
+        if step == "restore":
+            return client.device(iccid).status == ACTIVE
+        return False  # read_back: a read, simply done again
 
     def effect(self, engine, device, parameters, provider, step):
         with engine.begin() as connection:
-            if step in ("suspend", "reactivate"):
-                status = SUSPENDED if step == "suspend" else ACTIVE
-                connection.execute(update(Device).where(Device.id == device.id).values(status=status))
+            if step == "restore":
+                connection.execute(update(Device).where(Device.id == device.id).values(status=ACTIVE))
             elif step == "change_identifier":
                 values: dict[str, Any] = {}
                 if parameters.get("new_iccid"):
@@ -111,5 +111,5 @@ class IdentifierChange:
                 if parameters.get("new_imei"):
                     values["imei"] = parameters["new_imei"]
                 connection.execute(update(Device).where(Device.id == device.id).values(**values))
-            elif step == "assign_plan":
-                set_carrier_plan(connection, device.id, provider.id, parameters["service_plan"])
+                if parameters.get("service_plan"):
+                    set_carrier_plan(connection, device.id, provider.id, parameters["service_plan"])

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from amop_pipelines.carriers.statuses import SPARE_STATUSES, transition_problem
+from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.changes.csvfile import Problem, Row
 from amop_pipelines.changes.types import DEVICE_STATUSES, ChangeType
 from amop_pipelines.db.models import (
@@ -198,7 +198,8 @@ def _integration(session: Session, device: Device) -> str:
 
 def _identifiers(session: Session, device: Device, values: dict[str, str], problem) -> None:
     new_iccid, new_imei = values.get("new_iccid", ""), values.get("new_imei", "")
-    if _integration(session, device) != "thingspace":
+    kind = carrier_kind(_integration(session, device))
+    if not kind.changes_identifiers:
         problem("iccid", "the device's carrier has no identifier change API: swap it in the carrier's portal")
     elif device.status not in IDENTIFIER_CHANGE_STATUSES:
         problem(
@@ -214,7 +215,7 @@ def _identifiers(session: Session, device: Device, values: dict[str, str], probl
         else:
             holder = session.scalars(select(Device).where(Device.iccid == new_iccid)).one_or_none()
             if holder is not None and (
-                holder.is_archived or holder.customer_id is not None or holder.status not in SPARE_STATUSES
+                holder.is_archived or holder.customer_id is not None or holder.status not in kind.spare_states
             ):
                 problem("new_iccid", f"the new SIM '{new_iccid}' is in use by another device")
     if new_imei:
@@ -230,7 +231,7 @@ def _status(session: Session, device: Device, values: dict[str, str], problem) -
     if values["status"] not in DEVICE_STATUSES:
         problem("status", f"'{values['status']}' must be one of {', '.join(DEVICE_STATUSES)}")
     elif (
-        why := transition_problem(_integration(session, device), device.status, values["status"])
+        why := carrier_kind(_integration(session, device)).transition_problem(device.status, values["status"])
     ) is not None:
         problem("status", why)
 

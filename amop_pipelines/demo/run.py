@@ -40,9 +40,9 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     from amop_pipelines.defs.assets.optimization import optimization_assets
     from amop_pipelines.defs.assets.sync import sync_assets
     from amop_pipelines.defs.launch import current_billing_month, materialize_month
-    from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import database_from_env
     from amop_pipelines.defs.resources.notifier import notifier_from_env
+    from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.instance import persistent_instance
     from amop_pipelines.simulator.server import new_state, running_simulator
@@ -65,7 +65,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     with running_simulator(new_state(devices=existing, seed=seed)) as sim, persistent_instance() as instance:
         resources = {
             "amop_db": database_from_env(),
-            "carriers": CarrierClients(default_base_url=sim.base_url),
+            "carriers": simulator_carriers(sim.base_url),
             "notifier": notifier_from_env(),
         }
         for provider in active:

@@ -43,10 +43,13 @@ class LoadedMonth:
     ctd_mb: np.ndarray  # cycle-to-date usage, MB
     projected_mb: np.ndarray  # the usage the problem optimizes for, MB
     invalid_plans: list[str] = field(default_factory=list)
+    unpriced_plans: list[str] = field(default_factory=list)  # at the carrier, not priced yet
     excluded_devices: list[str] = field(default_factory=list)  # ICCIDs no valid plan is allowed for
 
 
-def _plans(session: Session, provider_id: int) -> tuple[list[list[str]], list[str], dict[str, set[str]]]:
+def _plans(
+    session: Session, provider_id: int
+) -> tuple[list[list[str]], list[str], list[str], dict[str, set[str]]]:
     group = aliased(OptimizationGroup)
     plans = session.execute(
         select(CarrierRatePlan, group.name)
@@ -61,9 +64,12 @@ def _plans(session: Session, provider_id: int) -> tuple[list[list[str]], list[st
         )
     ):
         allowed[plan_id].append(comm)
-    rows, invalid = [list(PLANS_COLUMNS)], []
+    rows, invalid, unpriced = [list(PLANS_COLUMNS)], [], []
     comm_plans_with_valid: dict[str, set[str]] = defaultdict(set)  # comm plan -> groups it serves
     for plan, group_name in plans:
+        if not plan.is_priced:  # never recommended before an operator prices it
+            unpriced.append(plan.plan_code)
+            continue
         if plan.overage_rate <= 0 or plan.overage_unit_mb <= 0:
             invalid.append(plan.plan_code)
             continue
@@ -84,7 +90,7 @@ def _plans(session: Session, provider_id: int) -> tuple[list[list[str]], list[st
                 group_name or "",
             ]
         )
-    return rows, invalid, comm_plans_with_valid
+    return rows, invalid, unpriced, comm_plans_with_valid
 
 
 def load_month(
@@ -104,7 +110,7 @@ def load_month(
     """
     cycle_days = period.days
     with Session(engine) as session:
-        plan_rows, invalid, servable = _plans(session, provider_id)
+        plan_rows, invalid, unpriced, servable = _plans(session, provider_id)
         plan_code = aliased(CarrierRatePlan)
         group = aliased(OptimizationGroup)
         history = (
@@ -184,5 +190,6 @@ def load_month(
         ctd_mb=ctd,
         projected_mb=np.asarray(projected, dtype=np.float64),
         invalid_plans=invalid,
+        unpriced_plans=unpriced,
         excluded_devices=excluded_iccids,
     )

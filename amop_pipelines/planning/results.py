@@ -160,6 +160,7 @@ class Totals:
     per_plan: list[PlanStatistics]
     session_id: int = 0
     customer: str | None = None
+    unpriced_plans: tuple[str, ...] = ()  # the carrier lists them; no price book prices them yet
 
     @property
     def title(self) -> str:
@@ -197,6 +198,10 @@ class Totals:
             ("Devices changing plan", self.devices_changed),
             ("Method", self.winner),
             ("Lower bound on the optimum", self.lower_bound),
+            (
+                "Unpriced rate plans (never recommended until priced)",
+                ", ".join(self.unpriced_plans) or "none",
+            ),
         ]
 
 
@@ -267,6 +272,7 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
         per_plan=stats,
         session_id=inputs.session_id,
         customer=inputs.customer,
+        unpriced_plans=tuple(inputs.month.unpriced_plans),
     )
 
 

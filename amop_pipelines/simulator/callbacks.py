@@ -1,4 +1,6 @@
-"""ThingSpace's asynchronous callbacks: one per device, retried until answered 2xx (4 at most)."""
+"""ThingSpace's asynchronous callbacks: one per device, to the URL registered for the service
+(CarrierService for actions, DeviceUsage for aggregate usage), with the registered username and
+password in the body, retried until answered 2xx (4 deliveries at most)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class Delivery:
     sequence: int
     payload: dict[str, Any] = field(compare=False)
     attempt: int = field(default=1, compare=False)
+    service: str = field(default="CarrierService", compare=False)
 
 
 class CallbackDispatcher:
@@ -38,7 +41,9 @@ class CallbackDispatcher:
         self._wake = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
 
-    def enqueue(self, payloads: list[dict[str, Any]], carrier: str = "thingspace") -> None:
+    def enqueue(
+        self, payloads: list[dict[str, Any]], carrier: str = "thingspace", service: str = "CarrierService"
+    ) -> None:
         faults = self.state.faults.for_route(carrier, "/callbacks")
         chance, rng = self.state.faults.chance, self.state.faults.random
         batch = []
@@ -56,7 +61,12 @@ class CallbackDispatcher:
             self.sequence += 1
             # reordered batches keep their shuffled order; others their own
             self.pending.append(
-                Delivery(now + faults.callback_delay_seconds + offset * 1e-6, self.sequence, payload)
+                Delivery(
+                    now + faults.callback_delay_seconds + offset * 1e-6,
+                    self.sequence,
+                    payload,
+                    service=service,
+                )
             )
         self.pending.sort()
         self._wake.set()
@@ -87,8 +97,8 @@ class CallbackDispatcher:
         return len(due)
 
     async def _post(self, delivery: Delivery) -> None:
-        url = self.state.callback_url
-        if url is None:
+        registration = self.state.callbacks.get(delivery.service)
+        if registration is None:
             self.gave_up += 1
             return
         if self._client is None:
@@ -98,9 +108,11 @@ class CallbackDispatcher:
             "callbackCount": delivery.attempt,
             "maxCallbackThreshold": MAX_DELIVERIES,
         }
+        if registration.username or registration.password:
+            payload |= {"username": registration.username, "password": registration.password}
         self.attempts += 1
         try:
-            answer = await self._client.post(url, json=payload)
+            answer = await self._client.post(registration.url, json=payload)
             ok = 200 <= answer.status_code < 300
         except httpx.HTTPError:
             ok = False
@@ -110,7 +122,11 @@ class CallbackDispatcher:
             self.sequence += 1
             self.pending.append(
                 Delivery(
-                    time.monotonic() + RETRY_SECONDS, self.sequence, delivery.payload, delivery.attempt + 1
+                    time.monotonic() + RETRY_SECONDS,
+                    self.sequence,
+                    delivery.payload,
+                    delivery.attempt + 1,
+                    delivery.service,
                 )
             )
             self.pending.sort()

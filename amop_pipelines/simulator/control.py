@@ -61,13 +61,22 @@ def routes(state: SimState, guard: Guard, callbacks: CallbackDispatcher) -> list
                 "attempts": callbacks.attempts,
                 "dropped": callbacks.dropped,
                 "gave_up": callbacks.gave_up,
-                "url": state.callback_url,
+                "registered": {name: r.url for name, r in state.callbacks.items()},
             }
         )
 
     async def operations(request: Request) -> Response:
         since = int(request.query_params.get("since", 0))
         return JSONResponse([asdict(op) for op in state.operations if op.sequence > since])
+
+    async def captured(request: Request) -> Response:
+        """The carrier requests served, in order (method, path, body), for contract tests."""
+        since = int(request.query_params.get("since", 0))
+        return JSONResponse(list(state.captured)[since:])
+
+    async def clear_captured(request: Request) -> Response:
+        state.captured.clear()
+        return JSONResponse({"cleared": True})
 
     async def expire_sessions(request: Request) -> Response:
         return JSONResponse({"expired": state.expire_sessions()})
@@ -123,6 +132,8 @@ def routes(state: SimState, guard: Guard, callbacks: CallbackDispatcher) -> list
         Route("/_sim/callbacks", callback_stats, methods=["GET"]),
         Route("/_sim/operations", operations, methods=["GET"]),
         Route("/_sim/sessions/expire", expire_sessions, methods=["POST"]),
+        Route("/_sim/requests", captured, methods=["GET"]),
+        Route("/_sim/requests", clear_captured, methods=["DELETE"]),
         Route("/_sim/stats", stats, methods=["GET"]),
         Route("/_sim/devices/{iccid}", device, methods=["GET"]),
         Route("/_sim/devices/{iccid}", change_device, methods=["PATCH"]),

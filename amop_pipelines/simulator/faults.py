@@ -23,7 +23,8 @@ class Faults:
     callback_duplicate_rate: float = 0.0  # callbacks sent twice
     callback_reorder: bool = False  # callbacks of a batch sent in random order
     callback_fail_rate: float = 0.0  # changes that fail (a Failed callback) though valid
-    suspend_for_identifier_change: bool = False  # *unverified*: identifiers change only while suspended
+    activation_pending_seconds: float = 0.0  # ThingSpace: an activation stays `pending activation`
+    identifier_service_type: str = ""  # *unverified* serviceType of the identifier change; "": any
     usage_refused_plans: list[str] = field(default_factory=list)  # Jasper bulk usage refused
 
     def merged(self, changes: dict[str, Any]) -> Faults:

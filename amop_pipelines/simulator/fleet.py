@@ -19,13 +19,7 @@ def _rate_plans(state: SimState) -> None:
     for carrier, spec in (("jasper", JASPER), ("thingspace", THINGSPACE)):
         for plan in PLANS[spec.name]:
             state.rate_plans[carrier, plan.plan_code] = SimRatePlan(
-                carrier,
-                plan.plan_code,
-                plan.monthly_charge,
-                plan.allowance_mb,
-                plan.overage_rate,
-                plan.overage_unit_mb,
-                plan.pooled,
+                carrier, plan.plan_code, f"{plan.plan_code} plan", float(plan.allowance_mb)
             )
 
 

@@ -72,6 +72,27 @@ def _usage(state: SimState, device: SimDevice, now: datetime | None = None) -> d
     }
 
 
+ROAMING_SHARE = 5  # every fifth device spends a fifth of its usage in a roaming zone
+
+
+def _zones(state: SimState, devices: list[SimDevice], now: datetime) -> list[dict]:
+    """Usage by rate plan as Control Center answers it: zones, each listing its devices' usage; a
+    device that roamed appears in more than one zone (the reader sums it)."""
+    home: list[dict] = []
+    roaming: list[dict] = []
+    for device in devices:
+        data, sms = state.cycle_to_date(device, now)
+        if device.device_id % ROAMING_SHARE == 0 and data:
+            away = data // 5
+            roaming.append({"deviceId": device.iccid, "usage": {"dataUsage": away, "smsUsage": 0}})
+            data -= away
+        home.append(
+            {"deviceId": device.iccid, "usage": {"dataUsage": data, "smsUsage": sms, "voiceUsage": 0}}
+        )
+    zones = [{"zone": "Home", "devices": home}]
+    return zones + ([{"zone": "Roaming Zone 1", "devices": roaming}] if roaming else [])
+
+
 def routes(state: SimState) -> list[tuple[str, Handler, str]]:
     creds = state.credentials
     expected = (
@@ -165,32 +186,33 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
             ("plan", plan), lambda: [d for d in state.by_id("jasper") if d.rate_plan == plan]
         )
         page = on_plan[(number - 1) * size : number * size]
-        now = state.now()
         return JSONResponse(
             {
+                "ratePlanName": plan,
+                "ratePlanVersion": 1,
                 "pageNumber": number,
-                "usages": [_usage(state, d, now) for d in page],
                 "lastPage": number * size >= len(on_plan),
+                "zones": _zones(state, page, state.now()),
             }
         )
 
     async def rate_plans(request: Request) -> Response:
         if denied := authorized(request):
             return denied
+        paging = page_args(request)
+        if isinstance(paging, JSONResponse):
+            return paging
+        size, number = paging
         plans = [p for (carrier, _), p in state.rate_plans.items() if carrier == "jasper"]
+        page = plans[(number - 1) * size : number * size]
         return JSONResponse(
             {
+                "pageNumber": number,
+                "lastPage": number * size >= len(plans),
+                # the fields beyond the name depend on the plan type and carry no price
                 "ratePlans": [
-                    {
-                        "name": p.name,
-                        "monthlyCharge": p.monthly_charge,
-                        "includedData": p.included_mb,
-                        "overageRate": p.overage_rate,
-                        "overageUnit": p.overage_unit_mb,
-                        "pooled": p.pooled,
-                    }
-                    for p in plans
-                ]
+                    {"name": p.code, "planType": p.plan_type, "includedData": p.allowance_mb} for p in page
+                ],
             }
         )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,9 +34,10 @@ JASPER_TRANSITIONS = {
     "PURGED": set(),
     "REPLACED": set(),
 }
-# ThingSpace actions: action -> (states it applies to, resulting state)
+# ThingSpace actions: action -> (states it applies to, resulting state). A device in
+# `pending activation` is on its way to active: activating it again is refused.
 THINGSPACE_ACTIONS = {
-    "activate": ({"pending activation", "deactive"}, "active"),
+    "activate": ({"deactive", "pre-active"}, "active"),
     "suspend": ({"active"}, "suspend"),
     "restore": ({"suspend"}, "active"),
     "deactivate": ({"active", "suspend"}, "deactive"),
@@ -62,17 +63,39 @@ class SimDevice:
     date_activated: datetime | None
     date_updated: datetime
     plan_changes: list[datetime] = field(default_factory=list)
+    device_id: int = 0  # ThingSpace's internal numeric id: its list order and paging cursor
+    pending_until: datetime | None = None  # `pending activation` ends then
+
+    @property
+    def key(self) -> str:
+        """Where the state files the device: its ICCID, or its numeric id when it has none."""
+        return self.iccid or f"#{self.device_id}"
+
+
+@dataclass
+class CallbackRegistration:
+    """A ThingSpace callback service of the account: where and with what it calls back."""
+
+    name: str
+    url: str
+    username: str = ""
+    password: str = ""
 
 
 @dataclass
 class SimRatePlan:
+    """A carrier's plan as its API shows it: a code, a name and an allowance, never a price
+    (prices are the operator's contract data, CARRIERS.md)."""
+
     carrier: str
+    code: str
     name: str
-    monthly_charge: str
-    included_mb: str
-    overage_rate: str
-    overage_unit_mb: str
-    pooled: bool
+    allowance_mb: float
+    plan_type: str = "M2M"
+
+    @property
+    def size_kb(self) -> int:
+        return round(self.allowance_mb * 1024)
 
 
 @dataclass
@@ -116,8 +139,10 @@ class SimState:
         self.failed_logins = 0
         self.locked = False
         self.logins = 0
-        self.callback_url: str | None = None
-        self.requests: dict[str, dict[str, Any]] = {}  # ThingSpace request id -> status/result
+        self.callbacks: dict[str, CallbackRegistration] = {}  # ThingSpace service name -> registration
+        self.requests: dict[str, dict[str, Any]] = {}  # ThingSpace request id -> outcome
+        self.captured: deque[dict[str, Any]] = deque(maxlen=20_000)  # requests, for contract tests
+        self._device_ids = itertools.count(1_000_001)
         self._views: dict[tuple, tuple[int, list[SimDevice]]] = {}
         self._cycle_start_cache: dict[datetime, datetime] = {}
         self.version = 0  # any device changed
@@ -161,37 +186,40 @@ class SimState:
         if start is None:
             self._cycle_start_cache = {now: self.cycle_start(now)}
             start = self._cycle_start_cache[now]
-        since = max(start, device.date_activated or now)
-        days = max(0.0, (now - since).total_seconds() / 86400)
+        return self.usage_between(device, start, now)
+
+    def usage_between(self, device: SimDevice, start: datetime, end: datetime) -> tuple[int, int]:
+        """Bytes and SMS of a device in [start, end] (the caller keeps `end` at or before the clock):
+        a device uses its daily rate while active, from its activation on."""
+        since = max(start, device.date_activated or end)
+        days = max(0.0, (end - since).total_seconds() / 86400)
         if device.status not in ("ACTIVATED", "active"):
             days = 0.0
         return int(device.bytes_per_day * days), int(device.sms_per_day * days)
 
     # devices ----------------------------------------------------------------------------
     def add(self, device: SimDevice) -> None:
-        self.devices[device.iccid] = device
+        if not device.device_id:
+            device.device_id = next(self._device_ids)
+        self.devices[device.key] = device
+        self.version += 1
+        self.members += 1
+
+    def remove(self, device: SimDevice) -> None:
+        del self.devices[device.key]
         self.version += 1
         self.members += 1
 
     def rekey(self, device: SimDevice, new_iccid: str) -> None:
-        """The device under another ICCID (a SIM swap); a current list order moves it in place
-        rather than being sorted again."""
-        replaced = self.devices.get(new_iccid)  # a spare SIM the account knew becomes this device
-        if replaced is not None and replaced.carrier != device.carrier:
-            self._views.clear()
-        view = self._views.get(("id", device.carrier))
-        current = view is not None and view[0] == self.members
-        if current:
-            ordered = view[1]
-            for gone in (device, replaced) if replaced is not None else (device,):
-                del ordered[bisect.bisect_left(ordered, gone.iccid, key=lambda d: d.iccid)]
-        del self.devices[device.iccid]
+        """The device under another ICCID (a SIM swap). Its numeric id stays, so ThingSpace's
+        list order does not move; a Jasper SIM the account knew is replaced by it."""
+        replaced = self.devices.pop(new_iccid, None)
+        del self.devices[device.key]
         device.iccid = new_iccid
         self.devices[new_iccid] = device
-        self.members += 1
-        if current:
-            bisect.insort(ordered, device, key=lambda d: d.iccid)
-            self._views["id", device.carrier] = (self.members, ordered)
+        self.version += 1
+        if replaced is not None:
+            self.members += 1
 
     def touch(self, device: SimDevice) -> None:
         device.date_updated = self.now()
@@ -222,10 +250,12 @@ class SimState:
         )
 
     def by_id(self, carrier: str) -> list[SimDevice]:
-        """Devices of a carrier by device id (ThingSpace list order)."""
-        return self.cached(  # the order moves only when ICCIDs come, go or change
+        """Devices of a carrier by numeric device id (ThingSpace list order)."""
+        return self.cached(  # the order moves only when devices come or go
             ("id", carrier),
-            lambda: sorted((d for d in self.devices.values() if d.carrier == carrier), key=lambda d: d.iccid),
+            lambda: sorted(
+                (d for d in self.devices.values() if d.carrier == carrier), key=lambda d: d.device_id
+            ),
             self.members,
         )
 

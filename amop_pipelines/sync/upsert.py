@@ -12,16 +12,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
+from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.db.models import (
     BillingPeriod,
     Customer,
     Device,
     DeviceStaging,
     DeviceUsage,
+    ServiceProvider,
     UsageStaging,
 )
 from amop_pipelines.db.queries import communication_plan_ids, rate_plan_ids
 from amop_pipelines.identifiers import iccid_problem
+from amop_pipelines.sync.rate_plans import account_comm_plan
 
 TRACKED = ("status", "imei", "msisdn", "imsi", "communication_plan_id", "carrier_rate_plan_id", "customer_id")
 
@@ -40,6 +43,13 @@ def upsert_devices(engine: Engine, provider_id: int) -> UpsertReport:
     now = datetime.now(UTC)
     with engine.begin() as connection:
         comm = communication_plan_ids(connection, provider_id)
+        integration = connection.scalar(
+            select(ServiceProvider.integration).where(ServiceProvider.id == provider_id)
+        )
+        # a carrier without communication plans (ThingSpace): AMOP keeps a device's comm plan, and
+        # a device it has not seen joins the account's own (one group over its priced plans)
+        has_comm_plans = carrier_kind(integration).has_communication_plans
+        account_plan: int | None = None
         plans = rate_plan_ids(connection, provider_id)
         customers = dict(connection.execute(select(Customer.external_id, Customer.id)).all())
         staged = connection.execute(
@@ -59,11 +69,22 @@ def upsert_devices(engine: Engine, provider_id: int) -> UpsertReport:
             if problem:
                 report.rejected.append((iccid, f"iccid {problem}"))
                 continue
-            if row["communication_plan"] not in comm:
+            found = existing.get(iccid)
+            comm_plan_id: int | None
+            if row["communication_plan"] is None and not has_comm_plans:
+                if found is not None:
+                    comm_plan_id = None  # AMOP's own assignment stays
+                else:
+                    if account_plan is None:
+                        account_plan = account_comm_plan(connection, provider_id)
+                    comm_plan_id = account_plan
+            elif row["communication_plan"] not in comm:
                 report.rejected.append(
                     (iccid, f"communication plan '{row['communication_plan']}' is unknown")
                 )
                 continue
+            else:
+                comm_plan_id = comm[row["communication_plan"]]
             if row["rate_plan"] not in plans:
                 report.rejected.append((iccid, f"rate plan '{row['rate_plan']}' is unknown"))
                 continue
@@ -72,11 +93,10 @@ def upsert_devices(engine: Engine, provider_id: int) -> UpsertReport:
                 "imei": row["imei"],
                 "msisdn": row["msisdn"],
                 "imsi": row["imsi"],
-                "communication_plan_id": comm[row["communication_plan"]],
+                "communication_plan_id": comm_plan_id,
                 "carrier_rate_plan_id": plans[row["rate_plan"]],
                 "customer_id": customers.get(row["customer"]) if row["customer"] else None,
             }
-            found = existing.get(iccid)
             if found is None:
                 inserts.append(
                     {

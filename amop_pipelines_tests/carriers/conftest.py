@@ -11,7 +11,7 @@ import pytest
 
 from amop_pipelines.carriers.jasper import JasperClient
 from amop_pipelines.carriers.policy import Policy
-from amop_pipelines.carriers.thingspace import ThingSpaceClient
+from amop_pipelines.carriers.thingspace import ThingSpaceClient, ThingSpaceSettings
 from amop_pipelines.simulator.server import SimulatorHandle, new_state, running_simulator
 from amop_pipelines.simulator.state import Credentials
 
@@ -48,7 +48,16 @@ def jasper_client(
     return JasperClient(sim.jasper_url, CREDS.jasper_username, api_key, policy)
 
 
-def thingspace_client(sim: SimulatorHandle, policy: Policy = FAST, password: str = CREDS.thingspace_password):
+TS_SETTINGS = ThingSpaceSettings(mdn_zip_code="60601", service_type="M2M", usage_wait_seconds=20)
+
+
+def thingspace_client(
+    sim: SimulatorHandle,
+    policy: Policy = FAST,
+    password: str = CREDS.thingspace_password,
+    settings: ThingSpaceSettings = TS_SETTINGS,
+    inbox=None,
+) -> ThingSpaceClient:
     return ThingSpaceClient(
         sim.thingspace_url,
         sim.state.accounts["thingspace"],
@@ -57,6 +66,8 @@ def thingspace_client(sim: SimulatorHandle, policy: Policy = FAST, password: str
         CREDS.thingspace_username,
         password,
         policy,
+        settings,
+        inbox,
     )
 
 

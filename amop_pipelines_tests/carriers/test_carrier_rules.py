@@ -100,20 +100,32 @@ def test_thingspace_refuses_plan_changes_while_suspended_and_past_four_a_month(s
     assert status[results[-1].request_id]["faultResponse"]["faultcode"] == "REQUEST_FAILED.PlanChangeLimit"
 
 
-def test_thingspace_new_sim_must_be_inactive(sim, receiver):
+def test_thingspace_changes_identifiers_of_active_devices_to_sims_it_does_not_know(sim, receiver):
     client = thingspace_client(sim)
     client.register_callback(receiver.url)
     device = _pick(sim, "thingspace", "active", skip=20)
     in_use = _pick(sim, "thingspace", "active", skip=21)
-    refused = client.change_identifiers(device, new_iccid=in_use)
-    blank = "8914800000000000017"
-    done = client.change_identifiers(device, new_iccid=blank, service_plan="T-M2M-25MB")
+    spare = _pick(sim, "thingspace", "deactive", skip=2)
+    suspended = _pick(sim, "thingspace", "suspend", skip=1)
+    refused_in_use = client.change_identifiers(device, new_iccid=in_use)
+    refused_spare = client.change_identifiers(device, new_iccid=spare)  # known: delete it first
+    refused_suspended = client.change_identifiers(suspended, new_iccid="8914800000000000025")
+    with pytest.raises(PermanentCarrierError, match="not in deactivate state"):
+        client.delete_device(in_use)
+    client.delete_device(spare)
+    done = client.change_identifiers(device, new_iccid=spare, service_plan="T-M2M-25MB")
     sim.flush_callbacks()
-    _wait_for(receiver, 2)
+    _wait_for(receiver, 4)
     status = {c["requestId"]: c for c in receiver.received}
-    assert status[refused.request_id]["faultResponse"]["faultcode"] == "REQUEST_FAILED.NewSimInUse"
+
+    def fault(accepted) -> str | None:
+        return status[accepted.request_id].get("faultResponse", {}).get("faultcode")
+
+    assert fault(refused_in_use) == fault(refused_spare) == "REQUEST_FAILED.DeviceAlreadyExists"
+    assert fault(refused_suspended) == "REQUEST_FAILED.InvalidState"
     assert status[done.request_id]["status"] == "Success"
-    assert sim.device(blank)["ratePlan"] == "T-M2M-25MB"
+    assert sim.device(spare)["ratePlan"] == "T-M2M-25MB"  # the device answers to its new SIM
+    assert device not in sim.state.devices
 
 
 def test_thingspace_takes_at_most_10000_devices_a_request(sim):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import replace
 
@@ -77,8 +78,9 @@ def test_a_full_sync_completes_with_20_percent_5xx(sim):
     jasper, ts = jasper_client(sim), thingspace_client(sim)
     assert {d.iccid: d for d in jasper.iter_devices()} == clean
     assert {d.iccid: d for d in ts.iter_devices()} == clean_ts
-    usage = list(ts.iter_usage(list(clean_ts.values())))
-    assert {u.iccid for u in usage} == set(clean_ts)
+    sample = sorted(clean_ts)[:300]  # without a DeviceUsage callback: one read a device
+    usage = list(ts.iter_usage([clean_ts[i] for i in sample]))
+    assert {u.iccid for u in usage} == set(sample)
     assert jasper.http.retries > 0 and ts.http.retries > 0
 
 
@@ -103,8 +105,11 @@ def test_an_expired_access_token_is_renewed(sim):
 
 
 def test_a_hung_response_times_out_and_is_retried(sim):
-    sim.set_faults("jasper", route="/rws/api/v1/rateplans", hang_rate=0.5, hang_seconds=1.5)
+    sim.set_faults("jasper", route="/rws/api/v1/rateplans", hang_rate=1.0, hang_seconds=1.5)
     client = jasper_client(sim, replace(FAST, timeout_seconds=0.3, max_attempts=12))
+    threading.Timer(
+        0.5, lambda: sim.set_faults("jasper", route="/rws/api/v1/rateplans", hang_rate=0.0)
+    ).start()
     assert client.rate_plans()
     assert client.http.calls > 1
 
@@ -190,13 +195,13 @@ def test_secrets_never_appear_in_logs_or_errors(sim, caplog):
         assert secret and secret not in text  # ...but no secret with them
 
 
-def test_rate_plans_arrive_with_exact_money(sim):
+def test_rate_plans_arrive_by_code_with_their_allowance_and_no_price(sim):
+    """Neither carrier publishes prices: a plan is its code, a name and (ThingSpace) an allowance."""
     from decimal import Decimal
 
-    jasper = {p.name: p for p in jasper_client(sim).rate_plans()}
-    ts = {p.name: p for p in thingspace_client(sim).rate_plans()}
-    assert jasper["J-POOL-1MB"].monthly_charge == Decimal("0.90")
-    assert jasper["J-IND-10MB"].overage_unit_mb == Decimal("10") and jasper["J-IND-10MB"].pooled is False
-    assert ts["T-MOB-PH-2GB"].overage_rate == Decimal("10.00") and ts["T-MOB-PH-2GB"].included_mb == Decimal(
-        "2048"
-    )
+    jasper = {p.code: p for p in jasper_client(sim).rate_plans()}
+    ts = {p.code: p for p in thingspace_client(sim).rate_plans()}
+    assert "J-POOL-1MB" in jasper and "J-IND-10MB" in jasper
+    assert ts["T-MOB-PH-2GB"].allowance_mb == Decimal("2048")  # sizeKb / 1024
+    assert ts["T-MOB-PH-2GB"].name != "T-MOB-PH-2GB"  # devices and changes name the code, not the name
+    assert not any(hasattr(p, "monthly_charge") for p in [*jasper.values(), *ts.values()])

@@ -17,7 +17,7 @@ import uvicorn
 
 from amop_pipelines.changes.callbacks import receiver_app
 from amop_pipelines.db.models import CarrierCallback, ServiceProvider
-from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import free_port, new_state, running_simulator
 
@@ -33,7 +33,7 @@ def world(sqlite_engine, tmp_path):
     with running_simulator(new_state(devices=FLEET)) as sim:
         for carrier in ("jasper", "thingspace"):
             sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
-        carriers = CarrierClients(default_base_url=sim.base_url)
+        carriers = simulator_carriers(sim.base_url)
 
         def client_for(provider):
             client = carriers.for_provider(provider)

@@ -11,7 +11,7 @@ from amop_pipelines.changes.callbacks import reconcile
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import status, submit_file
 from amop_pipelines.db.models import CarrierCallback
-from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.carriers import simulator_carriers
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, async_world
     request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
     database = AmopDatabase(url=sqlite_url)
     with dg.instance_for_test() as instance:
-        execute_request(engine, request_id, CarrierClients(default_base_url=sim.base_url).for_provider)
+        execute_request(engine, request_id, simulator_carriers(sim.base_url).for_provider)
         sim.flush_callbacks()
         async_world.wait_for_callbacks(2)
         with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
@@ -111,7 +111,7 @@ def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, async_world
             instance=instance,
             resources={
                 "amop_db": database,
-                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "carriers": simulator_carriers(sim.base_url),
                 "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
             },
         )

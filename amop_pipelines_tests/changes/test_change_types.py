@@ -360,9 +360,9 @@ def test_a_customer_plan_on_its_effective_date_through_the_sensor(world, sqlite_
     import dagster as dg
 
     from amop_pipelines.defs.jobs.changes import change_request_job, effective_dates_sensor
-    from amop_pipelines.defs.resources.carriers import CarrierClients
     from amop_pipelines.defs.resources.database import AmopDatabase
     from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.demo.carriers import simulator_carriers
 
     sim, engine, client_for, tmp_path = world
     iccid = _customer_device(engine, pooled_customer=False)
@@ -374,7 +374,7 @@ def test_a_customer_plan_on_its_effective_date_through_the_sensor(world, sqlite_
     database = AmopDatabase(url=sqlite_url)
     resources = {
         "amop_db": database,
-        "carriers": CarrierClients(default_base_url=sim.base_url),
+        "carriers": simulator_carriers(sim.base_url),
         "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
     }
     with dg.instance_for_test() as instance:

@@ -16,7 +16,7 @@ from amop_pipelines.changes.callbacks import CALLBACK_TIMEOUT, reconcile
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import approve, status, submit_file
 from amop_pipelines.db.models import ChangeItem, ServiceProvider
-from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import start_simulator_process
 from amop_pipelines_tests.changes.conftest import callbacks_stored, serving_receiver
@@ -39,8 +39,8 @@ def _kill_mid_way(sqlite_url: str, engine, base: str, request_id: str, done_stat
         f"""
         from amop_pipelines.changes.executor import execute_request
         from amop_pipelines.db.engine import make_engine
-        from amop_pipelines.defs.resources.carriers import CarrierClients
-        carriers = CarrierClients(default_base_url={base!r})
+        from amop_pipelines.demo.carriers import simulator_carriers
+        carriers = simulator_carriers({base!r})
         engine = make_engine({sqlite_url!r})
         execute_request(engine, {request_id!r}, carriers.for_provider, backoff_seconds=0.01)
         """
@@ -109,7 +109,7 @@ def test_a_killed_run_run_again_applies_every_item_once(
     _kill_mid_way(sqlite_url, sqlite_engine, base, request_id, ("completed",))
 
     report = execute_request(
-        sqlite_engine, request_id, CarrierClients(default_base_url=base).for_provider, backoff_seconds=0.01
+        sqlite_engine, request_id, simulator_carriers(base).for_provider, backoff_seconds=0.01
     )
     _assert_settled_once(sqlite_engine, base, "edit", report.counts)
 
@@ -152,7 +152,7 @@ def test_a_killed_run_on_the_asynchronous_path_settles_every_item_once(
     seed_demo(sqlite_engine, devices=FLEET)
     with sqlite_engine.begin() as connection:
         connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=0))
-    carriers = CarrierClients(default_base_url=base)
+    carriers = simulator_carriers(base)
     rows = _other_allowed_plans(sqlite_engine, "thingspace", "active", ITEMS)
     path = tmp_path / "ts-changes.csv"
     path.write_text("iccid,rate_plan\n" + "".join(f"{iccid},{plan}\n" for iccid, plan in rows))

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import submit_file
 from amop_pipelines.db.models import AuditLog, ChangeItem, Device, ServiceProvider
-from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines_tests.changes.conftest import assert_audited
 
 PLAN_OF_DEVICE = (
@@ -130,7 +130,7 @@ def test_the_sensor_launches_one_run_per_pending_request_and_the_run_executes_it
             instance=instance,
             resources={
                 "amop_db": database,
-                "carriers": CarrierClients(default_base_url=sim.base_url),
+                "carriers": simulator_carriers(sim.base_url),
                 "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
             },
         )

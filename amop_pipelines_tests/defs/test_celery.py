@@ -33,6 +33,7 @@ from amop_pipelines.defs.launch import current_billing_month, materialize_month,
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import new_state, running_simulator
 
@@ -151,7 +152,7 @@ def synced(tmp_path, sqlite_engine, sqlite_url):
         sim.set_faults("thingspace", rate_limit_per_second=0, max_in_flight=0)
         resources = {
             "amop_db": AmopDatabase(url=sqlite_url),
-            "carriers": CarrierClients(default_base_url=sim.base_url),
+            "carriers": simulator_carriers(sim.base_url),
         }
         with dg.instance_for_test() as instance:
             assert materialize_month(sync_assets, provider, instance, resources).success

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from amop_pipelines.db.models import Notification, OptimizationSession
 from amop_pipelines.defs.assets.sync import SESSION_TAG, device_staging
 from amop_pipelines.defs.partitions import providers
-from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
 from amop_pipelines.defs.sensors.failures import session_failure_sensor
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import free_port
 from amop_pipelines.sync import sessions
@@ -31,7 +31,7 @@ def test_a_failed_run_fails_its_session_and_files_an_error_mail(sqlite_url, sqli
             ),
             resources={
                 "amop_db": database,
-                "carriers": CarrierClients(default_base_url=f"http://127.0.0.1:{free_port()}"),
+                "carriers": simulator_carriers(f"http://127.0.0.1:{free_port()}"),
             },
             instance=instance,
             tags={SESSION_TAG: guid},

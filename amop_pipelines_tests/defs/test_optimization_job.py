@@ -30,9 +30,9 @@ from amop_pipelines.db.models import (
 from amop_pipelines.defs.assets.optimization import comm_groups_within_plan_limit, optimization_assets
 from amop_pipelines.defs.assets.sync import sync_assets
 from amop_pipelines.defs.launch import current_billing_month, materialize_month
-from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.planning.inputs import load_month
@@ -67,7 +67,7 @@ def _run(world, provider: ServiceProvider, assets=None, run_config=None):
     sim, url, _, _, smtp_port = world
     resources = {
         "amop_db": AmopDatabase(url=url),
-        "carriers": CarrierClients(default_base_url=sim.base_url),
+        "carriers": simulator_carriers(sim.base_url),
         "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port, recipients="ops@example.com"),
     }
     with dg.instance_for_test() as instance:

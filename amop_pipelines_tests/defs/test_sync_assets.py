@@ -15,8 +15,8 @@ from amop_pipelines.defs.checks.sync import (
     staged_iccids_unique,
 )
 from amop_pipelines.defs.launch import materialize_month
-from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import new_state, running_simulator
 
@@ -45,7 +45,7 @@ def setup(sqlite_url, sqlite_engine):
 
 
 def _materialize(sim, url, provider: ServiceProvider, instance, config=None) -> dg.ExecuteInProcessResult:
-    resources = {"amop_db": AmopDatabase(url=url), "carriers": CarrierClients(default_base_url=sim.base_url)}
+    resources = {"amop_db": AmopDatabase(url=url), "carriers": simulator_carriers(sim.base_url)}
     config = config or {"full_sync": True}
     run_config = {"ops": {"device_staging": {"config": config}}}
     return materialize_month([*sync_assets, *CHECKS], provider, instance, resources, run_config=run_config)

@@ -26,17 +26,17 @@ def test_serve_prints_its_urls_and_credentials_and_answers():
     assert "demo-jasper-api-key" in output and f"{base}/api/m2m/v1" in output
 
 
-def test_a_sim_swap_keeps_the_device_list_in_iccid_order_without_a_new_sort():
+def test_a_sim_swap_keeps_the_device_in_its_place_in_thingspaces_list_order():
+    """ThingSpace lists devices by its numeric device id, which a new SIM does not change."""
     from amop_pipelines.simulator.server import new_state
 
     state = new_state(devices=300)
     ordered = state.by_id("thingspace")
     device = ordered[5]
-    state.rekey(device, "8914800000000000000")  # sorts first now
+    state.rekey(device, "8914800000000000000")
     state.touch(device)  # a status or plan change leaves the order alone
     after = state.by_id("thingspace")
-    assert after is ordered  # moved in place
-    assert after[0] is device and state.devices["8914800000000000000"] is device
-    assert [d.iccid for d in after] == sorted(
-        d.iccid for d in state.devices.values() if d.carrier == "thingspace"
-    )
+    assert after is ordered  # no new sort
+    assert after[5] is device and state.devices["8914800000000000000"] is device
+    ids = [d.device_id for d in after]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)

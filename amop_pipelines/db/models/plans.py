@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amop_pipelines.db.base import Base, Megabytes, Money
@@ -36,7 +36,9 @@ class CommunicationPlan(Base):
 
 
 class CarrierRatePlan(Base):
-    """A carrier's rate plan. Valid for optimization only with overage rate and unit above zero."""
+    """A carrier's rate plan with the operator's prices. Valid for optimization only when priced
+    (`is_priced`: the carrier sync adds plans it has not seen unpriced) and with overage rate
+    and unit above zero."""
 
     __tablename__ = "carrier_rate_plan"
     __table_args__ = (UniqueConstraint("service_provider_id", "plan_code"),)
@@ -54,6 +56,7 @@ class CarrierRatePlan(Base):
     overage_unit_mb: Mapped[Decimal] = mapped_column(Megabytes)  # the seeds' DataPerOverageCharge
     sms_rate: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     is_pooled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_priced: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     optimization_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("optimization_group.id", ondelete="SET NULL"), index=True
     )

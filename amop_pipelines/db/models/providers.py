@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amop_pipelines.db.base import Base, UtcDateTime, utcnow
@@ -17,7 +18,7 @@ class ServiceProvider(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    integration: Mapped[str] = mapped_column(String(20))  # "jasper" | "thingspace"
+    integration: Mapped[str] = mapped_column(String(20))  # a name in `carriers.registry`
     account_name: Mapped[str] = mapped_column(String(100))
     base_url: Mapped[str | None] = mapped_column(String(500))
     billing_cycle_end_day: Mapped[int] = mapped_column(Integer)  # 1..31, clamped to month length
@@ -26,10 +27,8 @@ class ServiceProvider(Base):
     optimization_start_hour: Mapped[int] = mapped_column(Integer, default=0)
     rate_limit_per_second: Mapped[int] = mapped_column(Integer, default=5)
     auto_update_rate_plans: Mapped[bool] = mapped_column(Boolean, default=False)
-    # the carrier changes a SIM's identifiers only while it is suspended (a contract setting)
-    suspend_for_identifier_change: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    # settings of the carrier's API that differ per account (its adapter says which it takes)
+    carrier_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_device_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -173,6 +173,7 @@ def comm_plan_groups(
             "devices": len(month.problem.devices),
             "devices_without_valid_plan": len(month.excluded_devices),
             "invalid_rate_plans": ", ".join(month.invalid_plans) or "-",
+            "unpriced_rate_plans": ", ".join(month.unpriced_plans) or "-",
             "preview": dg.MetadataValue.md(
                 markdown_table(["group", "rate plans", "devices", "status"], table, 50)
             ),

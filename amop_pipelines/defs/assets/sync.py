@@ -17,6 +17,7 @@ from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.planning.store import session_for_run
 from amop_pipelines.sync import sessions
+from amop_pipelines.sync.callback_inbox import StoredCallbacks
 from amop_pipelines.sync.periods import ensure_billing_period, provider_period
 from amop_pipelines.sync.rate_plans import sync_rate_plans
 from amop_pipelines.sync.staging import stage_devices, stage_usage
@@ -71,6 +72,9 @@ def device_staging(
         report = stage_devices(amop_db.engine, provider.id, client.iter_devices(since))
     finally:
         client.close()
+    skipped = list(getattr(client, "skipped", []))
+    if skipped:
+        context.log.warning(f"{len(skipped)} devices without an ICCID skipped: {'; '.join(skipped[:20])}")
     with Session(amop_db.engine) as session:
         preview = session.execute(
             select(
@@ -86,6 +90,8 @@ def device_staging(
         metadata={
             "rows": report.rows,
             "duplicates_dropped": report.duplicates_dropped,
+            "skipped_without_iccid": len(skipped),
+            "skipped_examples": "; ".join(skipped[:20]) or "-",
             "pages_read": getattr(client, "pages_read", 0),
             "full_sync": config.full_sync,
             "seconds": round(time.perf_counter() - started, 2),
@@ -106,7 +112,9 @@ def device_staging(
 def usage_staging(
     context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
 ) -> dg.MaterializeResult:
-    """Cycle-to-date usage (data MB, SMS) of every device of the provider, through bulk endpoints."""
+    """Usage (data MB, SMS) of every device of the provider in the billing period so far, through
+    the carrier's bulk endpoints (ThingSpace answers those by `DeviceUsage` callbacks, read from
+    what the callback receiver stored)."""
     started = time.perf_counter()
     provider, month = provider_of(amop_db, context)
     with Session(amop_db.engine) as session, session.begin():
@@ -127,9 +135,10 @@ def usage_staging(
         codes = dict(session.execute(select(CarrierRatePlan.id, CarrierRatePlan.plan_code)).all())
     plans = {iccid: codes.get(plan_id) for iccid, plan_id in known} | staged
     devices = [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]
-    client = carriers.for_provider(provider)
+    client = carriers.for_provider(provider, inbox=StoredCallbacks(amop_db.engine))
+    window = (period.starts_at, min(datetime.now(UTC), period.ends_at))
     try:
-        report = stage_usage(amop_db.engine, provider.id, period_id, client.iter_usage(devices))
+        report = stage_usage(amop_db.engine, provider.id, period_id, client.iter_usage(devices, *window))
     finally:
         client.close()
     return dg.MaterializeResult(
@@ -182,7 +191,8 @@ def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg
 def carrier_rate_plans(
     context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
 ) -> dg.MaterializeResult:
-    """The carrier's rate plan catalog: new plans added, charges and allowances refreshed."""
+    """The carrier's rate plan catalog: plans new at the carrier are added unpriced (carriers
+    publish no prices); they are never recommended until an operator prices them."""
     provider, _ = provider_of(amop_db, context)
     client = carriers.for_provider(provider)
     try:
@@ -192,8 +202,8 @@ def carrier_rate_plans(
     return dg.MaterializeResult(
         metadata={
             "plans": report.plans,
-            "added": ", ".join(report.added) or "-",
-            "changed": ", ".join(report.changed) or "-",
+            "added_unpriced": ", ".join(report.added) or "-",
+            "unpriced": ", ".join(report.unpriced) or "-",
         }
     )
 

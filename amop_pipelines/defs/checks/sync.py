@@ -8,7 +8,7 @@ from amop_pipelines.db.models import Device, DeviceStaging
 from amop_pipelines.defs.assets.sync import carrier_rate_plans, device_staging, devices
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.identifiers import iccid_problem
-from amop_pipelines.sync.rate_plans import invalid_rate_plans
+from amop_pipelines.sync.rate_plans import invalid_rate_plans, unpriced_rate_plans
 
 SHOWN = 20
 
@@ -59,11 +59,28 @@ def rate_plans_valid_for_optimization(amop_db: AmopDatabase) -> dg.AssetCheckRes
     return _result(invalid_rate_plans(amop_db.engine), "rate plans with no overage rate or unit")
 
 
+@dg.asset_check(
+    asset=carrier_rate_plans,
+    description="Every rate plan the carrier lists has the operator's prices (`amop rate-plans import`).",
+)
+def rate_plans_priced(amop_db: AmopDatabase) -> dg.AssetCheckResult:
+    """Unpriced plans are never recommended; this names them so an operator can price them."""
+    unpriced = unpriced_rate_plans(amop_db.engine)
+    result = _result(unpriced, "rate plans without a price (never recommended until priced)")
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=result.description,
+        metadata=result.metadata,
+    )
+
+
 defs = dg.Definitions(
     asset_checks=[
         staged_iccids_unique,
         device_iccids_well_formed,
         device_plans_known,
         rate_plans_valid_for_optimization,
+        rate_plans_priced,
     ]
 )

@@ -1,77 +1,94 @@
-"""Carrier clients as a Dagster resource: secrets from the environment, the target per provider.
+"""Carrier clients as a Dagster resource: the carrier registry builds each provider's client.
 
 Which carrier and which base URL come from the service provider's row; a provider without a
-base URL talks to the local simulator (AMOP_CARRIER_BASE_URL, default http://127.0.0.1:8710).
-Unset credentials fall back to the simulator's demo credentials, which open nothing real.
+base URL talks to `default_base_url` (AMOP_CARRIER_BASE_URL, default the local simulator).
+Credentials are per account and never default to anything: given in `credentials` (by provider
+name, or by integration for every account of that carrier; the demo and the tests pass the
+simulator's), else read at first use from the environment, `AMOP_<PROVIDER>_<NAME>` first
+(AMOP_ACME_IOT_JASPER_API_KEY) and `AMOP_<INTEGRATION>_<NAME>` (AMOP_JASPER_API_KEY) for every
+account of a carrier. A provider without them fails naming the variables to set.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 import dagster as dg
 
-from amop_pipelines.carriers.base import CarrierClient
-from amop_pipelines.carriers.jasper import JasperClient
+from amop_pipelines.carriers.base import CallbackInbox, CarrierClient, CarrierConfigError, Target
 from amop_pipelines.carriers.policy import Policy
-from amop_pipelines.carriers.thingspace import ThingSpaceClient
+from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.simulator.state import Credentials
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8710"
-_DEMO = Credentials()
+
+
+def _env_name(*parts: str) -> str:
+    return "AMOP_" + "_".join(re.sub(r"[^A-Z0-9]+", "_", p.upper()).strip("_") for p in parts)
+
+
+def credentials_from_env(provider: ServiceProvider, names: tuple[str, ...]) -> dict[str, str]:
+    """Each credential from AMOP_<PROVIDER>_<NAME>, else AMOP_<INTEGRATION>_<NAME>; a clear error
+    naming every variable that is missing."""
+    found, missing = {}, []
+    for name in names:
+        own, shared = _env_name(provider.name, name), _env_name(provider.integration, name)
+        value = os.environ.get(own) or os.environ.get(shared)
+        if value:
+            found[name] = value
+        else:
+            missing.append(f"{own} (or {shared})")
+    if missing:
+        raise CarrierConfigError(
+            f"service provider '{provider.name}' ({provider.integration}) has no credentials: set "
+            + ", ".join(missing)
+        )
+    return found
 
 
 class CarrierClients(dg.ConfigurableResource):
     """Builds the right client for a service provider."""
 
     default_base_url: str = DEFAULT_BASE_URL
-    jasper_username: str = _DEMO.jasper_username
-    jasper_api_key: str = _DEMO.jasper_api_key
-    thingspace_client_id: str = _DEMO.thingspace_client_id
-    thingspace_client_secret: str = _DEMO.thingspace_client_secret
-    thingspace_username: str = _DEMO.thingspace_username
-    thingspace_password: str = _DEMO.thingspace_password
+    # provider name (or integration) -> credential name -> value; empty: from the environment
+    credentials: dict[str, dict[str, str]] = {}  # noqa: RUF012 (pydantic copies defaults)
     timeout_seconds: float = 30.0
+    usage_wait_seconds: float | None = None  # overrides the accounts' own setting
 
-    def for_provider(self, provider: ServiceProvider) -> CarrierClient:
+    def for_provider(self, provider: ServiceProvider, inbox: CallbackInbox | None = None) -> CarrierClient:
+        kind = carrier_kind(provider.integration)
+        given = self.credentials.get(provider.name) or self.credentials.get(provider.integration)
+        credentials = dict(given) if given else credentials_from_env(provider, kind.credentials)
+        missing = [name for name in kind.credentials if not credentials.get(name)]
+        if missing:
+            raise CarrierConfigError(
+                f"service provider '{provider.name}': credentials lack {', '.join(missing)}"
+            )
+        settings = dict(provider.carrier_settings or {})
+        unknown = sorted(set(settings) - set(kind.settings))
+        if unknown:
+            raise CarrierConfigError(
+                f"service provider '{provider.name}': unknown carrier settings {', '.join(unknown)}"
+                f" ({kind.integration} takes {', '.join(kind.settings) or 'none'})"
+            )
+        if self.usage_wait_seconds is not None and "usage_wait_seconds" in kind.settings:
+            settings["usage_wait_seconds"] = self.usage_wait_seconds
         base = (provider.base_url or self.default_base_url).rstrip("/")
         policy = Policy(
             requests_per_second=provider.rate_limit_per_second,
-            max_in_flight=1 if provider.integration == "jasper" else 4,
+            max_in_flight=kind.max_in_flight,
             timeout_seconds=self.timeout_seconds,
         )
-        if provider.integration == "jasper":
-            return JasperClient(f"{base}/rws/api/v1", self.jasper_username, self.jasper_api_key, policy)
-        if provider.integration == "thingspace":
-            return ThingSpaceClient(
-                base,
-                provider.account_name,
-                self.thingspace_client_id,
-                self.thingspace_client_secret,
-                self.thingspace_username,
-                self.thingspace_password,
-                policy,
-            )
-        raise ValueError(
-            f"service provider '{provider.name}' has unknown integration '{provider.integration}'"
-        )
-
-
-_ENV = {
-    "default_base_url": "AMOP_CARRIER_BASE_URL",
-    "jasper_username": "AMOP_JASPER_USERNAME",
-    "jasper_api_key": "AMOP_JASPER_API_KEY",
-    "thingspace_client_id": "AMOP_THINGSPACE_CLIENT_ID",
-    "thingspace_client_secret": "AMOP_THINGSPACE_CLIENT_SECRET",
-    "thingspace_username": "AMOP_THINGSPACE_USERNAME",
-    "thingspace_password": "AMOP_THINGSPACE_PASSWORD",
-}
+        target = Target(base + kind.api_path, provider.account_name, credentials, settings, policy, inbox)
+        return kind.build(target)
 
 
 def carriers_from_env() -> CarrierClients:
-    """Each setting from its environment variable when set (as an EnvVar, never shown)."""
-    return CarrierClients(**{field: dg.EnvVar(var) for field, var in _ENV.items() if os.environ.get(var)})
+    """The base URL from its environment variable when set; credentials at first use (above)."""
+    if os.environ.get("AMOP_CARRIER_BASE_URL"):
+        return CarrierClients(default_base_url=dg.EnvVar("AMOP_CARRIER_BASE_URL"))
+    return CarrierClients()
 
 
 defs = dg.Definitions(resources={"carriers": carriers_from_env()})
