@@ -22,6 +22,7 @@ class ProviderSpec:
     iccid_prefix: str  # leading digits; the serial and Luhn digit follow
     msisdn_area: str
     share: float  # fraction of the fleet's devices
+    carrier_settings: dict[str, str] | None = None  # see the carrier's KIND.settings
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ THINGSPACE = ProviderSpec(
     iccid_prefix="891480",
     msisdn_area="415",
     share=0.4,
+    carrier_settings={"mdn_zip_code": "94103", "service_type": "M2M"},
 )
 PROVIDERS = (JASPER, THINGSPACE)
 

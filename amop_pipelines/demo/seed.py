@@ -85,6 +85,7 @@ def _seed_provider(session: Session, spec: ProviderSpec, as_of: datetime) -> _Pr
             "billing_cycle_end_hour": 0,
             "time_zone": spec.time_zone,
             "optimization_start_hour": spec.optimization_start_hour,
+            "carrier_settings": spec.carrier_settings,
         },
         name=spec.name,
     )

@@ -127,6 +127,9 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
                 400, "REQUEST_FAILED.AccountLocked", "Too many failed logins: the account is locked"
             )
         body = await request.json()
+        state.captured.append(
+            {"carrier": "thingspace", "method": "POST", "path": request.url.path, "body": body}
+        )
         if (
             body.get("username") != creds.thingspace_username
             or body.get("password") != creds.thingspace_password
