@@ -46,6 +46,9 @@ setup(
             "pytest-xdist>=3.5",
             "dagster-celery==0.29.27",
             "redis>=5",
+            # Verizon's generated ThingSpace SDK: the contract tests prove the simulator's and the
+            # client's shapes against it (amop_pipelines_tests/carriers/test_thingspace_contract.py)
+            "apimatic-verizon-sdk==1.0.0",
         ],
         # the Celery deployment profile (docs/GUIDE.md): steps on workers fed through RabbitMQ
         "celery": ["dagster-celery==0.29.27", "redis>=5"],

@@ -18,6 +18,7 @@ class Faults:
     throttle_rate: float = 0.0  # fraction of calls answered 429 whatever the rate
     hang_rate: float = 0.0  # fraction of calls that hang for `hang_seconds` before answering
     hang_seconds: float = 0.0
+    hang_after_rate: float = 0.0  # fraction of calls applied, then answered only after `hang_seconds`
     callback_delay_seconds: float = 0.0
     callback_drop_rate: float = 0.0  # callbacks never sent
     callback_duplicate_rate: float = 0.0  # callbacks sent twice

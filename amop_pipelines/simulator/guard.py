@@ -78,7 +78,10 @@ class Guard:
                     status = self.state.faults.random.choice((500, 503))
                     return JSONResponse(SERVER_ERROR[carrier], status_code=status)
                 self.served[carrier] += 1
-                return await handler(request)
+                answer = await handler(request)
+                if self.state.faults.chance(faults.hang_after_rate):  # done, but the answer is late
+                    await asyncio.sleep(faults.hang_seconds)
+                return answer
             finally:
                 bucket.in_flight -= 1
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from amop_pipelines.carriers.errors import PermanentCarrierError
+from amop_pipelines.carriers.errors import PermanentCarrierError, UncertainOutcomeError
 
-from .conftest import jasper_client, thingspace_client
+from .conftest import FAST, jasper_client, thingspace_client
 
 
 def _pick(sim, carrier: str, status: str, skip: int = 0) -> str:
@@ -176,3 +177,33 @@ def test_five_failed_logins_lock_the_account(sim):
     with pytest.raises(PermanentCarrierError, match="AccountLocked"):
         thingspace_client(sim).rate_plans()
     sim.state.locked, sim.state.failed_logins = False, 0  # unlock for the other tests
+
+
+def _plan_changes(sim, iccid: str) -> list[dict]:
+    return [op for op in sim.operations() if op["iccid"] == iccid and op["operation"] == "plan"]
+
+
+def test_a_thingspace_action_applied_but_unanswered_is_read_back_not_sent_again(sim):
+    iccid = _pick(sim, "thingspace", "active", skip=300)
+    target = next(p for p in ("T-M2M-250MB", "T-M2M-25MB") if p != sim.device(iccid)["ratePlan"])
+    sim.set_faults(
+        "thingspace", route="/api/m2m/v1/devices/actions/plan", hang_after_rate=1.0, hang_seconds=1.0
+    )
+    client = thingspace_client(sim, replace(FAST, timeout_seconds=0.3))
+    accepted = client.change_rate_plan(iccid, target)
+    assert accepted.asynchronous is False and accepted.request_id is None  # known applied by the read
+    assert len(_plan_changes(sim, iccid)) == 1
+    assert sim.device(iccid)["ratePlan"] == target
+
+
+def test_a_thingspace_action_that_failed_with_5xx_is_not_sent_again_blindly(sim):
+    iccid = _pick(sim, "thingspace", "active", skip=301)
+    target = next(p for p in ("T-M2M-250MB", "T-M2M-25MB") if p != sim.device(iccid)["ratePlan"])
+    sim.set_faults("thingspace", route="/api/m2m/v1/devices/actions/plan", error_rate=1.0)
+    client = thingspace_client(sim)
+    client.rate_plans()  # logged in
+    calls = client.http.calls
+    with pytest.raises(UncertainOutcomeError, match="may have applied it"):
+        client.change_rate_plan(iccid, target)
+    assert client.http.calls == calls + 2  # the action once, then a read of the device
+    assert _plan_changes(sim, iccid) == []
