@@ -139,6 +139,30 @@ def rate_plans_export(out: Path, provider: str | None) -> None:
     click.echo(f"wrote {count:,} rate plans to {out.resolve()}")
 
 
+@rate_plans.command("import")
+@click.option("--provider", required=True, help="Service provider name.")
+@click.argument("plans_csv", type=click.Path(dir_okay=False, path_type=Path))
+def rate_plans_import(provider: str, plans_csv: Path) -> None:
+    """Price rate plans from plans.csv (DESIGN.md section 5): carriers publish no prices.
+
+    A file with any bad row is refused whole, one line per problem as FILE:ROW: field: message,
+    and nothing is stored. Plans the file does not list keep their prices.
+    """
+    from amop_pipelines.price_book import PriceBookError, import_price_book
+    from amop_pipelines.problems import InputError
+
+    try:
+        report = import_price_book(_engine(), provider, plans_csv)
+    except InputError as error:
+        for problem in str(error).splitlines():
+            click.echo(problem, err=True)
+        sys.exit(2)
+    except PriceBookError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(line)
+
+
 @main.command("optimize")
 @click.option("--devices", "devices_csv", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--plans", "plans_csv", type=click.Path(dir_okay=False, path_type=Path), required=True)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import httpx
 
 from amop_pipelines.carriers.base import CarrierKind, Target
-from amop_pipelines.carriers.errors import PermanentCarrierError, TransientCarrierError
+from amop_pipelines.carriers.errors import PermanentCarrierError, TransientCarrierError, UncertainOutcomeError
 from amop_pipelines.carriers.models import CarrierDevice, ChangeAccepted, RatePlanInfo, UsageRecord
 from amop_pipelines.carriers.policy import CarrierHttp, Policy
 
@@ -161,11 +161,16 @@ class JasperClient:
         headers = {"X-Request-ID": idempotency_key} if idempotency_key else {}
         self.http.request("PUT", f"/devices/{iccid}", json=body, headers=lambda: headers)
         if "effectiveDate" not in body:
-            shown = self.device(iccid)
+            try:
+                shown = self.device(iccid)
+            except TransientCarrierError as error:
+                raise UncertainOutcomeError(
+                    f"PUT /devices/{iccid} answered; its read-back failed: {error}"
+                ) from error
             fields = {"ratePlan": shown.rate_plan, "status": shown.status, "customer": shown.customer}
             missing = [k for k, v in body.items() if k in fields and fields[k] != v]
             if missing:
-                raise TransientCarrierError(
+                raise UncertainOutcomeError(
                     f"PUT /devices/{iccid} answered but the device does not show {', '.join(missing)} yet"
                 )
         return ChangeAccepted(iccid, idempotency_key, asynchronous=False)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select, update
 
 from amop_pipelines.carriers.base import CarrierClient
-from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError
+from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError, UncertainOutcomeError
 from amop_pipelines.changes.handlers import HANDLERS, ONE_STEP, Handler
 from amop_pipelines.changes.requests import ChangeError, audit
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
@@ -280,12 +280,22 @@ class _ItemRunner:
         attempts, unknown_outcome = item.attempts, item.state == "in_progress"
         while True:
             steps = list(item.steps) if item.steps else None
-            if unknown_outcome and steps is not None:  # the last run died during this step's call
-                unknown_outcome = False
+            if unknown_outcome and steps is not None:  # a run died during this step's call, or it
+                # timed out or met a 5xx: read the carrier before anything is sent again
                 try:
                     applied = self.handler.already_applied(client, device.iccid, item.parameters, item.step)
-                except CarrierError:
-                    applied = False  # cannot tell: send it (the carrier's own rules refuse a true repeat)
+                except PermanentCarrierError:
+                    applied = False  # the carrier says what it has: not this change, so send it
+                except CarrierError as error:  # cannot read now: never resend while unsure
+                    attempts += 1
+                    if attempts >= self.max_attempts:
+                        why = f"could not confirm after {attempts} attempts whether it was applied: {error}"
+                        self._set(item.id, "dead", state="dead", last_error=self._why(item, Exception(why)))
+                        return
+                    self._set(item.id, "retry", state="retry", last_error=self._why(item, error))
+                    time.sleep(self.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random()))
+                    continue
+                unknown_outcome = False
                 if applied:
                     if step_done(self.engine, self.handler, item, self.request_id, self.actor, True) is None:
                         return
@@ -305,6 +315,7 @@ class _ItemRunner:
                 self._set(item.id, "failed", state="failed", last_error=self._why(item, error))
                 return
             except CarrierError as error:
+                unknown_outcome = isinstance(error, UncertainOutcomeError)
                 if attempts >= self.max_attempts:
                     why = f"gave up after {attempts} attempts: {self._why(item, error)}"
                     self._set(item.id, "dead", state="dead", last_error=why)

@@ -6,10 +6,12 @@ created, and devices and usage go in with INSERT ... ON CONFLICT DO NOTHING.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,12 +19,13 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.billing import Period, period_containing
+from amop_pipelines.carriers.registry import carrier_kind
+from amop_pipelines.contracts import COMM_PLAN_SEPARATOR, PLANS_COLUMNS, write_csv
 from amop_pipelines.db.bulk import insert_ignoring_existing
 from amop_pipelines.db.engine import session_scope
 from amop_pipelines.db.models import (
     CarrierRatePlan,
     CommunicationPlan,
-    CommunicationPlanRatePlan,
     Customer,
     CustomerRatePlan,
     CustomerRatePool,
@@ -44,7 +47,9 @@ from amop_pipelines.demo.catalog import (
     customer_sites,
 )
 from amop_pipelines.demo.fleet import generate_devices
+from amop_pipelines.price_book import import_price_book
 from amop_pipelines.sync.periods import ensure_billing_period
+from amop_pipelines.sync.providers import provider_key
 
 
 @dataclass
@@ -74,7 +79,32 @@ class _ProviderIds:
     groups: dict[str, int]
 
 
-def _seed_provider(session: Session, spec: ProviderSpec, as_of: datetime) -> _ProviderIds:
+def price_book_rows(spec: ProviderSpec) -> list[list[object]]:
+    """The demo account's price book in the plans.csv layout: the catalog's prices and which of
+    its communication plans (ThingSpace: AMOP's own groups) allow each plan."""
+    allowed: dict[str, list[str]] = {}
+    for comm in COMM_PLANS[spec.name]:
+        for code in comm.plans:
+            allowed.setdefault(code, []).append(comm.name)
+    return [
+        [
+            plan.plan_code,
+            plan.monthly_charge,
+            plan.allowance_mb,
+            plan.overage_rate,
+            plan.overage_unit_mb,
+            plan.sms_rate,
+            plan.pooled,
+            COMM_PLAN_SEPARATOR.join(sorted(allowed.get(plan.plan_code, []))),
+            plan.optimization_group or "",
+        ]
+        for plan in PLANS[spec.name]
+    ]
+
+
+def _seed_account(session: Session, spec: ProviderSpec) -> None:
+    """The carrier account and, where the carrier has them, its communication plans (as the
+    carrier sync finds them); prices come next, from the price book."""
     provider = _get_or_create(
         session,
         ServiceProvider,
@@ -89,45 +119,36 @@ def _seed_provider(session: Session, spec: ProviderSpec, as_of: datetime) -> _Pr
         },
         name=spec.name,
     )
-    groups = {
-        name: _get_or_create(session, OptimizationGroup, service_provider_id=provider.id, name=name).id
-        for name in sorted({p.optimization_group for p in PLANS[spec.name] if p.optimization_group})
-    }
-    rate_plans = {}
-    for plan in PLANS[spec.name]:
-        rate_plans[plan.plan_code] = _get_or_create(
-            session,
-            CarrierRatePlan,
-            defaults={
-                "name": plan.plan_code.replace("-", " "),
-                "plan_type": plan.plan_type,
-                "monthly_charge": plan.money("monthly_charge"),
-                "allowance_mb": plan.money("allowance_mb"),
-                "overage_rate": plan.money("overage_rate"),
-                "overage_unit_mb": plan.money("overage_unit_mb"),
-                "sms_rate": plan.money("sms_rate"),
-                "is_pooled": plan.pooled,
-                "optimization_group_id": groups.get(plan.optimization_group or ""),
-            },
-            service_provider_id=provider.id,
-            plan_code=plan.plan_code,
-        ).id
-    comm_plans = {}
-    for comm in COMM_PLANS[spec.name]:
-        comm_id = _get_or_create(
-            session, CommunicationPlan, service_provider_id=provider.id, name=comm.name
-        ).id
-        comm_plans[comm.name] = comm_id
-        for code in comm.plans:
-            _get_or_create(
-                session,
-                CommunicationPlanRatePlan,
-                communication_plan_id=comm_id,
-                carrier_rate_plan_id=rate_plans[code],
-            )
+    if carrier_kind(spec.integration).has_communication_plans:
+        for comm in COMM_PLANS[spec.name]:
+            _get_or_create(session, CommunicationPlan, service_provider_id=provider.id, name=comm.name)
+
+
+def _import_price_book(engine: Engine, spec: ProviderSpec) -> None:
+    """Write the book to a file and import it as an operator would (`amop rate-plans import`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{provider_key(spec.name)}-prices.csv"
+        write_csv(path, PLANS_COLUMNS, price_book_rows(spec))
+        import_price_book(engine, spec.name, path)
+
+
+def _provider_ids(session: Session, spec: ProviderSpec, as_of: datetime) -> _ProviderIds:
+    provider = session.scalars(select(ServiceProvider).where(ServiceProvider.name == spec.name)).one()
+
+    def by_name(model, key) -> dict[str, int]:
+        query = select(key, model.id).where(model.service_provider_id == provider.id)
+        return dict(session.execute(query).all())
+
     period = period_containing(as_of, spec.billing_cycle_end_day, 0, spec.time_zone)
     billing_period = ensure_billing_period(session, provider, period)
-    return _ProviderIds(provider.id, period, billing_period.id, comm_plans, rate_plans, groups)
+    return _ProviderIds(
+        provider.id,
+        period,
+        billing_period.id,
+        by_name(CommunicationPlan, CommunicationPlan.name),
+        by_name(CarrierRatePlan, CarrierRatePlan.plan_code),
+        by_name(OptimizationGroup, OptimizationGroup.name),
+    )
 
 
 @dataclass
@@ -232,8 +253,13 @@ def seed_demo(
     fleet = generate_devices(devices, seed)
     report = SeedReport(devices_in_fleet=devices, devices_in_database=0, seconds=0.0)
     with session_scope(engine) as session:
+        for spec in PROVIDERS:
+            _seed_account(session, spec)
+    for spec in PROVIDERS:
+        _import_price_book(engine, spec)  # the operator's prices, through `amop rate-plans import`
+    with session_scope(engine) as session:
         customer_ids = _seed_customers(session)
-        provider_ids = {spec.name: _seed_provider(session, spec, as_of) for spec in PROVIDERS}
+        provider_ids = {spec.name: _provider_ids(session, spec, as_of) for spec in PROVIDERS}
     for spec in PROVIDERS:
         ids = provider_ids[spec.name]
         report.periods[spec.name] = ids.period.billing_month

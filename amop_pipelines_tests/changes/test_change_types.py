@@ -26,7 +26,6 @@ from amop_pipelines.db.models import (
     CustomerRatePlan,
     CustomerRatePool,
     Device,
-    ServiceProvider,
 )
 from amop_pipelines.identifiers import with_luhn_digits
 from amop_pipelines_tests.changes.conftest import assert_audited
@@ -201,40 +200,44 @@ def test_a_status_the_carrier_refuses_at_run_time_fails_the_item_with_its_reason
 # ---- Change ICCID/IMEI ------------------------------------------------------------------------------
 
 
-def test_an_identifier_change_walks_suspend_swap_reactivate_plan_and_read_back(async_world, monkeypatch):
+def test_an_identifier_change_walks_restore_delete_spare_swap_and_read_back(async_world, monkeypatch):
+    """ThingSpace changes identifiers of active devices only, to SIMs it does not know: a suspended
+    device is restored first, a deactivated spare SIM deleted, then the swap carries the plan."""
     w = async_world
     monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "1")
-    with w.engine.begin() as connection:  # this account's carrier swaps identifiers only when suspended
+    w.sim.set_faults("thingspace", callback_duplicate_rate=1.0)
+    (iccid, old_imei, plan), (spare, _, _) = _rows(w.engine, TS_ACTIVE, 2, 8)
+    with w.engine.begin() as connection:  # a suspended device; a spare on no customer
+        connection.execute(sa.update(Device).where(Device.iccid == iccid).values(status="suspend"))
         connection.execute(
-            sa.update(ServiceProvider)
-            .where(ServiceProvider.integration == "thingspace")
-            .values(suspend_for_identifier_change=True)
+            sa.update(Device).where(Device.iccid == spare).values(status="deactive", customer_id=None)
         )
-    w.sim.set_faults("thingspace", suspend_for_identifier_change=True, callback_duplicate_rate=1.0)
-    ((iccid, old_imei, plan),) = _rows(w.engine, TS_ACTIVE, 1)
+    w.sim.change_device(iccid, status="suspend")
+    w.sim.change_device(spare, status="deactive", customer=None)
     target_plan = "T-M2M-25MB" if plan != "T-M2M-25MB" else "T-M2M-2MB"
-    new_iccid, new_imei = "8914800000099000017", _new_imei(1)
-    body = f"iccid,new_iccid,new_imei,service_plan\n{iccid},{new_iccid},{new_imei},{target_plan}\n"
+    new_imei = _new_imei(1)
+    body = f"iccid,new_iccid,new_imei,service_plan\n{iccid},{spare},{new_imei},{target_plan}\n"
     request_id = submit_file(w.engine, "change_iccid_imei", _file(w.tmp_path, "swap", body), "bob")
     assert status(w.engine, request_id).state == "awaiting_approval"  # identifiers are critical
     approve(w.engine, request_id, "carol")
 
     assert _settle_async(w, request_id).items_by_state == {"completed": 1}
     assert_audited(w.engine, request_id, "bob")
-    device = _device(w.engine, iccid=new_iccid)
+    device = _device(w.engine, iccid=spare)
     assert (device.imei, device.status) == (new_imei, "active")
-    assert w.sim.device(new_iccid)["ratePlan"] == target_plan
+    assert w.sim.device(spare)["ratePlan"] == target_plan
     with w.engine.connect() as connection:
         item = connection.execute(sa.select(ChangeItem)).one()
         code = connection.scalar(
             sa.text("SELECT plan_code FROM carrier_rate_plan WHERE id = :i"),
             {"i": device.carrier_rate_plan_id},
         )
-    assert code == target_plan
-    assert item.steps == ["suspend", "change_identifier", "reactivate", "assign_plan", "read_back"]
+        rows = connection.execute(sa.select(Device.id).where(Device.iccid.in_([iccid, spare]))).all()
+    assert code == target_plan and len(rows) == 1  # one device, now on the spare SIM
+    assert item.steps == ["restore", "delete_spare", "change_identifier", "read_back"]
     assert item.previous_values["iccid"] == iccid and item.previous_values["imei"] == old_imei
-    operations = [op["operation"] for op in w.sim.operations() if op["iccid"] in (iccid, new_iccid)]
-    assert operations == ["suspend", "deviceId", "restore", "plan"]  # each once, though callbacks came twice
+    operations = [op["operation"] for op in w.sim.operations() if op["iccid"] in (iccid, spare)]
+    assert operations == ["restore", "delete", "deviceId"]  # each once, though callbacks came twice
     assert any("activation complete" in line for line in audit_trail(w.engine, request_id))
 
 

@@ -119,7 +119,7 @@ def usage_staging(
     provider, month = provider_of(amop_db, context)
     with Session(amop_db.engine) as session, session.begin():
         period = ensure_billing_period(session, provider, provider_period(provider, month))
-        period_id = period.id
+        period_id, starts_at, ends_at = period.id, period.starts_at, period.ends_at
         staged = dict(
             session.execute(
                 select(DeviceStaging.iccid, DeviceStaging.rate_plan).where(
@@ -136,7 +136,7 @@ def usage_staging(
     plans = {iccid: codes.get(plan_id) for iccid, plan_id in known} | staged
     devices = [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]
     client = carriers.for_provider(provider, inbox=StoredCallbacks(amop_db.engine))
-    window = (period.starts_at, min(datetime.now(UTC), period.ends_at))
+    window = (starts_at, min(datetime.now(UTC), ends_at))
     try:
         report = stage_usage(amop_db.engine, provider.id, period_id, client.iter_usage(devices, *window))
     finally:
