@@ -373,6 +373,34 @@ def callbacks() -> None:
     """The carrier callback receiver."""
 
 
+@callbacks.command("register")
+@click.option("--url", required=True, envvar="AMOP_CALLBACK_URL", help="The receiver's public URL.")
+@click.option("--provider", default=None, help="Service provider name (default: every active one).")
+def callbacks_register(url: str, provider: str | None) -> None:
+    """Register the receiver for the accounts' callbacks (ThingSpace: CarrierService and
+    DeviceUsage), with the username (AMOP_CALLBACK_USERNAME, default amop) and password
+    (AMOP_CALLBACK_SECRET) the carrier will echo in every callback."""
+    import os
+
+    import dagster as dg
+
+    from amop_pipelines.carriers.base import CarrierConfigError
+    from amop_pipelines.carriers.errors import CarrierError
+    from amop_pipelines.changes.callbacks import SECRET_ENV, register_receiver
+    from amop_pipelines.defs.resources.carriers import carriers_from_env
+
+    secret = os.environ.get(SECRET_ENV)
+    if not secret:
+        raise click.ClickException(f"set {SECRET_ENV}: the carrier will echo it for the receiver to check")
+    try:  # the resource as a run builds it: its EnvVar settings resolved
+        with dg.build_resources({"carriers": carriers_from_env()}) as resources:
+            registered = register_receiver(_engine(), resources.carriers.for_provider, url, secret, provider)
+    except (ValueError, CarrierConfigError, CarrierError) as error:
+        raise click.ClickException(str(error)) from error
+    for name, services in registered.items():
+        click.echo(f"{name}: {', '.join(services) or 'no callbacks (answers at once)'} -> {url}")
+
+
 @callbacks.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="AMOP_CALLBACK_HOST")
 @click.option("--port", default=8720, show_default=True, envvar="AMOP_CALLBACK_PORT")

@@ -5,7 +5,7 @@ import dagster as dg
 from amop_pipelines.defs import executor
 from amop_pipelines.defs.assets import fleet, optimization, sync
 from amop_pipelines.defs.checks import sync as sync_checks
-from amop_pipelines.defs.jobs import changes, launchpad
+from amop_pipelines.defs.jobs import callbacks, changes, launchpad
 from amop_pipelines.defs.resources import carriers, database, notifier
 from amop_pipelines.defs.sensors import failures, providers, window
 
@@ -21,6 +21,7 @@ defs = dg.Definitions.merge(
     window.defs,
     failures.defs,
     changes.defs,
+    callbacks.defs,
     launchpad.defs,
     executor.defs,
 )

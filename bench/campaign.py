@@ -396,8 +396,8 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        carriers.for_provider(thingspace).register_callback(
-            f"http://127.0.0.1:{receiver_port}/callbacks/thingspace?token={SECRET}"
+        carriers.for_provider(thingspace).register_callbacks(  # ThingSpace echoes these in each body
+            f"http://127.0.0.1:{receiver_port}/callbacks/thingspace", "amop", SECRET
         )
         want = {(t, c): int(args.items * share) for t, c, share in MIX}
         want[MIX[0][0], MIX[0][1]] += args.items - sum(want.values())

@@ -1,9 +1,11 @@
-"""Carrier callbacks: a receiver that refuses calls without the shared secret and stores each
-callback once, and the reconciliation of stored callbacks with the items awaiting them.
+"""Carrier callbacks: a receiver that refuses calls without AMOP's callback credentials and stores
+each callback once, and the reconciliation of stored callbacks with the items awaiting them.
 
-ThingSpace posts to the URL registered for the account, so the secret travels in that URL
-(`?token=...`) or in an `X-AMOP-Callback-Secret` header. Repeated deliveries of one callback
-(the carrier retries until answered 2xx) share a dedupe key and are stored once.
+ThingSpace echoes the username and password registered with the callback service in every
+callback body: that is the only authentication Verizon offers (CARRIERS.md), so the receiver
+compares both (in constant time) and stores the body without them. A secret in an
+`X-AMOP-Callback-Secret` header or a `?token=` query is accepted as well. Repeated deliveries of
+one callback (the carrier retries until answered 2xx) share a dedupe key and are stored once.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from amop_pipelines.changes.handlers import HANDLERS
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
 
 SECRET_ENV = "AMOP_CALLBACK_SECRET"
+USERNAME_ENV = "AMOP_CALLBACK_USERNAME"
+DEFAULT_USERNAME = "amop"
+CREDENTIAL_FIELDS = ("username", "password")
 CALLBACK_TIMEOUT = timedelta(minutes=30)  # an item waiting longer is checked on the carrier
 
 
@@ -43,21 +48,38 @@ def _insert_once(engine: Engine, row: dict) -> bool:
     return bool(result.rowcount)
 
 
-def receiver_app(engine: Engine, secret: str | None = None) -> Starlette:
+def callback_username() -> str:
+    return os.environ.get(USERNAME_ENV) or DEFAULT_USERNAME
+
+
+def _same(given: object, expected: str) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def receiver_app(engine: Engine, secret: str | None = None, username: str | None = None) -> Starlette:
     """The callback endpoint: POST /callbacks/thingspace."""
     secret = secret or os.environ.get(SECRET_ENV)
     if not secret:
         raise ValueError(f"set {SECRET_ENV}: the callback endpoint refuses every call without a secret")
+    username = username or callback_username()
 
     async def thingspace(request: Request) -> Response:
-        given = request.headers.get("x-amop-callback-secret") or request.query_params.get("token") or ""
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
             body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        by_body = (
+            isinstance(body, dict)
+            and _same(body.get("password"), secret)
+            and _same(body.get("username"), username)
+        )
+        extra = request.headers.get("x-amop-callback-secret") or request.query_params.get("token")
+        if not (by_body or (extra is not None and _same(extra, secret))):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
             request_id = str(body["requestId"])
             ids = {e["kind"].lower(): e["id"] for e in body.get("deviceIds", [])}
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             return JSONResponse({"error": "not a ThingSpace callback"}, status_code=400)
         status = str(body.get("status", ""))
         stored = _insert_once(
@@ -66,7 +88,7 @@ def receiver_app(engine: Engine, secret: str | None = None) -> Starlette:
                 "carrier_request_id": request_id,
                 "dedupe_key": f"{request_id}:{ids.get('iccid', '')}:{status}",
                 "status": status,
-                "payload": body,
+                "payload": {k: v for k, v in body.items() if k not in CREDENTIAL_FIELDS},
                 "received_at": datetime.now(UTC),
             },
         )
@@ -75,12 +97,46 @@ def receiver_app(engine: Engine, secret: str | None = None) -> Starlette:
     return Starlette(routes=[Route("/callbacks/thingspace", thingspace, methods=["POST"])])
 
 
+def register_receiver(
+    engine: Engine,
+    client_for: Callable[[ServiceProvider], CarrierClient],
+    url: str,
+    secret: str,
+    provider_name: str | None = None,
+    username: str | None = None,
+) -> dict[str, list[str]]:
+    """Setting up an account: point its carrier's callbacks at AMOP's receiver (`url`, public),
+    with the username and password the carrier will echo. Every active provider, or one by name;
+    returns the callback services registered per provider (none for a carrier without callbacks)."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"the receiver URL must be http(s)://...: {url!r}")
+    with Session(engine) as session:
+        query = select(ServiceProvider).where(ServiceProvider.is_active)
+        if provider_name:
+            query = select(ServiceProvider).where(ServiceProvider.name == provider_name)
+        providers = session.scalars(query.order_by(ServiceProvider.name)).all()
+        session.expunge_all()
+    if provider_name and not providers:
+        raise ValueError(f"no service provider '{provider_name}'")
+    registered = {}
+    for provider in providers:
+        client = client_for(provider)
+        try:
+            registered[provider.name] = client.register_callbacks(
+                url, username or callback_username(), secret
+            )
+        finally:
+            client.close()
+    return registered
+
+
 @dataclass
 class Reconciled:
     completed: int = 0  # steps confirmed (an item's last step completes it)
     failed: int = 0
     duplicates: int = 0
     unmatched: int = 0
+    pending: int = 0  # Pending callbacks: the item keeps waiting
     rechecked: int = 0
     finished: list[ExecutionReport] = field(default_factory=list)  # requests this settled
 
@@ -115,6 +171,9 @@ def reconcile(
         change_item, change_type, request_id = item
         if change_item.state != "awaiting_callback":
             outcome.duplicates += 1  # already settled: a repeated or late callback
+            continue
+        if callback.status.lower() == "pending":
+            outcome.pending += 1  # the carrier is still working on it: not an outcome
             continue
         if callback.status == "Success":
             step_done(engine, HANDLERS[change_type], change_item, request_id, actor)

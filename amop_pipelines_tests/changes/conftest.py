@@ -22,6 +22,7 @@ from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import free_port, new_state, running_simulator
 
 SECRET = "s3cret-callback-token"
+CALLBACK_USERNAME = "amop-callbacks"
 FLEET = 400
 
 
@@ -61,9 +62,11 @@ class AsyncWorld:
 
 @contextlib.contextmanager
 def serving_receiver(engine: sa.Engine, client_for) -> Iterator[str]:
-    """The callback receiver on a free port, registered with ThingSpace (the secret in the URL)."""
+    """The callback receiver on a free port, registered with ThingSpace for action outcomes and
+    usage; ThingSpace echoes the registered username and password in every callback body."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(receiver_app(engine, SECRET), port=port, log_level="warning"))
+    app = receiver_app(engine, SECRET, CALLBACK_USERNAME)
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -71,7 +74,7 @@ def serving_receiver(engine: sa.Engine, client_for) -> Iterator[str]:
     with sa.orm.Session(engine) as session:
         provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
     url = f"http://127.0.0.1:{port}/callbacks/thingspace"
-    client_for(provider).register_callback(f"{url}?token={SECRET}")
+    client_for(provider).register_callbacks(url, CALLBACK_USERNAME, SECRET)
     try:
         yield url
     finally:

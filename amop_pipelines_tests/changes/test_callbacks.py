@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from amop_pipelines.changes.callbacks import reconcile
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import status, submit_file
-from amop_pipelines.db.models import CarrierCallback
+from amop_pipelines.db.models import CarrierCallback, ChangeItem
 from amop_pipelines.demo.carriers import simulator_carriers
+
+from .conftest import CALLBACK_USERNAME, SECRET
 
 
 @pytest.fixture
@@ -63,7 +65,7 @@ def test_duplicated_and_reordered_callbacks_settle_each_item_once(world, async_w
     assert reconcile(engine, client_for).completed == 0  # nothing settles twice
 
 
-def test_callbacks_without_the_secret_are_refused_and_stored_nowhere(world):
+def test_callbacks_without_the_password_are_refused_and_stored_nowhere(world):
     _, engine, _, _, url = world
     body = {
         "requestId": "x",
@@ -71,9 +73,57 @@ def test_callbacks_without_the_secret_are_refused_and_stored_nowhere(world):
         "status": "Success",
     }
     assert httpx.post(url, json=body).status_code == 401
+    assert httpx.post(url, json=body | {"username": CALLBACK_USERNAME}).status_code == 401
+    assert (
+        httpx.post(url, json=body | {"username": CALLBACK_USERNAME, "password": "wrong"}).status_code == 401
+    )
+    assert httpx.post(url, json=body | {"username": "someone", "password": SECRET}).status_code == 401
     assert httpx.post(f"{url}?token=wrong", json=body).status_code == 401
+    assert httpx.post(url, content=b"not json").status_code == 401
     with engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(CarrierCallback)) == 0
+
+
+def test_callbacks_with_the_echoed_credentials_are_stored_without_them(world):
+    _, engine, _, _, url = world
+    body = {
+        "requestId": "y",
+        "deviceIds": [{"id": "8914800000000000017", "kind": "iccid"}],
+        "status": "Success",
+        "username": CALLBACK_USERNAME,
+        "password": SECRET,
+    }
+    assert httpx.post(url, json=body).json() == {"stored": True}
+    with engine.connect() as connection:
+        payload = connection.scalar(sa.select(CarrierCallback.payload))
+    assert payload["requestId"] == "y" and "password" not in payload and "username" not in payload
+
+
+def test_a_pending_callback_is_not_a_failure(world, async_world):
+    sim, engine, client_for, tmp_path, url = world
+    path, _ = _ts_file(engine, tmp_path, 1, skip=30)
+    request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
+    sim.set_faults("thingspace", callback_delay_seconds=60)  # the real outcome comes later
+    execute_request(engine, request_id, client_for)
+    with engine.connect() as connection:
+        carrier_request, iccid = connection.execute(
+            sa.select(ChangeItem.carrier_request_id, ChangeItem.iccid)
+        ).one()
+    pending = {
+        "requestId": carrier_request,
+        "deviceIds": [{"id": iccid, "kind": "iccid"}],
+        "status": "Pending",
+        "username": CALLBACK_USERNAME,
+        "password": SECRET,
+    }
+    assert httpx.post(url, json=pending).json() == {"stored": True}
+    outcome = reconcile(engine, client_for)
+    assert (outcome.pending, outcome.failed) == (1, 0)
+    assert status(engine, request_id).items_by_state == {"awaiting_callback": 1}
+    sim.flush_callbacks()  # now the Success
+    async_world.wait_for_callbacks(2)
+    assert reconcile(engine, client_for).completed == 1
+    assert status(engine, request_id).state == "completed"
 
 
 def test_items_without_a_callback_in_time_are_checked_on_the_carrier(world):
