@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ import httpx
 from amop_pipelines.simulator.state import SimState
 
 MAX_DELIVERIES = 4
-RETRY_SECONDS = 0.2
+RETRY_SECONDS = 300.0  # Verizon retries an unanswered callback 5 minutes later, on the simulator's clock
 
 
 @dataclass(order=True)
@@ -28,7 +27,8 @@ class Delivery:
 
 
 class CallbackDispatcher:
-    """Holds callbacks until due, posts them to the registered URL, and counts what happened."""
+    """Holds callbacks until due, posts them to the registered URL, and counts what happened. Due
+    times are on the simulator's clock (`advance_clock` brings retries forward)."""
 
     def __init__(self, state: SimState):
         self.state = state
@@ -56,7 +56,7 @@ class CallbackDispatcher:
                 batch.append(dict(payload))
         if faults.callback_reorder:
             rng.shuffle(batch)
-        now = time.monotonic()
+        now = self._clock()
         for offset, payload in enumerate(batch):
             self.sequence += 1
             # reordered batches keep their shuffled order; others their own
@@ -88,8 +88,11 @@ class CallbackDispatcher:
             count += await self._deliver_due(force=True)
         return count
 
+    def _clock(self) -> float:
+        return self.state.now().timestamp()
+
     async def _deliver_due(self, force: bool = False) -> int:
-        now = time.monotonic()
+        now = self._clock()
         due = [d for d in self.pending if force or d.due <= now]
         self.pending = [d for d in self.pending if not (force or d.due <= now)]
         for delivery in due:
@@ -122,7 +125,7 @@ class CallbackDispatcher:
             self.sequence += 1
             self.pending.append(
                 Delivery(
-                    time.monotonic() + RETRY_SECONDS,
+                    self._clock() + RETRY_SECONDS,
                     self.sequence,
                     delivery.payload,
                     delivery.attempt + 1,
@@ -136,7 +139,7 @@ class CallbackDispatcher:
     async def run(self) -> None:
         while True:
             await self._deliver_due()
-            timeout = (self.pending[0].due - time.monotonic()) if self.pending else 1.0
+            timeout = (self.pending[0].due - self._clock()) if self.pending else 1.0
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.01, min(timeout, 1.0)))

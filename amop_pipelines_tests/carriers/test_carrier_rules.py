@@ -159,15 +159,30 @@ def test_duplicated_and_reordered_callbacks_are_delivered_as_the_carrier_would(s
     assert received != [r for r in requests for _ in range(2)]  # not in the order of the requests
 
 
-def test_unanswered_callbacks_are_retried_up_to_four_deliveries(sim, receiver):
+def test_unanswered_callbacks_are_retried_five_minutes_apart_up_to_four_deliveries(sim, receiver):
     client = thingspace_client(sim)
     client.register_callback(receiver.url)
     receiver.fail_first = 3
+    attempts = sim.callback_stats()["attempts"]
     request_id = client.change_status(_pick(sim, "thingspace", "active", skip=60), "suspend").request_id
+    _wait_until(lambda: sim.callback_stats()["attempts"] == attempts + 1)  # the first, refused
+    for retry in range(3):
+        sim.advance_clock(290)
+        time.sleep(1.5)  # the sender looks every second: not due yet
+        assert sim.callback_stats()["attempts"] == attempts + 1 + retry
+        sim.advance_clock(10)  # five minutes after the last delivery
+        _wait_until(lambda r=retry: sim.callback_stats()["attempts"] == attempts + 2 + r)
     _wait_for(receiver, 1)
     assert [c["requestId"] for c in receiver.received] == [request_id]
     assert receiver.received[0]["callbackCount"] == 4
     assert receiver.received[0]["maxCallbackThreshold"] == 4
+
+
+def _wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_five_failed_logins_lock_the_account(sim):
