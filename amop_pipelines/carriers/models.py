@@ -23,7 +23,7 @@ class CarrierDevice:
     date_updated: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     """Cycle-to-date usage of one device."""
 

@@ -10,10 +10,13 @@ one callback (the carrier retries until answered 2xx) share a dedupe key and are
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +49,30 @@ def _insert_once(engine: Engine, row: dict) -> bool:
             insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
     return bool(result.rowcount)
+
+
+@contextlib.contextmanager
+def running_receiver(
+    engine: Engine, secret: str, username: str | None = None, host: str = "127.0.0.1", port: int = 0
+) -> Iterator[str]:
+    """The receiver served from a thread (the demo, tests); yields its callback URL."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(receiver_app(engine, secret, username), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the callback receiver did not start")
+        time.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}/callbacks/thingspace"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def callback_username() -> str:

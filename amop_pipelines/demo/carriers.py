@@ -25,3 +25,13 @@ def simulator_credentials(credentials: Credentials | None = None) -> dict[str, d
 def simulator_carriers(base_url: str, **settings: Any) -> CarrierClients:
     """The carriers resource aimed at a running simulator, with its credentials."""
     return CarrierClients(default_base_url=base_url, credentials=simulator_credentials(), **settings)
+
+
+def simulator_credentials_env(credentials: Credentials | None = None) -> dict[str, str]:
+    """The same credentials as the environment gives them to every account of each carrier
+    (AMOP_<INTEGRATION>_<NAME>): for processes that build the code location's own resources."""
+    return {
+        f"AMOP_{carrier.upper()}_{name.upper()}": value
+        for carrier, values in simulator_credentials(credentials).items()
+        for name, value in values.items()
+    }

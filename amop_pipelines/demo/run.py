@@ -7,6 +7,7 @@ billing month, so that the runs are there to inspect in `dagster dev` afterwards
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class DemoResult:
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
     from sqlalchemy.orm import Session
 
+    from amop_pipelines.changes.callbacks import register_receiver, running_receiver
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device, ServiceProvider
@@ -62,10 +64,18 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
         session.expunge_all()
     result = DemoResult(success=True, devices=existing)
     echo(f"starting the carrier simulator with the same {existing:,} SIMs")
-    with running_simulator(new_state(devices=existing, seed=seed)) as sim, persistent_instance() as instance:
+    secret = secrets.token_urlsafe(24)  # the receiver's for this demo only
+    with (
+        running_simulator(new_state(devices=existing, seed=seed)) as sim,
+        running_receiver(engine, secret) as receiver_url,
+        persistent_instance() as instance,
+    ):
+        carriers = simulator_carriers(sim.base_url)
+        # as an operator sets an account up: ThingSpace calls back AMOP's receiver (bulk usage too)
+        register_receiver(engine, carriers.for_provider, receiver_url, secret)
         resources = {
             "amop_db": database_from_env(),
-            "carriers": simulator_carriers(sim.base_url),
+            "carriers": carriers,
             "notifier": notifier_from_env(),
         }
         for provider in active:

@@ -4,7 +4,6 @@ answers) the callback receiver serving on a port of its own."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -13,13 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from amop_pipelines.changes.callbacks import receiver_app
+from amop_pipelines.changes.callbacks import running_receiver
 from amop_pipelines.db.models import CarrierCallback, ServiceProvider
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import free_port, new_state, running_simulator
+from amop_pipelines.simulator.server import new_state, running_simulator
 
 SECRET = "s3cret-callback-token"
 CALLBACK_USERNAME = "amop-callbacks"
@@ -64,22 +62,11 @@ class AsyncWorld:
 def serving_receiver(engine: sa.Engine, client_for) -> Iterator[str]:
     """The callback receiver on a free port, registered with ThingSpace for action outcomes and
     usage; ThingSpace echoes the registered username and password in every callback body."""
-    port = free_port()
-    app = receiver_app(engine, SECRET, CALLBACK_USERNAME)
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    with sa.orm.Session(engine) as session:
-        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
-    url = f"http://127.0.0.1:{port}/callbacks/thingspace"
-    client_for(provider).register_callbacks(url, CALLBACK_USERNAME, SECRET)
-    try:
+    with running_receiver(engine, SECRET, CALLBACK_USERNAME) as url:
+        with sa.orm.Session(engine) as session:
+            provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="thingspace")).one()
+        client_for(provider).register_callbacks(url, CALLBACK_USERNAME, SECRET)
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def callbacks_stored(engine: sa.Engine) -> int:

@@ -10,7 +10,7 @@ from amop_pipelines.db import migrate
 from amop_pipelines.db.engine import make_engine
 from amop_pipelines.defs.jobs.callbacks import CallbackReceiver, register_callbacks_job
 from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials
+from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials_env
 from amop_pipelines.demo.catalog import JASPER, THINGSPACE
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.settings import database_url
@@ -27,9 +27,8 @@ def account(amop_env, monkeypatch):
     seed_demo(make_engine(url), devices=200)
     with running_simulator(new_state(devices=200)) as sim:
         monkeypatch.setenv("AMOP_CARRIER_BASE_URL", sim.base_url)
-        for carrier, credentials in simulator_credentials().items():
-            for name, value in credentials.items():
-                monkeypatch.setenv(f"AMOP_{carrier.upper()}_{name.upper()}", value)
+        for name, value in simulator_credentials_env().items():
+            monkeypatch.setenv(name, value)
         yield sim, url
 
 

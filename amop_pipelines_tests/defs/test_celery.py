@@ -33,7 +33,7 @@ from amop_pipelines.defs.launch import current_billing_month, materialize_month,
 from amop_pipelines.defs.resources.carriers import CarrierClients
 from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.defs.resources.notifier import Notifier
-from amop_pipelines.demo.carriers import simulator_carriers
+from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials_env
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import new_state, running_simulator
 
@@ -81,6 +81,7 @@ def _run_on_celery(tmp_path: Path, postgres_url: str, amop_url: str, body: str) 
         "AMOP_EXECUTOR": "celery",
         "AMOP_CELERY_BROKER": BROKER,
         "AMOP_CELERY_BACKEND": BACKEND,
+        **simulator_credentials_env(),  # the workers build the code location's carriers resource
     }
     celery = [str(Path(sys.executable).with_name("dagster-celery")), "worker", "start"]
     workers = [

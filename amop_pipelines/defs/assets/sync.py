@@ -137,10 +137,12 @@ def usage_staging(
     devices = [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]
     client = carriers.for_provider(provider, inbox=StoredCallbacks(amop_db.engine))
     window = (starts_at, min(datetime.now(UTC), ends_at))
-    try:
-        report = stage_usage(amop_db.engine, provider.id, period_id, client.iter_usage(devices, *window))
+    try:  # read before the staging transaction opens: the callback receiver must be able to
+        # store the DeviceUsage callbacks this waits for (SQLite has one writer)
+        usage = list(client.iter_usage(devices, *window))
     finally:
         client.close()
+    report = stage_usage(amop_db.engine, provider.id, period_id, usage)
     return dg.MaterializeResult(
         metadata={
             "rows": report.rows,
