@@ -14,6 +14,7 @@ import httpx
 from amop_pipelines.simulator.state import SimState
 
 MAX_DELIVERIES = 4
+PARALLEL_DELIVERIES = 8  # callbacks posted at once
 RETRY_SECONDS = 300.0  # Verizon retries an unanswered callback 5 minutes later, on the simulator's clock
 
 
@@ -95,8 +96,8 @@ class CallbackDispatcher:
         now = self._clock()
         due = [d for d in self.pending if force or d.due <= now]
         self.pending = [d for d in self.pending if not (force or d.due <= now)]
-        for delivery in due:
-            await self._post(delivery)
+        for first in range(0, len(due), PARALLEL_DELIVERIES):  # several at once, in order of due time
+            await asyncio.gather(*(self._post(d) for d in due[first : first + PARALLEL_DELIVERIES]))
         return len(due)
 
     async def _post(self, delivery: Delivery) -> None:
@@ -105,7 +106,9 @@ class CallbackDispatcher:
             self.gave_up += 1
             return
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=5.0)
+            self._client = httpx.AsyncClient(
+                timeout=5.0, limits=httpx.Limits(max_connections=PARALLEL_DELIVERIES)
+            )
         payload = {
             **delivery.payload,
             "callbackCount": delivery.attempt,

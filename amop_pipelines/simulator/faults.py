@@ -27,6 +27,7 @@ class Faults:
     activation_pending_seconds: float = 0.0  # ThingSpace: an activation stays `pending activation`
     identifier_service_type: str = ""  # *unverified* serviceType of the identifier change; "": any
     usage_refused_plans: list[str] = field(default_factory=list)  # Jasper bulk usage refused
+    edit_ignored_rate: float = 0.0  # Jasper: edits answered 200 but not applied (some tenants)
 
     def merged(self, changes: dict[str, Any]) -> Faults:
         known = {f.name for f in fields(self)}

@@ -12,7 +12,6 @@ from amop_pipelines.simulator.guard import Handler
 from amop_pipelines.simulator.state import (
     JASPER_STATUSES,
     JASPER_TRANSITIONS,
-    PLAN_CHANGES_PER_MONTH,
     SimDevice,
     SimState,
 )
@@ -102,6 +101,9 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
     def authorized(request: Request) -> JSONResponse | None:
         if request.headers.get("authorization") != expected:
             return _error(401, "10000001", "Invalid credentials")
+        state.captured.append(
+            {"carrier": "jasper", "method": request.method, "path": request.url.path, "body": None}
+        )
         return None
 
     def page_args(request: Request) -> tuple[int, int] | JSONResponse:
@@ -247,14 +249,14 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
             plan = body["ratePlan"]
             if ("jasper", plan) not in state.rate_plans:
                 return _error(400, "10000024", f"Invalid rate plan {plan}")
-            if plan != device.rate_plan and state.plan_changes_this_month(device) >= PLAN_CHANGES_PER_MONTH:
-                return _error(400, "10000025", f"At most {PLAN_CHANGES_PER_MONTH} rate plan changes a month")
             changes["ratePlan"] = plan
         for field in ("communicationPlan", "customer"):
             if field in body:
                 changes[field] = body[field]
         if not changes:
             return _error(400, "10000008", "nothing to change")
+        if state.faults.chance(state.faults.for_route("jasper", request.url.path).edit_ignored_rate):
+            return JSONResponse({"iccid": device.iccid})  # some tenants: 200, and nothing applied
         before = {"status": device.status, "ratePlan": device.rate_plan}
         device.status = changes.get("status", device.status)
         if changes.get("ratePlan", device.rate_plan) != device.rate_plan:

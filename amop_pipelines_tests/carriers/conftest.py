@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -88,12 +89,16 @@ class Receiver:
                 else:
                     receiver.received.append(body)
                     self.send_response(200)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # the carrier posts several callbacks at once
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/callbacks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -106,3 +111,21 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+
+
+class ReceiverInbox:
+    """Callbacks as the test receiver got them (AMOP's own inbox reads them from its database)."""
+
+    def __init__(self, receiver: Receiver):
+        self.receiver = receiver
+
+    def collect(self, request_ids, deadline: float, expected: int) -> Iterator[dict]:
+        seen = matched = 0
+        while time.monotonic() < deadline and matched < expected:
+            fresh = self.receiver.received[seen:]
+            seen += len(fresh)
+            for callback in fresh:
+                if callback.get("requestId") in request_ids:
+                    matched += 1
+                    yield callback
+            time.sleep(0.05)

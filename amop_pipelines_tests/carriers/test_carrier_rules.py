@@ -25,20 +25,83 @@ def _wait_for(receiver, count: int, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_jasper_allows_four_rate_plan_changes_a_month(sim):
+def test_jasper_rate_plan_changes_are_not_limited_to_four_a_month(sim):
+    """The four-a-month rule is ThingSpace's; Control Center has none."""
     client = jasper_client(sim)
     iccid = _pick(sim, "jasper", "ACTIVATED", skip=11)
     current = sim.device(iccid)["ratePlan"]
     plans = [
-        p for p in ("J-PAYG", "J-POOL-20MB", "J-POOL-100MB", "J-POOL-1MB", "J-POOL-5MB") if p != current
-    ][:4]
-    for plan in plans:
-        client.change_rate_plan(iccid, plan, idempotency_key=f"k-{plan}")
-    with pytest.raises(PermanentCarrierError, match="10000025"):
-        client.change_rate_plan(iccid, current)
+        p
+        for p in ("J-PAYG", "J-POOL-20MB", "J-POOL-100MB", "J-POOL-1MB", "J-POOL-5MB", "J-PAYG")
+        if p != current
+    ]
+    for n, plan in enumerate(plans):
+        client.change_rate_plan(iccid, plan, idempotency_key=f"k-{n}")
     assert sim.device(iccid)["ratePlan"] == plans[-1]
     applied = [op for op in sim.operations() if op["iccid"] == iccid]
-    assert [op["request_id"] for op in applied] == [f"k-{plan}" for plan in plans]
+    assert [op["request_id"] for op in applied] == [f"k-{n}" for n in range(len(plans))]
+
+
+def test_a_jasper_edit_counts_only_once_the_device_shows_it(sim):
+    """On some tenants a 200 did not mean applied: the client reads the device back."""
+    client = jasper_client(sim)
+    iccid = _pick(sim, "jasper", "ACTIVATED", skip=12)
+    target = next(p for p in ("J-POOL-20MB", "J-POOL-5MB") if p != sim.device(iccid)["ratePlan"])
+    sim.set_faults("jasper", route=f"/rws/api/v1/devices/{iccid}", edit_ignored_rate=1.0)
+    with pytest.raises(UncertainOutcomeError, match="does not show ratePlan"):
+        client.change_rate_plan(iccid, target)
+    sim.set_faults("jasper", route=f"/rws/api/v1/devices/{iccid}", edit_ignored_rate=0.0)
+    assert client.change_rate_plan(iccid, target).asynchronous is False
+    assert sim.device(iccid)["ratePlan"] == target
+
+
+def _jasper_reads(sim, suffix: str) -> list[str]:
+    return [c["path"] for c in sim.state.captured if c["carrier"] == "jasper" and c["path"].endswith(suffix)]
+
+
+def test_jasper_usage_by_rate_plan_sums_each_device_over_its_zones(sim):
+    client = jasper_client(sim)
+    sim.freeze_clock(True)  # one instant for the bulk read and the device reads
+    try:
+        devices = [d for d in client.iter_devices() if d.rate_plan == "J-POOL-20MB"][:120]
+        roaming = [d for d in devices if sim.state.devices[d.iccid].device_id % 5 == 0]
+        bulk = {u.iccid: u for u in client.iter_usage(devices)}
+        assert roaming and set(bulk) == {d.iccid for d in devices}
+        for device in devices:  # equal to the device's own cycle-to-date figures
+            assert bulk[device.iccid] == client.device_usage(device.iccid)
+    finally:
+        sim.freeze_clock(False)
+
+
+def test_a_4xx_on_one_plans_usage_reads_that_plan_alone_and_the_rest_in_bulk(sim):
+    client = jasper_client(sim)
+    devices = [d for d in client.iter_devices() if d.rate_plan in ("J-POOL-500MB", "J-IND-50MB")][:300]
+    refused = {d.iccid for d in devices if d.rate_plan == "J-POOL-500MB"}
+    sim.set_faults("jasper", usage_refused_plans=["J-POOL-500MB"])
+    sim.state.captured.clear()
+    usage = {u.iccid: u for u in client.iter_usage(devices)}
+    assert set(usage) == {d.iccid for d in devices} and refused
+    read_alone = {path.split("/")[-2] for path in _jasper_reads(sim, "/ctdUsages")}
+    assert read_alone == refused  # J-IND-50MB stayed in bulk
+    assert _jasper_reads(sim, "/usages")  # the bulk pages were asked
+
+
+def test_120_rate_plans_arrive_over_three_pages(sim):
+    from amop_pipelines.simulator.state import SimRatePlan
+
+    extra = [
+        f"J-EXTRA-{n:03d}" for n in range(120 - sum(1 for c, _ in sim.state.rate_plans if c == "jasper"))
+    ]
+    for code in extra:
+        sim.state.rate_plans["jasper", code] = SimRatePlan("jasper", code, code, 10.0)
+    try:
+        client = jasper_client(sim)
+        plans = client.rate_plans()
+        assert len(plans) == len({p.code for p in plans}) == 120
+        assert client.pages_read == 3  # 50 a page
+    finally:
+        for code in extra:
+            del sim.state.rate_plans["jasper", code]
 
 
 def test_jasper_status_follows_its_state_machine(sim):

@@ -7,8 +7,7 @@ simulator must refuse the shapes the real API refuses."""
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +31,7 @@ from verizon.models.register_callback_request import RegisterCallbackRequest
 from verizon.models.service_plan_update_request import ServicePlanUpdateRequest
 from verizon.verizon_client import VerizonClient
 
-from .conftest import CREDS, TS_SETTINGS, thingspace_client
+from .conftest import CREDS, TS_SETTINGS, ReceiverInbox, thingspace_client
 
 ZIP, SERVICE_TYPE = TS_SETTINGS.mdn_zip_code, TS_SETTINGS.service_type
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -192,21 +191,6 @@ def test_usage_of_one_device_as_the_sdk_asks_and_reads_it(sim, sdk):
         sum(r.bytes_used for r in history.usage_history)
         == thingspace_client(sim).device_usage(iccid, start, end).data_bytes
     )
-
-
-class ReceiverInbox:
-    """Callbacks as the test receiver got them (AMOP's own inbox reads them from its database)."""
-
-    def __init__(self, receiver):
-        self.receiver = receiver
-
-    def collect(self, request_ids: Collection[str], deadline: float, expected: int) -> Iterator[dict]:
-        seen = 0
-        while time.monotonic() < deadline and seen < expected:
-            fresh = [c for c in self.receiver.received[seen:]]
-            seen += len(fresh)
-            yield from (c for c in fresh if c.get("requestId") in request_ids)
-            time.sleep(0.05)
 
 
 def _request_to(sim, suffix: str) -> dict[str, Any]:
