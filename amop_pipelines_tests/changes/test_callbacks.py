@@ -174,3 +174,18 @@ def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, async_world
     with engine.connect() as connection:  # the request finished in the reconciliation: its summary went
         summary = connection.scalar(sa.select(Notification.subject).where(Notification.kind == "summary"))
     assert request_id in summary and "completed" in summary
+
+
+def test_an_action_the_carrier_applied_but_never_answered_ends_applied_once(world):
+    """ThingSpace actions are not idempotent: after a timeout the engine reads, never resends."""
+    sim, engine, _, tmp_path, _ = world
+    path, rows = _ts_file(engine, tmp_path, 3, skip=40)
+    request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
+    sim.set_faults(
+        "thingspace", route="/api/m2m/v1/devices/actions/plan", hang_after_rate=1.0, hang_seconds=2
+    )
+    impatient = simulator_carriers(sim.base_url, timeout_seconds=0.5)  # gives up before the answer
+    report = execute_request(engine, request_id, impatient.for_provider, backoff_seconds=0.01)
+    assert report.counts == {"completed": 3} and status(engine, request_id).state == "completed"
+    for iccid, _ in rows:
+        assert [op["operation"] for op in sim.operations() if op["iccid"] == iccid] == ["plan"]

@@ -254,3 +254,46 @@ def test_a_customer_optimization_covers_its_devices_with_its_own_pools_and_repor
     assert pool_keys <= {"", "CUST-001"} and "CUST-001" in pool_keys
     assert "CUST-001" in report.file_name
     assert any(b"CUST-001" in e.content for e in inbox.envelopes)
+
+
+def test_a_plan_new_at_the_carrier_arrives_unpriced_and_is_never_recommended(world):
+    from amop_pipelines.db.models import CarrierRatePlan, CommunicationPlan
+    from amop_pipelines.defs.checks.sync import rate_plans_priced
+    from amop_pipelines.simulator.state import SimRatePlan
+
+    sim, _, engine, inbox, _ = world
+    code = "T-M2M-NEW-5GB"
+    sim.state.rate_plans["thingspace", code] = SimRatePlan("thingspace", code, "New 5 GB", 5120.0)
+    provider = _provider(engine, "thingspace")
+    synced = _run(world, provider, [*sync_assets, rate_plans_priced])
+    assert synced.success
+    with Session(engine) as session:
+        plan = session.scalars(sa.select(CarrierRatePlan).filter_by(plan_code=code)).one()
+        assert (plan.is_priced, plan.monthly_charge, plan.allowance_mb) == (False, 0, 5120)
+        # the harshest case: it is allowed for a comm plan and its numbers would make it the
+        # cheapest of all; only being unpriced keeps it out
+        comm = session.scalars(sa.select(CommunicationPlan).filter_by(name="TS-M2M")).one()
+        session.add(CommunicationPlanRatePlan(communication_plan_id=comm.id, carrier_rate_plan_id=plan.id))
+        plan.overage_rate, plan.overage_unit_mb, plan.monthly_charge = (
+            Decimal("0.01"),
+            Decimal(1),
+            Decimal("0.01"),
+        )
+        session.commit()
+        plan_id = plan.id
+    (check,) = synced.get_asset_check_evaluations()
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert code in check.description
+
+    optimized = _run(world, provider, optimization_assets)
+    assert optimized.success
+    with Session(engine) as session:
+        recommended = session.scalars(sa.select(OptimizationDeviceResult.recommended_rate_plan_id)).all()
+        report = session.scalars(sa.select(OptimizationResultFile)).one()
+    assert recommended and plan_id not in recommended
+    statistics = {
+        row[0].value: row[1].value for row in openpyxl.load_workbook(report.path)["Statistics"].iter_rows()
+    }
+    assert statistics["Unpriced rate plans (never recommended until priced)"] == code
+    (envelope,) = [e for e in inbox.envelopes if b"savings" in e.content]
+    assert code.encode() in envelope.content
