@@ -183,12 +183,6 @@ class JasperClient:
             body["effectiveDate"] = effective.isoformat()
         return self._edit(iccid, body, idempotency_key)
 
-    def carrier_status(self, amop_status: str) -> str | None:
-        return STATUSES.get(amop_status)
-
-    def transition_problem(self, current: str, amop_status: str) -> str | None:
-        return transition_problem(current, amop_status)
-
     def set_status(self, iccid: str, amop_status: str, idempotency_key: str | None = None) -> ChangeAccepted:
         target = STATUSES.get(amop_status)
         if target is None:

@@ -396,12 +396,6 @@ class ThingSpaceClient:
             lambda d: d.rate_plan == rate_plan,
         )
 
-    def carrier_status(self, amop_status: str) -> str | None:
-        return STATUSES.get(amop_status)
-
-    def transition_problem(self, current: str, amop_status: str) -> str | None:
-        return transition_problem(current, amop_status)
-
     def set_status(self, iccid: str, amop_status: str, idempotency_key: str | None = None) -> ChangeAccepted:
         """Move a device to one of AMOP's statuses by the action that gets it there."""
         target = STATUSES.get(amop_status)

@@ -46,12 +46,20 @@ def shape(value: Any) -> Any:
     return {bool: "boolean", int: "number", float: "number", str: "string", type(None): "null"}[type(value)]
 
 
-def sent(sim, action: Callable[[], object]) -> dict[str, Any]:
-    """The last ThingSpace request `action` made, as (method, path, body shape)."""
+def exchange(sim, action: Callable[[], Any]) -> tuple[dict[str, Any], Any]:
+    """The last ThingSpace request `action` made, as (method, path, body shape), and what it returned."""
     sim.state.captured.clear()
-    action()
+    answer = action()
     last = list(sim.state.captured)[-1]
-    return {"method": last["method"], "path": UUID.sub("{id}", last["path"]), "body": shape(last["body"])}
+    return {
+        "method": last["method"],
+        "path": UUID.sub("{id}", last["path"]),
+        "body": shape(last["body"]),
+    }, answer
+
+
+def sent(sim, action: Callable[[], Any]) -> dict[str, Any]:
+    return exchange(sim, action)[0]
 
 
 @pytest.fixture
@@ -139,15 +147,15 @@ def test_device_pages_by_numeric_device_id_as_the_sdk_sends_them(sim, sdk):
 def test_one_device_by_its_device_id_as_the_sdk_asks(sim, sdk):
     account, iccid = sim.state.accounts["thingspace"], _pick(sim, "active", 200)
     ours = sent(sim, lambda: thingspace_client(sim).device(iccid))
-    answer = None
-
-    def theirs_call():
-        nonlocal answer
-        answer = sdk.device_management.list_devices_information(
-            AccountDeviceListRequest(account_name=account, device_id=DeviceId(id=iccid, kind="iccid"))
-        ).body
-
-    assert ours == sent(sim, theirs_call)
+    theirs, answer = exchange(
+        sim,
+        lambda: (
+            sdk.device_management.list_devices_information(
+                AccountDeviceListRequest(account_name=account, device_id=DeviceId(id=iccid, kind="iccid"))
+            ).body
+        ),
+    )
+    assert ours == theirs
     assert ours["body"] == {"accountName": "string", "deviceId": {"id": "string", "kind": "string"}}
     assert [i.id for i in answer.devices[0].device_ids if i.kind == "iccid"] == [iccid]
 
@@ -155,13 +163,8 @@ def test_one_device_by_its_device_id_as_the_sdk_asks(sim, sdk):
 def test_service_plans_by_code_as_the_sdk_reads_them(sim, sdk):
     account = sim.state.accounts["thingspace"]
     ours = sent(sim, lambda: thingspace_client(sim).rate_plans())
-    plans = None
-
-    def theirs_call():
-        nonlocal plans
-        plans = sdk.service_plans.list_account_service_plans(account).body
-
-    assert ours == sent(sim, theirs_call)
+    theirs, plans = exchange(sim, lambda: sdk.service_plans.list_account_service_plans(account).body)
+    assert ours == theirs
     codes = {p.code: p for p in plans}
     assert codes["T-MOB-PH-2GB"].size_kb == 2048 * 1024
     assert {p.code for p in thingspace_client(sim).rate_plans()} == set(codes)
@@ -173,19 +176,19 @@ def test_usage_of_one_device_as_the_sdk_asks_and_reads_it(sim, sdk):
     start = end - timedelta(days=5)
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     ours = sent(sim, lambda: thingspace_client(sim).device_usage(iccid, start, end))
-    history = None
-
-    def theirs_call():
-        nonlocal history
-        history = sdk.device_management.list_devices_usage_history(
-            DeviceUsageListRequest(
-                earliest=start.strftime(stamp),
-                latest=end.strftime(stamp),
-                device_id=DeviceId(id=iccid, kind="iccid"),
-            )
-        ).body
-
-    assert ours == sent(sim, theirs_call)
+    theirs, history = exchange(
+        sim,
+        lambda: (
+            sdk.device_management.list_devices_usage_history(
+                DeviceUsageListRequest(
+                    earliest=start.strftime(stamp),
+                    latest=end.strftime(stamp),
+                    device_id=DeviceId(id=iccid, kind="iccid"),
+                )
+            ).body
+        ),
+    )
+    assert ours == theirs
     assert history.usage_history and all(isinstance(row.bytes_used, int) for row in history.usage_history)
     assert (
         sum(r.bytes_used for r in history.usage_history)
@@ -221,20 +224,20 @@ def test_bulk_usage_is_asked_as_the_sdk_asks_and_arrives_by_device_usage_callbac
         c for c in sim.state.captured if c["path"].endswith("/devices/usage/actions/list")
     ]  # no fallback
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    request_id = None
-
-    def theirs_call():
-        nonlocal request_id
-        request_id = sdk.device_management.retrieve_aggregate_device_usage_history(
-            DeviceAggregateUsageListRequest(
-                start_time=start.strftime(stamp),
-                end_time=end.strftime(stamp),
-                device_ids=[DeviceId(id=d.iccid, kind="iccid") for d in devices],
-                account_name=account,
-            )
-        ).body.request_id
-
-    assert ours == sent(sim, theirs_call)
+    theirs, request_id = exchange(
+        sim,
+        lambda: (
+            sdk.device_management.retrieve_aggregate_device_usage_history(
+                DeviceAggregateUsageListRequest(
+                    start_time=start.strftime(stamp),
+                    end_time=end.strftime(stamp),
+                    device_ids=[DeviceId(id=d.iccid, kind="iccid") for d in devices],
+                    account_name=account,
+                )
+            ).body.request_id
+        ),
+    )
+    assert ours == theirs
     assert ours["body"]["startTime"] == ours["body"]["endTime"] == "string"
     # the figures came by DeviceUsage callback, with the registered credentials in the body
     assert len(figures) == 5 and len({c["requestId"] for c in figures}) == 1
@@ -253,10 +256,9 @@ def test_bulk_usage_is_asked_as_the_sdk_asks_and_arrives_by_device_usage_callbac
 def _same_action(sim, ours: Callable[[], object], theirs: Callable[[], Any]) -> Any:
     """Both send the action; they agree on its shape; the SDK reads the simulator's answer."""
     ours_sent = sent(sim, ours)
-    answers = []
-    theirs_sent = sent(sim, lambda: answers.append(theirs()))
+    theirs_sent, answer = exchange(sim, theirs)
     assert ours_sent == theirs_sent
-    return ours_sent, answers[0].body
+    return ours_sent, answer.body
 
 
 def test_plan_change_is_the_sdks(sim, sdk):
