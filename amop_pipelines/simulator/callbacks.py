@@ -57,18 +57,10 @@ class CallbackDispatcher:
                 batch.append(dict(payload))
         if faults.callback_reorder:
             rng.shuffle(batch)
-        now = self._clock()
-        for offset, payload in enumerate(batch):
-            self.sequence += 1
-            # reordered batches keep their shuffled order; others their own
-            self.pending.append(
-                Delivery(
-                    now + faults.callback_delay_seconds + offset * 1e-6,
-                    self.sequence,
-                    payload,
-                    service=service,
-                )
-            )
+        due = self._clock() + faults.callback_delay_seconds
+        for payload in batch:
+            self.sequence += 1  # the order within a due time: reordered batches keep their shuffle
+            self.pending.append(Delivery(due, self.sequence, payload, service=service))
         self.pending.sort()
         self._wake.set()
 

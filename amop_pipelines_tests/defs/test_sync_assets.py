@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from amop_pipelines.changes.callbacks import register_receiver, running_receiver
 from amop_pipelines.db.models import Device, DeviceStaging, DeviceUsage, ServiceProvider
 from amop_pipelines.defs.assets.sync import sync_assets
 from amop_pipelines.defs.checks.sync import (
@@ -21,6 +22,7 @@ from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import new_state, running_simulator
 
 FLEET, SEED = 1500, 7
+SECRET = "sync-callback-secret"
 CHECKS = [
     staged_iccids_unique,
     device_iccids_well_formed,
@@ -37,10 +39,15 @@ def setup(sqlite_url, sqlite_engine):
         connection.execute(sa.delete(DeviceUsage))
         connection.execute(sa.delete(Device))
         connection.execute(sa.update(ServiceProvider).values(rate_limit_per_second=500))
-    with running_simulator(new_state(devices=FLEET, seed=SEED)) as sim:
+    with (
+        running_simulator(new_state(devices=FLEET, seed=SEED)) as sim,
+        running_receiver(sqlite_engine, SECRET) as receiver_url,
+    ):
         sim.freeze_clock()  # usage stands still, so that two syncs can be compared
         for carrier in ("jasper", "thingspace"):
             sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
+        # the account set up as in production: ThingSpace answers bulk usage by DeviceUsage callbacks
+        register_receiver(sqlite_engine, simulator_carriers(sim.base_url).for_provider, receiver_url, SECRET)
         yield sim, sqlite_url, sqlite_engine
 
 
@@ -76,8 +83,13 @@ def test_sync_fills_the_database_then_updates_exactly_what_changed(setup, integr
         provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
     carrier_devices = [d for d in sim.state.devices.values() if d.carrier == integration]
     with dg.instance_for_test() as instance:
+        sim.state.captured.clear()
         first = _materialize(sim, url, provider, instance)
         assert first.success
+        if integration == "thingspace":  # usage in bulk, by DeviceUsage callback: no device read alone
+            paths = [c["path"] for c in sim.state.captured]
+            assert sum(p.endswith("/devices/usage/actions/list/aggregate") for p in paths) == 1
+            assert not any(p.endswith("/devices/usage/actions/list") for p in paths)
         assert _metadata(first, "devices")["inserted"] == len(carrier_devices)
         assert _metadata(first, "device_usage")["rows"] == len(carrier_devices)
         assert all(c.passed for c in first.get_asset_check_evaluations())
