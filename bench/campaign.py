@@ -134,6 +134,27 @@ def _optimize(url: str, base: str, data_dir: str, queue) -> None:
 # ---- phase 3: the change requests -----------------------------------------------------------------
 
 
+def _restore_customers(engine, devices: int) -> None:
+    """Customers are AMOP's own records (ThingSpace keeps none, Jasper's search pages name none):
+    the devices the sync brought back get the customers the seed had given them."""
+    from amop_pipelines.db.models import Customer, Device
+    from amop_pipelines.demo.fleet import generate_devices
+
+    with engine.begin() as connection:
+        ids = dict(connection.execute(sa.select(Customer.external_id, Customer.id)).all())
+        rows = [
+            {"b_iccid": row["iccid"], "b_customer": ids[row["customer"]]}
+            for row in generate_devices(devices, 7).select("iccid", "customer").iter_rows(named=True)
+            if row["customer"] in ids
+        ]
+        connection.execute(
+            sa.update(Device)
+            .where(Device.iccid == sa.bindparam("b_iccid"))
+            .values(customer_id=sa.bindparam("b_customer")),
+            rows,
+        )
+
+
 def _pick(engine, want: dict[tuple[str, str | None], int]) -> dict[tuple[str, str | None], str]:
     """A CSV body per (type, carrier) on devices no other request touches."""
     used: set[str] = set()
@@ -335,7 +356,9 @@ def main() -> None:
                 f"{base}/_sim/faults", json={"carrier": carrier, **faults}, timeout=30
             ).raise_for_status()
         threading.Thread(target=_expire_sessions_forever, args=(base, 20.0, stop), daemon=True).start()
-        carriers = simulator_carriers(base, timeout_seconds=TIMEOUT_SECONDS)
+        # some DeviceUsage callbacks are dropped (CALLBACK_FAULTS): past this wait, read those alone
+        usage_wait = max(60.0, args.devices * 0.4 / 100)
+        carriers = simulator_carriers(base, timeout_seconds=TIMEOUT_SECONDS, usage_wait_seconds=usage_wait)
         resources = {
             "amop_db": AmopDatabase(url=url),
             "carriers": carriers,
@@ -345,6 +368,27 @@ def main() -> None:
         with Session(engine) as session:
             providers = session.scalars(sa.select(ServiceProvider).order_by(ServiceProvider.id)).all()
             session.expunge_all()
+
+        receiver_port = free_port()
+        receiver = subprocess.Popen(
+            [sys.executable, "-m", "amop_pipelines.cli", "callbacks", "serve", "--port", str(receiver_port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        thingspace = next(p for p in providers if p.integration == "thingspace")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.post(f"http://127.0.0.1:{receiver_port}/callbacks/thingspace", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        # account setup: ThingSpace answers actions and bulk usage by callback, echoing these
+        carriers.for_provider(thingspace).register_callbacks(
+            f"http://127.0.0.1:{receiver_port}/callbacks/thingspace", "amop", SECRET
+        )
 
         # 1. full sync
         print("1. full sync", flush=True)
@@ -364,6 +408,7 @@ def main() -> None:
             synced += count
             print(f"  {provider.name}: {count:,} devices in {time.perf_counter() - began:.1f} s", flush=True)
         sync_seconds = time.perf_counter() - sync_started
+        _restore_customers(engine, args.devices)
 
         # 2. optimization
         print("2. optimization", flush=True)
@@ -380,25 +425,6 @@ def main() -> None:
 
         # 3. changes
         print("3. changes", flush=True)
-        receiver_port = free_port()
-        receiver = subprocess.Popen(
-            [sys.executable, "-m", "amop_pipelines.cli", "callbacks", "serve", "--port", str(receiver_port)],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
-        thingspace = next(p for p in providers if p.integration == "thingspace")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.post(f"http://127.0.0.1:{receiver_port}/callbacks/thingspace", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        carriers.for_provider(thingspace).register_callbacks(  # ThingSpace echoes these in each body
-            f"http://127.0.0.1:{receiver_port}/callbacks/thingspace", "amop", SECRET
-        )
         want = {(t, c): int(args.items * share) for t, c, share in MIX}
         want[MIX[0][0], MIX[0][1]] += args.items - sum(want.values())
         bodies = _pick(engine, want)
