@@ -285,3 +285,36 @@ def test_a_thingspace_action_that_failed_with_5xx_is_not_sent_again_blindly(sim)
         client.change_rate_plan(iccid, target)
     assert client.http.calls == calls + 2  # the action once, then a read of the device
     assert _plan_changes(sim, iccid) == []
+
+
+def test_pending_activation_is_waited_out_never_activated_again(sim):
+    from amop_pipelines.carriers.thingspace import normalise_state
+
+    client = thingspace_client(sim)
+    iccid = _pick(sim, "thingspace", "deactive", skip=30)
+    sim.set_faults("thingspace", activation_pending_seconds=3600)
+    client.set_status(iccid, "Active")
+    assert client.device(iccid).status == "pending activation"
+    with pytest.raises(PermanentCarrierError, match="no ThingSpace action moves"):
+        client.set_status(iccid, "Active")  # on its way: a second activation is never sent
+    assert [op["operation"] for op in sim.operations() if op["iccid"] == iccid] == ["activate"]
+    sim.advance_clock(3601)
+    assert client.device(iccid).status == "active"
+    assert [normalise_state(s) for s in ("Activate", "Pending  Activation", "PRE-ACTIVE", "Deactive")] == [
+        "active",
+        "pending activation",
+        "pre-active",
+        "deactive",
+    ]
+
+
+def test_the_access_token_is_renewed_before_it_runs_out(sim):
+    client = thingspace_client(sim)
+    client.rate_plans()
+    tokens = len(sim.state.access_tokens)
+    client._token_until = time.monotonic() + 30  # under a minute left
+    client.rate_plans()
+    assert len(sim.state.access_tokens) == tokens + 1  # a new token, taken before the call
+    assert client.logins == 1  # the session goes on
+    client.rate_plans()
+    assert len(sim.state.access_tokens) == tokens + 1
