@@ -11,7 +11,7 @@ import pytest
 
 from amop_pipelines.carriers.errors import NotFoundError, PermanentCarrierError, TransientCarrierError
 
-from .conftest import CREDS, FAST, TS_SETTINGS, ReceiverInbox, jasper_client, thingspace_client
+from .conftest import CREDS, FAST, jasper_client, thingspace_client
 
 
 def _carrier_iccids(sim, carrier: str) -> set[str]:
@@ -195,45 +195,3 @@ def test_rate_plans_arrive_by_code_with_their_allowance_and_no_price(sim):
     assert ts["T-MOB-PH-2GB"].allowance_mb == Decimal("2048")  # sizeKb / 1024
     assert ts["T-MOB-PH-2GB"].name != "T-MOB-PH-2GB"  # devices and changes name the code, not the name
     assert not any(hasattr(p, "monthly_charge") for p in [*jasper.values(), *ts.values()])
-
-
-@pytest.fixture(scope="module")
-def account_of_10000():
-    """A ThingSpace account of exactly 10,000 devices, one of them without an ICCID (MDN only)."""
-    from amop_pipelines.simulator.server import new_state, running_simulator
-
-    state = new_state(devices=25_000, seed=11)
-    ordered = state.by_id("thingspace")
-    assert len(ordered) == 10_000
-    mdn_only = ordered[4321]
-    state.remove(mdn_only)
-    mdn_only.iccid = ""
-    state.add(mdn_only)  # keeps its numeric id and its place in the list
-    with running_simulator(state) as sim:
-        for carrier in ("jasper", "thingspace"):
-            sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
-        yield sim, mdn_only
-
-
-def test_a_10000_device_account_syncs_in_5_pages_and_its_usage_by_device_usage_callbacks(
-    account_of_10000, receiver
-):
-    sim, mdn_only = account_of_10000
-    settings = replace(TS_SETTINGS, usage_wait_seconds=300)  # ample: every callback comes
-    client = thingspace_client(sim, settings=settings, inbox=ReceiverInbox(receiver))
-    devices = list(client.iter_devices())
-    assert client.pages_read == 5
-    assert len(devices) == len({d.iccid for d in devices}) == 9_999
-    assert client.skipped == [
-        f"DeviceId {mdn_only.device_id} (imei {mdn_only.imei}, mdn {mdn_only.msisdn}, "
-        f"msisdn {mdn_only.msisdn}): no ICCID"
-    ]
-    client.register_callbacks(receiver.url)
-    sim.state.captured.clear()
-    usage = {u.iccid: u for u in client.iter_usage(devices)}
-    assert set(usage) == {d.iccid for d in devices}
-    paths = [c["path"] for c in sim.state.captured]
-    assert sum(p.endswith("/list/aggregate") for p in paths) == 1  # one request of 9,999 devices
-    assert not any(p.endswith("/devices/usage/actions/list") for p in paths)  # none read alone
-    by_callback = [c for c in receiver.received if "usageResponse" in c.get("deviceResponse", {})]
-    assert len(by_callback) == 9_999

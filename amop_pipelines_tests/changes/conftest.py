@@ -4,6 +4,7 @@ answers) the callback receiver serving on a port of its own."""
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from amop_pipelines.changes.callbacks import running_receiver
 from amop_pipelines.db.models import CarrierCallback, ServiceProvider
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.simulator.server import new_state, running_simulator, start_simulator_process
 
 SECRET = "s3cret-callback-token"
 CALLBACK_USERNAME = "amop-callbacks"
@@ -104,3 +105,16 @@ def assert_audited(engine: sa.Engine, request_id: str, requested_by: str) -> Non
         assert trail[-1].after.get("state") == item.state, (item, trail[-1])
     final = [row for row in rows if row.entity_type == "change_request"][-1]
     assert final.after["state"] in ("completed", "completed_with_errors")
+
+
+@pytest.fixture
+def simulator_process():
+    """The simulator in a process of its own, so that it outlives the killed run (crash tests)."""
+    from amop_pipelines_tests.changes.crashes import FLEET as CRASH_FLEET
+
+    process, base, _ = start_simulator_process(
+        CRASH_FLEET, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    yield base
+    process.terminate()
+    process.wait(timeout=20)

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from amop_pipelines.demo.carriers import simulator_credentials_env
 from amop_pipelines.simulator.server import free_port, start_simulator_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "AMOP_DATA_DIR": str(home / "data"),
         "DAGSTER_HOME": str(home / "dagster_home"),
         "AMOP_CARRIER_BASE_URL": simulator_url,
+        **simulator_credentials_env(),  # the code location's runs reach the simulator as an account
     }
     env.pop("DAGSTER_PG_URL", None)
     env.pop("AMOP_DATABASE_URL", None)
