@@ -367,7 +367,7 @@ def _local_search(
 
 
 def _exact_milp(
-    problem: Problem, key: _Key, time_limit: float = MILP_TIME_LIMIT
+    problem: Problem, key: _Key, time_limit: float | None = None
 ) -> tuple[np.ndarray, float] | None:
     """The key solved outright: whole overage blocks and each pool's half-up cent rounding modelled.
 
@@ -414,7 +414,7 @@ def _exact_milp(
         constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
         integrality=np.ones(n_vars),
         bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(2 * n_pool, np.inf)])),
-        options={"time_limit": time_limit, "mip_rel_gap": 1e-7, "disp": False},
+        options={"time_limit": time_limit or MILP_TIME_LIMIT, "mip_rel_gap": 1e-7, "disp": False},
     )
     if result.status != 0 or result.x is None:
         return None

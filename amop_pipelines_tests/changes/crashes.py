@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from amop_pipelines.changes.requests import status
 from amop_pipelines.db.models import ChangeItem
 
-FLEET, ITEMS = 6000, 1000  # enough to kill a run mid-way and prove every item settles once
+FLEET, ITEMS = 6000, 1200  # past the approval threshold (1,000); enough to kill a run mid-way
 
 
 def kill_mid_way(sqlite_url: str, engine, base: str, request_id: str, done_states: tuple[str, ...]) -> None:
