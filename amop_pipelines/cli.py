@@ -252,8 +252,8 @@ def simulator_serve(host: str, port: int, devices: int, seed: int, fleet: Path |
     """Serve both carrier APIs until interrupted, printing base URLs and accepted credentials."""
     import uvicorn
 
+    from amop_pipelines.demo.simulated_fleet import seed_demo_fleet, seed_fleet_file
     from amop_pipelines.simulator.app import create_app
-    from amop_pipelines.simulator.fleet import seed_demo_fleet, seed_fleet_file
     from amop_pipelines.simulator.state import Credentials, SimState
 
     state = SimState(Credentials(**creds), seed=seed)
@@ -387,7 +387,7 @@ def callbacks_register(url: str, provider: str | None) -> None:
     from amop_pipelines.carriers.base import CarrierConfigError
     from amop_pipelines.carriers.errors import CarrierError
     from amop_pipelines.changes.callbacks import SECRET_ENV, register_receiver
-    from amop_pipelines.defs.resources.carriers import carriers_from_env
+    from amop_pipelines.defs.shared.carriers import carriers_from_env
 
     secret = os.environ.get(SECRET_ENV)
     if not secret:

@@ -72,7 +72,9 @@ def test_the_test_command_installs_and_runs_the_suite(fresh_copy):
     """Literally the README's test command; the suite is narrowed by pytest's own environment
     variable to two quick modules, since `.ci/run` runs this same command over all of it."""
     command = readme_command("test-command")
-    assert command.endswith("ruff check . && pytest")
+    # the layers (import-linter contracts in .importlinter) and the declared dependencies (deptry)
+    # are checked beside ruff, before the tests
+    assert command.endswith("ruff check . && lint-imports && deptry . && pytest")
     env = _newcomer_env() | {
         "PYTEST_ADDOPTS": "amop_pipelines_tests/test_billing.py amop_pipelines_tests/test_identifiers.py"
     }
@@ -86,3 +88,5 @@ def test_the_test_command_installs_and_runs_the_suite(fresh_copy):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert re.search(r"\d+ passed", result.stdout) and "failed" not in result.stdout
+    assert "Contracts: 6 kept, 0 broken." in result.stdout
+    assert "No dependency issues found" in result.stdout + result.stderr

@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session
 from amop_pipelines.changes.callbacks import receiver_app
 from amop_pipelines.changes.requests import audit_trail, status, submit_file
 from amop_pipelines.db.models import ChangeRequest, Device, ServiceProvider
-from amop_pipelines.defs.assets.optimization import optimization_assets
-from amop_pipelines.defs.assets.sync import sync_assets
-from amop_pipelines.defs.launch import materialize_month
-from amop_pipelines.defs.resources.carriers import carriers_from_env
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import notifier_from_env
+from amop_pipelines.defs.optimization.assets import optimization_assets
+from amop_pipelines.defs.shared.carriers import carriers_from_env
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.launch import materialize_month
+from amop_pipelines.defs.shared.notifier import notifier_from_env
+from amop_pipelines.defs.sync.assets import sync_assets
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import running_simulator
 from amop_pipelines.simulator.state import Credentials
 
 PACKAGE = Path(__file__).resolve().parents[1] / "amop_pipelines"

@@ -26,7 +26,8 @@ def main() -> None:
     from amop_pipelines.db.models import ServiceProvider
     from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
-    from amop_pipelines.simulator.server import new_state, running_simulator
+    from amop_pipelines.demo.simulated_fleet import new_state
+    from amop_pipelines.simulator.server import running_simulator
 
     fleet = int(args.items / 0.6 / 0.75 * 1.2) + 500  # Jasper is 60% of the fleet, CORE+TRACKER 75% of it
     with tempfile.TemporaryDirectory() as folder, running_simulator(new_state(devices=fleet)) as sim:

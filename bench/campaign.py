@@ -104,10 +104,10 @@ def _optimize(url: str, base: str, data_dir: str, queue) -> None:
 
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import ServiceProvider
-    from amop_pipelines.defs.assets.optimization import optimization_assets
-    from amop_pipelines.defs.launch import materialize_month
-    from amop_pipelines.defs.resources.database import AmopDatabase
-    from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.defs.optimization.assets import optimization_assets
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.launch import materialize_month
+    from amop_pipelines.defs.shared.notifier import Notifier
     from amop_pipelines.demo.carriers import simulator_carriers
 
     engine = make_engine(url)
@@ -302,15 +302,12 @@ def main() -> None:
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, DeviceUsage, ServiceProvider
-    from amop_pipelines.defs.assets.sync import sync_assets
-    from amop_pipelines.defs.jobs.changes import (
-        change_request_job,
-        change_requests_sensor,
-        effective_dates_sensor,
-    )
-    from amop_pipelines.defs.launch import materialize_month
-    from amop_pipelines.defs.resources.database import AmopDatabase
-    from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.defs.changes.jobs import change_request_job
+    from amop_pipelines.defs.changes.sensors import change_requests_sensor, effective_dates_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.launch import materialize_month
+    from amop_pipelines.defs.shared.notifier import Notifier
+    from amop_pipelines.defs.sync.assets import sync_assets
     from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.simulator.server import free_port, start_simulator_process
@@ -466,10 +463,10 @@ def main() -> None:
         script = textwrap.dedent(
             f"""
             import dagster as dg
-            from amop_pipelines.defs.jobs.changes import change_request_job
+            from amop_pipelines.defs.changes.jobs import change_request_job
             from amop_pipelines.demo.carriers import simulator_carriers
-            from amop_pipelines.defs.resources.database import AmopDatabase
-            from amop_pipelines.defs.resources.notifier import Notifier
+            from amop_pipelines.defs.shared.database import AmopDatabase
+            from amop_pipelines.defs.shared.notifier import Notifier
             change_request_job.execute_in_process(
                 run_config={run_config_of(first)!r},
                 instance=dg.DagsterInstance.get(),

@@ -26,14 +26,15 @@ def main() -> None:
         from amop_pipelines.db import migrate
         from amop_pipelines.db.engine import make_engine
         from amop_pipelines.db.models import ServiceProvider
-        from amop_pipelines.defs.assets.optimization import optimization_assets
-        from amop_pipelines.defs.assets.sync import sync_assets
-        from amop_pipelines.defs.launch import materialize_month
-        from amop_pipelines.defs.resources.database import AmopDatabase
-        from amop_pipelines.defs.resources.notifier import Notifier
+        from amop_pipelines.defs.optimization.assets import optimization_assets
+        from amop_pipelines.defs.shared.database import AmopDatabase
+        from amop_pipelines.defs.shared.launch import materialize_month
+        from amop_pipelines.defs.shared.notifier import Notifier
+        from amop_pipelines.defs.sync.assets import sync_assets
         from amop_pipelines.demo.carriers import simulator_carriers
         from amop_pipelines.demo.seed import seed_demo
-        from amop_pipelines.simulator.server import new_state, running_simulator
+        from amop_pipelines.demo.simulated_fleet import new_state
+        from amop_pipelines.simulator.server import running_simulator
 
         url = f"sqlite:///{Path(folder) / 'amop.sqlite3'}"
         migrate.upgrade(url)

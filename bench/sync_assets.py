@@ -31,12 +31,13 @@ def main() -> None:
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device, DeviceUsage, ServiceProvider
-    from amop_pipelines.defs.assets.sync import sync_assets
-    from amop_pipelines.defs.launch import materialize_month
-    from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.launch import materialize_month
+    from amop_pipelines.defs.sync.assets import sync_assets
     from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
-    from amop_pipelines.simulator.server import new_state, running_simulator
+    from amop_pipelines.demo.simulated_fleet import new_state
+    from amop_pipelines.simulator.server import running_simulator
 
     with tempfile.TemporaryDirectory() as folder, running_simulator(new_state(devices=args.devices)) as sim:
         sim.freeze_clock()

@@ -25,7 +25,8 @@ from amop_pipelines.carriers.thingspace import ThingSpaceClient, ThingSpaceSetti
 from amop_pipelines.changes.callbacks import running_receiver
 from amop_pipelines.db import migrate
 from amop_pipelines.db.engine import make_engine
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import running_simulator
 from amop_pipelines.simulator.state import Credentials
 from amop_pipelines.sync.callback_inbox import StoredCallbacks
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from amop_pipelines.defs.resources.carriers import CarrierClients
+from amop_pipelines.defs.shared.carriers import CarrierClients
 from amop_pipelines.simulator.state import Credentials
 
 

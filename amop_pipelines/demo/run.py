@@ -39,15 +39,16 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device, ServiceProvider
-    from amop_pipelines.defs.assets.optimization import optimization_assets
-    from amop_pipelines.defs.assets.sync import sync_assets
-    from amop_pipelines.defs.launch import current_billing_month, materialize_month
-    from amop_pipelines.defs.resources.database import database_from_env
-    from amop_pipelines.defs.resources.notifier import notifier_from_env
+    from amop_pipelines.defs.optimization.assets import optimization_assets
+    from amop_pipelines.defs.shared.database import database_from_env
+    from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month
+    from amop_pipelines.defs.shared.notifier import notifier_from_env
+    from amop_pipelines.defs.sync.assets import sync_assets
     from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
+    from amop_pipelines.demo.simulated_fleet import new_state
     from amop_pipelines.instance import persistent_instance
-    from amop_pipelines.simulator.server import new_state, running_simulator
+    from amop_pipelines.simulator.server import running_simulator
     from amop_pipelines.sync.providers import provider_key
 
     url = database_url()

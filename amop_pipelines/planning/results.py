@@ -8,7 +8,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import Engine, delete, insert, select, update
@@ -31,12 +30,11 @@ from amop_pipelines.db.models import (
 )
 from amop_pipelines.db.queries import rate_plan_ids
 from amop_pipelines.optimization.cost import cents_to_decimal
+from amop_pipelines.planning.month import MonthInputs, MonthOutcome
+from amop_pipelines.planning.runs import MonthRun
 from amop_pipelines.planning.store import store_results
 from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, PoolRow
 from amop_pipelines.sync.providers import provider_key
-
-if TYPE_CHECKING:
-    from amop_pipelines.defs.assets.optimization import MonthOutcome
 
 UNCHANGED = "unchanged"  # the "method" of a group that is not optimized: its devices keep their plans
 
@@ -53,7 +51,7 @@ def _provider_id(engine: Engine, session_id: int) -> int:
         )
 
 
-def store_queues(engine: Engine, inputs, run) -> dict[tuple[int, str], int]:
+def store_queues(engine: Engine, inputs: MonthInputs, run: MonthRun) -> dict[tuple[int, str], int]:
     """Queues of every legacy candidate and of each group's exact run (or unchanged, if skipped)."""
     plan_ids = _plan_ids(engine, _provider_id(engine, inputs.session_id))
     codes = inputs.month.problem.plans.codes
@@ -242,7 +240,7 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
         ).one()
     problem = inputs.month.problem
     current = problem.devices.current
-    chosen = run.exact_assignment if run.winner == "exact" else run.legacy_assignment
+    chosen = run.chosen_assignment
     per_plan: dict[str, list] = defaultdict(lambda: [0, 0, 0.0, 0.0])
     for i in range(len(problem.devices)):
         if current[i] >= 0 and run.before is not None:

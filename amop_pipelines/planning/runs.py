@@ -1,7 +1,7 @@
 """One optimization of a provider's month in memory: its groups, its independent parts (each
 optimized by both methods, anywhere), and the parts assembled with costs and stats.
 
-The assets in `defs/assets/optimization.py` run the parts as steps and store what this returns.
+The assets in `defs/optimization/assets.py` run the parts as steps and store what this returns.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class MonthRun:
     after: CostBreakdown  # the winner on projected usage
     after_to_date: CostBreakdown  # the winner on cycle-to-date usage
     winner: str  # "exact" | "legacy"
+
+    @property
+    def chosen_assignment(self) -> np.ndarray:
+        """The winning method's plan per device: what the report shows and Go pushes."""
+        return self.exact_assignment if self.winner == "exact" else self.legacy_assignment
 
 
 @dataclass

@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 
 from amop_pipelines.simulator.app import create_app
-from amop_pipelines.simulator.state import Credentials, SimState
+from amop_pipelines.simulator.state import SimState
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -100,14 +100,6 @@ def running_simulator(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def new_state(devices: int = 5000, seed: int = 7, credentials: Credentials | None = None) -> SimState:
-    from amop_pipelines.simulator.fleet import seed_demo_fleet
-
-    state = SimState(credentials or Credentials(), seed=seed)
-    seed_demo_fleet(state, devices=devices, seed=seed)
-    return state
 
 
 def start_simulator_process(

@@ -13,7 +13,8 @@ import pytest
 from amop_pipelines.carriers.jasper import JasperClient
 from amop_pipelines.carriers.policy import Policy
 from amop_pipelines.carriers.thingspace import ThingSpaceClient, ThingSpaceSettings
-from amop_pipelines.simulator.server import SimulatorHandle, new_state, running_simulator
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import SimulatorHandle, running_simulator
 from amop_pipelines.simulator.state import Credentials
 
 CREDS = Credentials()

@@ -11,7 +11,8 @@ from .conftest import TS_SETTINGS, ReceiverInbox, thingspace_client
 @pytest.fixture(scope="module")
 def account_of_10000():
     """A ThingSpace account of exactly 10,000 devices, one of them without an ICCID (MDN only)."""
-    from amop_pipelines.simulator.server import new_state, running_simulator
+    from amop_pipelines.demo.simulated_fleet import new_state
+    from amop_pipelines.simulator.server import running_simulator
 
     state = new_state(devices=25_000, seed=11)
     ordered = state.by_id("thingspace")

@@ -10,7 +10,7 @@ from amop_pipelines.carriers.jasper import JasperClient
 from amop_pipelines.carriers.registry import CARRIERS
 from amop_pipelines.carriers.thingspace import ThingSpaceClient
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.resources.carriers import carriers_from_env
+from amop_pipelines.defs.shared.carriers import carriers_from_env
 from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials
 
 ENV_NAMES = [

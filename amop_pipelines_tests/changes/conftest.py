@@ -18,7 +18,8 @@ from amop_pipelines.changes.callbacks import running_receiver
 from amop_pipelines.db.models import CarrierCallback, ServiceProvider
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import new_state, running_simulator, start_simulator_process
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import running_simulator, start_simulator_process
 
 SECRET = "s3cret-callback-token"
 CALLBACK_USERNAME = "amop-callbacks"

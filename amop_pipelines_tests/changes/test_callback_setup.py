@@ -8,13 +8,15 @@ from click.testing import CliRunner
 from amop_pipelines.cli import main
 from amop_pipelines.db import migrate
 from amop_pipelines.db.engine import make_engine
-from amop_pipelines.defs.jobs.callbacks import CallbackReceiver, register_callbacks_job
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.changes.jobs import register_callbacks_job
+from amop_pipelines.defs.changes.resources import CallbackReceiver
+from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials_env
 from amop_pipelines.demo.catalog import JASPER, THINGSPACE
 from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.demo.simulated_fleet import new_state
 from amop_pipelines.settings import database_url
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.simulator.server import running_simulator
 
 RECEIVER = "https://amop.example.net/callbacks/thingspace"
 

@@ -142,9 +142,10 @@ def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, async_world
     import dagster as dg
 
     from amop_pipelines.db.models import Notification
-    from amop_pipelines.defs.jobs.changes import callback_reconciliation_sensor, reconcile_callbacks_job
-    from amop_pipelines.defs.resources.database import AmopDatabase
-    from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.defs.changes.jobs import reconcile_callbacks_job
+    from amop_pipelines.defs.changes.sensors import callback_reconciliation_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.notifier import Notifier
 
     sim, engine, _, tmp_path, _ = world
     path, _ = _ts_file(engine, tmp_path, 2, skip=20)

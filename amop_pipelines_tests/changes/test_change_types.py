@@ -362,9 +362,10 @@ def _customer_device(engine, pooled_customer: bool) -> str:
 def test_a_customer_plan_on_its_effective_date_through_the_sensor(world, sqlite_url, monkeypatch):
     import dagster as dg
 
-    from amop_pipelines.defs.jobs.changes import change_request_job, effective_dates_sensor
-    from amop_pipelines.defs.resources.database import AmopDatabase
-    from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.defs.changes.jobs import change_request_job
+    from amop_pipelines.defs.changes.sensors import effective_dates_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.notifier import Notifier
     from amop_pipelines.demo.carriers import simulator_carriers
 
     sim, engine, client_for, tmp_path = world

@@ -112,9 +112,10 @@ def test_the_sensor_launches_one_run_per_pending_request_and_the_run_executes_it
 
     from amop_pipelines.changes.requests import status
     from amop_pipelines.db.models import Notification
-    from amop_pipelines.defs.jobs.changes import change_request_job, change_requests_sensor
-    from amop_pipelines.defs.resources.database import AmopDatabase
-    from amop_pipelines.defs.resources.notifier import Notifier
+    from amop_pipelines.defs.changes.jobs import change_request_job
+    from amop_pipelines.defs.changes.sensors import change_requests_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.notifier import Notifier
 
     sim, engine, _, tmp_path = world
     devices = _jasper_devices(engine, 4)
@@ -218,8 +219,9 @@ def test_a_request_whose_run_ended_unsettled_gets_a_new_round(world, sqlite_url)
     import dagster as dg
 
     from amop_pipelines.changes.requests import status
-    from amop_pipelines.defs.jobs.changes import change_request_job, change_requests_sensor
-    from amop_pipelines.defs.resources.database import AmopDatabase
+    from amop_pipelines.defs.changes.jobs import change_request_job
+    from amop_pipelines.defs.changes.sensors import change_requests_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
 
     _, engine, _, tmp_path = world
     request_id = submit_file(

@@ -4,8 +4,8 @@ import sqlalchemy as sa
 
 from amop_pipelines.changes.requests import status
 from amop_pipelines.db.models import ChangeRequest
-from amop_pipelines.defs.jobs.launchpad import launchpad_jobs
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.changes.launchpad_jobs import launchpad_jobs
+from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.demo.seed import seed_demo
 
 JOBS = {job.name: job for job in launchpad_jobs}

@@ -27,15 +27,16 @@ from amop_pipelines.db.models import (
     OptimizationQueue,
     ServiceProvider,
 )
-from amop_pipelines.defs.assets.optimization import optimization_assets
-from amop_pipelines.defs.assets.sync import sync_assets
-from amop_pipelines.defs.launch import current_billing_month, materialize_month, month_partition
-from amop_pipelines.defs.resources.carriers import CarrierClients
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.defs.optimization.assets import optimization_assets
+from amop_pipelines.defs.shared.carriers import CarrierClients
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month, month_partition
+from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.defs.sync.assets import sync_assets
 from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials_env
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import running_simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = 800
@@ -187,8 +188,8 @@ def test_the_optimization_job_on_two_celery_workers_matches_the_in_process_run(
         postgres_url,
         f"sqlite:///{on_celery}",
         f"""
-        from amop_pipelines.defs.assets.optimization import optimization_assets
-        from amop_pipelines.defs.partitions import providers
+        from amop_pipelines.defs.optimization.assets import optimization_assets
+        from amop_pipelines.defs.shared.partitions import providers
 
         instance.add_dynamic_partitions(providers.name, [{partition.keys_by_dimension["provider"]!r}])
         tags = {{

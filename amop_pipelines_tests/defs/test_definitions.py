@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -6,8 +7,8 @@ import dagster as dg
 import sqlalchemy as sa
 
 from amop_pipelines.definitions import defs
-from amop_pipelines.defs.assets.fleet import fleet_summary
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.fleet.assets import fleet_summary
+from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.demo.seed import seed_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,6 +17,33 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_definitions_load_with_every_asset_resolvable():
     assert defs.resolve_asset_graph().get_all_asset_keys()
     defs.resolve_implicit_global_asset_job_def()
+
+
+def _dg(*args: str) -> subprocess.CompletedProcess:
+    dg_cli = Path(sys.executable).with_name("dg")
+    return subprocess.run([str(dg_cli), *args], cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
+def test_dg_lists_every_definition_of_the_code_location_and_checks_them(amop_env):
+    """The project is a dg project (pyproject's [tool.dg]): `dg list defs` shows what the one
+    Definitions object holds, and `dg check defs` loads and validates it."""
+    listed = _dg("list", "defs", "--json")
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    found = json.loads(listed.stdout)
+    repository = defs.get_repository_def()
+    assert {a["asset_key"] for a in found["assets"]} == {
+        k.to_user_string() for k in repository.asset_graph.get_all_asset_keys()
+    }
+    assert {j["name"] for j in found["jobs"]} == {j for j in repository.job_names if not j.startswith("__")}
+    assert {s["name"] for s in found["sensors"]} == {s.name for s in repository.sensor_defs}
+    assert {c["name"] for c in found["asset_checks"]} >= {
+        "device_plans_known",
+        "comm_groups_within_plan_limit",
+    }
+    assert {r["name"] for r in found["resources"]} == {"amop_db", "carriers", "notifier", "callback_receiver"}
+    checked = _dg("check", "defs")
+    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
 
 
 def test_dagster_validates_the_workspace(amop_env):

@@ -7,11 +7,11 @@ import dagster as dg
 import sqlalchemy as sa
 
 from amop_pipelines.db.models import Notification, OptimizationSession
-from amop_pipelines.defs.assets.sync import SESSION_TAG, device_staging
-from amop_pipelines.defs.partitions import providers
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import Notifier
-from amop_pipelines.defs.sensors.failures import session_failure_sensor
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.failures import session_failure_sensor
+from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.defs.shared.partitions import providers
+from amop_pipelines.defs.sync.assets import SESSION_TAG, device_staging
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.simulator.server import free_port

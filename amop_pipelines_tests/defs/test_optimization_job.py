@@ -27,16 +27,18 @@ from amop_pipelines.db.models import (
     OptimizationSession,
     ServiceProvider,
 )
-from amop_pipelines.defs.assets.optimization import comm_groups_within_plan_limit, optimization_assets
-from amop_pipelines.defs.assets.sync import sync_assets
-from amop_pipelines.defs.launch import current_billing_month, materialize_month
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.defs.optimization.assets import optimization_assets
+from amop_pipelines.defs.optimization.checks import comm_groups_within_plan_limit
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month
+from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.defs.sync.assets import sync_assets
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.demo.simulated_fleet import new_state
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.planning.inputs import load_month
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.simulator.server import running_simulator
 from amop_pipelines.sync.periods import provider_period
 
 FLEET = 1500
@@ -191,7 +193,7 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
     from datetime import timedelta
 
     from amop_pipelines.db.models import ChangeItem, ChangeRequest
-    from amop_pipelines.defs.assets import optimization
+    from amop_pipelines.defs.optimization import assets as optimization
 
     engine = world[2]
     with engine.begin() as connection:
@@ -258,7 +260,7 @@ def test_a_customer_optimization_covers_its_devices_with_its_own_pools_and_repor
 
 def test_a_plan_new_at_the_carrier_arrives_unpriced_and_is_never_recommended(world):
     from amop_pipelines.db.models import CarrierRatePlan, CommunicationPlan
-    from amop_pipelines.defs.checks.sync import rate_plans_priced
+    from amop_pipelines.defs.sync.checks import rate_plans_priced
     from amop_pipelines.simulator.state import SimRatePlan
 
     sim, _, engine, inbox, _ = world

@@ -4,9 +4,9 @@ import dagster as dg
 import sqlalchemy as sa
 
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.partitions import providers
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.sensors.providers import provider_partitions_sensor
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.partitions import providers
+from amop_pipelines.defs.sync.sensors import provider_partitions_sensor
 from amop_pipelines.demo.seed import seed_demo
 
 

@@ -7,19 +7,21 @@ import pytest
 import sqlalchemy as sa
 
 from amop_pipelines.changes.callbacks import register_receiver, running_receiver
-from amop_pipelines.db.models import Device, DeviceStaging, DeviceUsage, ServiceProvider
-from amop_pipelines.defs.assets.sync import sync_assets
-from amop_pipelines.defs.checks.sync import (
+from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, DeviceUsage, ServiceProvider
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.launch import materialize_month
+from amop_pipelines.defs.sync.assets import sync_assets
+from amop_pipelines.defs.sync.checks import (
     device_iccids_well_formed,
     device_plans_known,
     rate_plans_valid_for_optimization,
     staged_iccids_unique,
 )
-from amop_pipelines.defs.launch import materialize_month
-from amop_pipelines.defs.resources.database import AmopDatabase
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.simulator.server import new_state, running_simulator
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import running_simulator
+from amop_pipelines.sync.providers import provider_key
 
 FLEET, SEED = 1500, 7
 SECRET = "sync-callback-secret"
@@ -115,13 +117,16 @@ def test_sync_fills_the_database_then_updates_exactly_what_changed(setup, integr
         assert _snapshot(engine) == after  # 20% 5xx: the same result as without
 
 
-def test_checks_fail_on_crafted_bad_input_and_name_it(setup):
+def test_checks_fail_on_crafted_bad_input_name_it_and_look_at_their_partition_only(setup):
     _, url, engine = setup
     resource = AmopDatabase(url=url)
+    with sa.orm.Session(engine) as session:
+        providers = session.scalars(sa.select(ServiceProvider).order_by(ServiceProvider.id)).all()
+        crafted, other = providers[0], providers[1]
     with engine.begin() as connection:
         connection.execute(
             sa.insert(Device).values(
-                service_provider_id=1,
+                service_provider_id=crafted.id,
                 iccid="8901X",
                 status="ACTIVATED",
                 is_archived=False,
@@ -129,19 +134,38 @@ def test_checks_fail_on_crafted_bad_input_and_name_it(setup):
                 updated_at=datetime.now(UTC),
             )
         )
-        staged = {"service_provider_id": 1, "iccid": "8901260000000000001", "synced_at": datetime.now(UTC)}
+        staged = {
+            "service_provider_id": crafted.id,
+            "iccid": "8901260000000000001",
+            "synced_at": datetime.now(UTC),
+        }
         connection.execute(sa.insert(DeviceStaging), [staged, staged])
         connection.execute(
-            sa.text("UPDATE carrier_rate_plan SET overage_rate = 0 WHERE plan_code = 'J-PAYG'")
+            sa.update(CarrierRatePlan)
+            .where(CarrierRatePlan.service_provider_id == crafted.id, CarrierRatePlan.is_priced)
+            .values(overage_rate=0)
         )
-    well_formed = device_iccids_well_formed(resource)
+        bad_plans = connection.scalars(
+            sa.select(CarrierRatePlan.plan_code).where(
+                CarrierRatePlan.service_provider_id == crafted.id, CarrierRatePlan.is_priced
+            )
+        ).all()
+
+    def check(fn, provider: ServiceProvider) -> dg.AssetCheckResult:
+        key = dg.MultiPartitionKey({"provider": provider_key(provider.name), "billing_month": "2026-12-01"})
+        with dg.build_op_context(partition_key=key, resources={"amop_db": resource}) as context:
+            return fn(context)
+
+    well_formed = check(device_iccids_well_formed, crafted)
     assert not well_formed.passed and "8901X" in well_formed.description
-    known = device_plans_known(resource)
+    known = check(device_plans_known, crafted)
     assert not known.passed and "8901X" in known.description
-    unique = staged_iccids_unique(resource)
+    unique = check(staged_iccids_unique, crafted)
     assert not unique.passed and "8901260000000000001" in unique.description
-    valid = rate_plans_valid_for_optimization(resource)
-    assert not valid.passed and "J-PAYG" in valid.description
+    valid = check(rate_plans_valid_for_optimization, crafted)
+    assert not valid.passed and bad_plans[0] in valid.description
+    # the other provider's partition is not touched by what is wrong with this one
+    assert all(check(fn, other).passed for fn in CHECKS)
 
 
 def test_a_recent_sync_of_this_cycle_is_not_repeated_unless_asked(setup):

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from dagster._core.storage.dagster_run import DagsterRun
 
 from amop_pipelines.db.models import OptimizationSession
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.sensors import window
+from amop_pipelines.defs.optimization import sensors as window
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.sync.assets import SESSION_TAG
 from amop_pipelines.demo.seed import seed_demo
 
 ACME = "acme-iot-jasper"  # Chicago, cycle ends on the 18th, final-day start hour 06:00
@@ -52,7 +53,9 @@ def test_a_run_for_the_provider_in_its_window_and_repeated_ticks_ask_for_the_sam
     assert request.partition_key == dg.MultiPartitionKey({"provider": ACME, "billing_month": "2026-12-01"})
     assert request.tags[window.PROVIDER_TAG] == ACME and request.tags[window.LOCK_TAG] == ACME
     assert [r.run_key for r in again.run_requests] == [request.run_key]
-    assert _sessions(sqlite_engine) == [("initiated", 0)]  # one session for the slot, however many ticks
+    # one session GUID for the slot, however many ticks; the sensor writes nothing, the run opens it
+    assert again.run_requests[0].tags[SESSION_TAG] == request.tags[SESSION_TAG]
+    assert _sessions(sqlite_engine) == []
 
 
 def _running(instance, provider: str) -> None:

@@ -4,6 +4,7 @@ import subprocess
 
 import httpx
 
+from amop_pipelines.demo.simulated_fleet import new_state
 from amop_pipelines.simulator.server import start_simulator_process
 
 
@@ -28,7 +29,6 @@ def test_serve_prints_its_urls_and_credentials_and_answers():
 
 def test_a_sim_swap_keeps_the_device_in_its_place_in_thingspaces_list_order():
     """ThingSpace lists devices by its numeric device id, which a new SIM does not change."""
-    from amop_pipelines.simulator.server import new_state
 
     state = new_state(devices=300)
     ordered = state.by_id("thingspace")

@@ -1,4 +1,7 @@
-"""Filling the simulator: the demo fleet (or a devices.csv file) as the carriers would hold it."""
+"""Filling the carrier simulator: the demo fleet (or a devices.csv file) as the carriers would hold it.
+
+It lives with the demo, not the simulator: the simulator serves whatever state it is given and
+knows nothing of the demo's catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 
 from amop_pipelines.demo.catalog import JASPER, PLANS, THINGSPACE
 from amop_pipelines.demo.fleet import generate_devices
-from amop_pipelines.simulator.state import SimDevice, SimRatePlan, SimState
+from amop_pipelines.simulator.state import Credentials, SimDevice, SimRatePlan, SimState
 
 BYTES_PER_MB = 1024 * 1024
 CYCLE_DAYS = 30
@@ -79,3 +82,9 @@ def seed_fleet_file(state: SimState, devices_csv: Path, carrier: str = "jasper")
             )
             count += 1
     return count
+
+
+def new_state(devices: int = 5000, seed: int = 7, credentials: Credentials | None = None) -> SimState:
+    state = SimState(credentials or Credentials(), seed=seed)
+    seed_demo_fleet(state, devices=devices, seed=seed)
+    return state

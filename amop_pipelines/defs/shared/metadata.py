@@ -4,8 +4,8 @@ import dagster as dg
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.partitions import partition_parts
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.partitions import partition_parts
 from amop_pipelines.sync.providers import find_provider
 
 
@@ -17,7 +17,9 @@ def markdown_table(header: list[str], rows: list[tuple], limit: int = 10) -> str
     return "\n".join(lines)
 
 
-def provider_of(amop_db: AmopDatabase, context: dg.AssetExecutionContext) -> tuple[ServiceProvider, str]:
+def provider_of(
+    amop_db: AmopDatabase, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext
+) -> tuple[ServiceProvider, str]:
     """The run's service provider (detached) and billing month ("YYYY-MM")."""
     key, month = partition_parts(context)
     with Session(amop_db.engine) as session:

@@ -1,22 +1,19 @@
-"""Change request runs: a sensor launches a round per pending request (and per due effective
-date); callbacks are reconciled by their own job and sensor; finished requests send a summary."""
+"""Change request runs: a round of a request's items in batches (launched by the sensors in
+`sensors.py`), the reconciliation of carrier callbacks, and the callbacks' registration at the
+carriers. A finished request sends a summary."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import dagster as dg
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from amop_pipelines.changes.callbacks import reconcile
+from amop_pipelines.changes.callbacks import reconcile, register_receiver
 from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.changes.executor import ExecutionReport, run_items, start_round, summarize
-from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
-from amop_pipelines.defs.assets.common import markdown_table
-from amop_pipelines.defs.assets.sync import CARRIER_POOL
-from amop_pipelines.defs.resources.carriers import CarrierClients
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.defs.changes.resources import CallbackReceiver
+from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.metadata import markdown_table
+from amop_pipelines.defs.shared.notifier import Notifier
 
 
 class ChangeRunConfig(dg.Config):
@@ -107,66 +104,6 @@ def change_request_job() -> None:
     finish_change_round(start_change_round().map(execute_change_batch).collect())
 
 
-def _round_request(request_id: str, rounds: int) -> dg.RunRequest:
-    """The run key names the request and its round: one run per round, however often ticks see it."""
-    return dg.RunRequest(
-        run_key=request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}",
-        run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
-        tags={"amop/change-request": request_id},
-    )
-
-
-def _orphaned(instance: dg.DagsterInstance, request_id: str) -> bool:
-    """A request left running by a run that ended without settling it (failed, canceled, or its
-    worker found dead by run monitoring): the next round finishes what is left."""
-    runs = instance.get_runs(dg.RunsFilter(tags={"amop/change-request": request_id}), limit=1)
-    return bool(runs) and runs[0].is_finished
-
-
-@dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
-def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
-    """A run for each pending request (approved and new, or with items ready for their next step),
-    and for each request whose last run ended while it was still running."""
-    with Session(amop_db.engine) as session:
-        requests = session.execute(
-            select(ChangeRequest.request_id, ChangeRequest.rounds, ChangeRequest.state)
-            .where(ChangeRequest.state.in_(("pending", "running")))
-            .order_by(ChangeRequest.id)
-        ).all()
-    return dg.SensorResult(
-        run_requests=[
-            _round_request(r.request_id, r.rounds)
-            for r in requests
-            if r.state == "pending" or _orphaned(context.instance, r.request_id)
-        ]
-    )
-
-
-@dg.sensor(
-    job=change_request_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING
-)
-def effective_dates_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
-    """A run for each request with scheduled items whose effective date has come."""
-    with Session(amop_db.engine) as session:
-        due = session.execute(
-            select(ChangeRequest.request_id, ChangeRequest.rounds)
-            .where(
-                ChangeRequest.state == "scheduled",
-                select(ChangeItem.id)
-                .where(
-                    ChangeItem.change_request_id == ChangeRequest.id,
-                    ChangeItem.state == "scheduled",
-                    ChangeItem.next_attempt_at <= datetime.now(UTC),
-                )
-                .exists(),
-            )
-            .order_by(ChangeRequest.id)
-        ).all()
-    if not due:
-        return dg.SensorResult(skip_reason="no scheduled change is due")
-    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds) for r in due])
-
-
 @dg.op(pool=CARRIER_POOL)
 def reconcile_carrier_callbacks(
     amop_db: AmopDatabase, carriers: CarrierClients, notifier: Notifier
@@ -193,30 +130,40 @@ def reconcile_callbacks_job() -> None:
     reconcile_carrier_callbacks()
 
 
-@dg.sensor(
-    job=reconcile_callbacks_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
-)
-def callback_reconciliation_sensor(
-    context: dg.SensorEvaluationContext, amop_db: AmopDatabase
-) -> dg.SensorResult:
-    """A reconciliation run when new callbacks arrived (the cursor is the last callback seen), or
-    every ten minutes while items wait for theirs."""
-    with Session(amop_db.engine) as session:
-        newest = session.scalar(select(func.max(CarrierCallback.id))) or 0
-        waiting = session.scalar(
-            select(func.count()).select_from(ChangeItem).where(ChangeItem.state == "awaiting_callback")
-        )
-    seen = int(context.cursor or 0)
-    if newest > seen:
-        key = f"callbacks-{newest}"
-    elif waiting:
-        key = f"overdue-{datetime.now(UTC):%Y%m%d%H}{datetime.now(UTC).minute // 10}"
-    else:
-        return dg.SensorResult(skip_reason="no callbacks and no items waiting", cursor=str(newest))
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key)], cursor=str(newest))
+class CallbackRegistration(dg.Config):
+    url: str  # the receiver's public URL (`amop callbacks serve`, reachable by the carrier)
+    provider: str = ""  # a service provider's name; empty: every active one
 
 
-defs = dg.Definitions(
-    jobs=[change_request_job, reconcile_callbacks_job],
-    sensors=[change_requests_sensor, effective_dates_sensor, callback_reconciliation_sensor],
-)
+@dg.op
+def register_carrier_callbacks(
+    config: CallbackRegistration,
+    amop_db: AmopDatabase,
+    carriers: CarrierClients,
+    callback_receiver: CallbackReceiver,
+) -> dg.Output[int]:
+    """Point each account's carrier callbacks (ThingSpace: CarrierService, DeviceUsage) at AMOP."""
+    registered = register_receiver(
+        amop_db.engine,
+        carriers.for_provider,
+        config.url,
+        callback_receiver.secret,
+        config.provider or None,
+        callback_receiver.username,
+    )
+    rows = [(name, ", ".join(services) or "none (answers at once)") for name, services in registered.items()]
+    return dg.Output(
+        sum(len(services) for services in registered.values()),
+        metadata={
+            "url": config.url,
+            "registered": dg.MetadataValue.md(markdown_table(["provider", "services"], rows)),
+        },
+    )
+
+
+@dg.job(tags={"amop/kind": "setup"})
+def register_callbacks_job() -> None:
+    register_carrier_callbacks()
+
+
+defs = dg.Definitions(jobs=[change_request_job, reconcile_callbacks_job, register_callbacks_job])

@@ -22,6 +22,8 @@ from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.db.models import ServiceProvider
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8710"
+# The concurrency pool every step that calls a carrier runs in (dagster.yaml sets its slots).
+CARRIER_POOL = "carrier_api"
 
 
 def _env_name(*parts: str) -> str:

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from amop_pipelines.defs.assets.optimization import optimization_job
-from amop_pipelines.defs.assets.sync import sync_job
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import Notifier
+from amop_pipelines.defs.optimization.jobs import optimization_job
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.defs.sync.jobs import sync_job
 from amop_pipelines.sync import sessions
 
 

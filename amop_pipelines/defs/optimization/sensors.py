@@ -2,7 +2,8 @@
 
 Schedules cannot follow each provider's own zone and cycle, so a sensor ticks every minute and
 asks `amop_pipelines.window` whether a provider's slot has come. Run keys make repeated ticks
-start one run per slot.
+start one run per slot; the slot's session GUID (derived from the run key) rides on the run as a
+tag, and the run opens the session.
 """
 
 from datetime import UTC, datetime
@@ -12,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.assets.optimization import optimization_job
-from amop_pipelines.defs.assets.sync import SESSION_TAG
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.optimization.jobs import optimization_job
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.sync.assets import SESSION_TAG
 from amop_pipelines.sync import sessions
-from amop_pipelines.sync.periods import ensure_billing_period, provider_period
 from amop_pipelines.sync.providers import provider_key
 from amop_pipelines.window import may_start, window_slot
 
@@ -62,13 +62,9 @@ def optimization_window_sensor(context: dg.SensorEvaluationContext, amop_db: Amo
             if not may_start(slot, busy):
                 skipped.append(f"{key}: a session is running")
                 continue
-            with session.begin_nested():
-                period = ensure_billing_period(
-                    session, provider, provider_period(provider, slot.billing_month)
-                )
-            session.commit()
-            guid = sessions.open_session(amop_db.engine, provider.id, period.id, slot.run_key)
-            tags = {PROVIDER_TAG: key, SESSION_TAG: guid}
+            # The session is the run's to open (device_staging does, under this guid): a sensor
+            # decides and requests, and writes nothing.
+            tags = {PROVIDER_TAG: key, SESSION_TAG: sessions.session_guid(slot.run_key)}
             if not slot.final_day:
                 tags[LOCK_TAG] = key
             requests.append(

@@ -3,90 +3,55 @@ and billing month, on the sync assets' tables. Values pass between them through 
 manager; everything an operator looks at is also in the AMOP database."""
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-import numpy as np
-from sqlalchemy import func, select
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import (
-    Customer,
-    OptimizationCommGroup,
-    OptimizationCustomerProcessing,
-    OptimizationInstance,
     OptimizationResultFile,
-    OptimizationSession,
 )
-from amop_pipelines.defs.assets.common import markdown_table, provider_of
-from amop_pipelines.defs.assets.sync import (
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
+from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.defs.shared.partitions import provider_months
+from amop_pipelines.defs.sync.assets import (
     SESSION_TAG,
     carrier_rate_plans,
     device_usage,
     devices,
-    sync_assets,
 )
-from amop_pipelines.defs.partitions import provider_months
-from amop_pipelines.defs.resources.database import AmopDatabase
-from amop_pipelines.defs.resources.notifier import Notifier
 from amop_pipelines.optimization.cost import cents_to_decimal
 from amop_pipelines.planning import automation
 from amop_pipelines.planning import results as result_tables
-from amop_pipelines.planning.inputs import LoadedMonth, load_month
+from amop_pipelines.planning.month import MonthInputs, MonthOutcome, PartWork, prepare_month
 from amop_pipelines.planning.requests import queue_rate_plan_changes
-from amop_pipelines.planning.runs import (
-    GroupPlan,
-    MonthRun,
-    Part,
-    PartResult,
-    assemble,
-    optimize_part,
-    plan_groups,
-    split_parts,
-)
-from amop_pipelines.planning.store import session_for_run, store_groups
+from amop_pipelines.planning.runs import PartResult, assemble, optimize_part, split_parts
 from amop_pipelines.reports.workbook import write_report
 from amop_pipelines.settings import data_dir
 from amop_pipelines.sync import sessions
-from amop_pipelines.sync.periods import ensure_billing_period, provider_period
+from amop_pipelines.sync.periods import provider_period
 
 GROUP = "optimization"
 
 
 class OptimizationConfig(dg.Config):
-    legacy_sequences: int = 100  # rate plan sequences per group for the legacy comparison
-    project_usage: bool = True  # optimize for projected end-of-cycle usage
-    customer: str | None = None  # a customer's external id: optimize only its devices, pooled per customer
-    # Independent groups (no pooled plan shared, or another customer's pool) are optimized in up
-    # to this many steps, which the executor runs side by side (processes, Celery workers).
-    parts: int = 4
-
-
-@dataclass
-class MonthInputs:
-    session_id: int
-    instance_id: int
-    group_ids: dict[int, int]
-    provider_name: str
-    billing_month: str
-    month: LoadedMonth  # projected usage
-    month_to_date: LoadedMonth  # cycle-to-date usage
-    plan: GroupPlan
-    customer: str | None = None  # a customer optimization's customer (external id)
-    legacy_sequences: int = 100
-    parts: int = 4
-
-
-def customer_row(amop_db: AmopDatabase, external_id: str | None) -> int | None:
-    """The customer's row id for a customer optimization (None for the whole account)."""
-    if external_id is None:
-        return None
-    with Session(amop_db.engine) as session:
-        found = session.scalar(select(Customer.id).where(Customer.external_id == external_id))
-    if found is None:
-        raise ValueError(f"unknown customer '{external_id}' (config customer)")
-    return found
+    legacy_sequences: int = Field(
+        default=100, ge=1, le=10_000, description="Rate plan sequences per group for the legacy comparison."
+    )
+    project_usage: bool = Field(default=True, description="Optimize for projected end-of-cycle usage.")
+    customer: str | None = Field(
+        default=None,
+        description="A customer's external id: optimize only its devices, pooled per customer.",
+    )
+    parts: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Independent groups (no pooled plan shared, or another customer's pool) are "
+        "optimized in up to this many steps, which the executor runs side by side.",
+    )
 
 
 @dg.asset(
@@ -104,41 +69,18 @@ def comm_plan_groups(
     notification names it.
     """
     provider, month_key = provider_of(amop_db, context)
-    period = provider_period(provider, month_key)
-    with Session(amop_db.engine) as session, session.begin():
-        billing_period = ensure_billing_period(session, provider, period)
-        session.expunge(billing_period)
-    for field in ("parts", "legacy_sequences"):
-        if getattr(config, field) < 1:
-            raise ValueError(f"config {field} must be at least 1, not {getattr(config, field)}")
-    customer_id = customer_row(amop_db, config.customer)
-    session_id = session_for_run(
+    inputs = prepare_month(
         amop_db.engine,
+        provider,
+        month_key,
         context.run.run_id,
-        provider.id,
-        billing_period.id,
         context.run.tags.get(SESSION_TAG),
-        customer_id,
+        project_usage=config.project_usage,
+        customer=config.customer,
+        legacy_sequences=config.legacy_sequences,
+        parts=config.parts,
     )
-    as_of = min(datetime.now(UTC), period.ends_at)
-    scope = {"pool_by_customer": config.customer is not None, "customer": config.customer}
-    month = load_month(
-        amop_db.engine, provider.id, billing_period, period, as_of, config.project_usage, **scope
-    )
-    to_date = load_month(amop_db.engine, provider.id, billing_period, period, as_of, False, **scope)
-    if customer_id is not None:
-        with Session(amop_db.engine) as session, session.begin():
-            session.add(OptimizationCustomerProcessing(session_id=session_id, customer_id=customer_id))
-    plan = plan_groups(month)
-    stored = store_groups(
-        amop_db.engine,
-        session_id,
-        provider.id,
-        month.problem,
-        plan.groups,
-        plan.group_of_device,
-        plan.skipped,
-    )
+    plan, month = inputs.plan, inputs.month
     for index, why in plan.skipped.items():
         name = plan.groups[index].name
         notifier.send(
@@ -148,25 +90,8 @@ def comm_plan_groups(
             f"The communication plan group {name} ({provider.name}, billing month {month_key}) allows "
             f"{why}.\nIts devices keep their current rate plans. Reduce the plans it allows to optimize it.",
         )
-    counts = np.bincount(plan.group_of_device, minlength=len(plan.groups))
-    table = [
-        (g.name, len(g.plans), int(counts[g.index]), plan.skipped.get(g.index, "optimized"))
-        for g in plan.groups
-    ]
     return dg.Output(
-        MonthInputs(
-            session_id,
-            stored.instance_id,
-            stored.group_ids,
-            provider.name,
-            month_key,
-            month,
-            to_date,
-            plan,
-            config.customer,
-            config.legacy_sequences,
-            config.parts,
-        ),
+        inputs,
         metadata={
             "groups": len(plan.groups),
             "skipped_groups": ", ".join(plan.groups[i].name for i in plan.skipped) or "-",
@@ -175,47 +100,10 @@ def comm_plan_groups(
             "invalid_rate_plans": ", ".join(month.invalid_plans) or "-",
             "unpriced_rate_plans": ", ".join(month.unpriced_plans) or "-",
             "preview": dg.MetadataValue.md(
-                markdown_table(["group", "rate plans", "devices", "status"], table, 50)
+                markdown_table(["group", "rate plans", "devices", "status"], inputs.group_table(), 50)
             ),
         },
     )
-
-
-@dg.asset_check(asset=comm_plan_groups, description="Every M2M comm group allows at most 15 rate plans.")
-def comm_groups_within_plan_limit(amop_db: AmopDatabase) -> dg.AssetCheckResult:
-    """Looks at each provider's latest optimization instance."""
-    with Session(amop_db.engine) as session:
-        latest = (
-            select(func.max(OptimizationInstance.id))
-            .join(OptimizationSession, OptimizationSession.id == OptimizationInstance.session_id)
-            .group_by(OptimizationSession.service_provider_id)
-        )
-        over = session.scalars(
-            select(OptimizationCommGroup.name).where(
-                OptimizationCommGroup.instance_id.in_(latest),
-                OptimizationCommGroup.skipped_reason.is_not(None),
-            )
-        ).all()
-    return dg.AssetCheckResult(
-        passed=not over,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=f"not optimized, over 15 rate plans: {', '.join(over)}" if over else None,
-        metadata={"groups_over_limit": ", ".join(over) or "-"},
-    )
-
-
-@dataclass
-class MonthOutcome:
-    inputs: MonthInputs
-    run: MonthRun
-    queues: dict[tuple[int, str], int]  # (group, "exact" | "legacy") -> queue id of that method's best
-    seconds: float
-
-
-@dataclass
-class PartWork:
-    part: Part
-    legacy_sequences: int
 
 
 @dg.op(out=dg.DynamicOut(PartWork))
@@ -386,18 +274,7 @@ def rate_plan_updates(
     if not provider.auto_update_rate_plans:
         return dg.MaterializeResult(metadata={"decision": "off for this provider"})
     outcome = optimization_results
-    run, month_in = outcome.run, outcome.inputs.month
-    chosen = run.exact_assignment if run.winner == "exact" else run.legacy_assignment
-    current, codes = month_in.problem.devices.current, month_in.problem.plans.codes
-    changes = [
-        (
-            int(month_in.device_ids[i]),
-            month_in.problem.devices.iccids[i],
-            codes[chosen[i]],
-            codes[current[i]] if current[i] >= 0 else None,
-        )
-        for i in np.flatnonzero(chosen != current)
-    ]
+    changes = outcome.plan_changes()
     period = provider_period(provider, month)
     decision = automation.decide(current_time(), period.ends_at, len(changes), provider.rate_limit_per_second)
     request_ids: list[str] = []
@@ -430,10 +307,4 @@ optimization_assets = [
     optimization_report,
     rate_plan_updates,
 ]
-# What the optimization window sensor launches: the sync, then the optimization, of one partition.
-optimization_job = dg.define_asset_job(
-    "optimization_job", selection=dg.AssetSelection.assets(*sync_assets, *optimization_assets)
-)
-defs = dg.Definitions(
-    assets=optimization_assets, asset_checks=[comm_groups_within_plan_limit], jobs=[optimization_job]
-)
+defs = dg.Definitions(assets=optimization_assets)

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from amop_pipelines.defs.partitions import providers
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.partitions import providers
 from amop_pipelines.sync.providers import active_provider_keys
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 import dagster as dg
 
 from amop_pipelines.db.queries import fleet_counts
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.shared.database import AmopDatabase
 
 
 @dg.asset(group_name="fleet", kinds={"sql"})

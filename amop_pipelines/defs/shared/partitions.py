@@ -9,7 +9,7 @@ billing_months = dg.MonthlyPartitionsDefinition(start_date="2025-01-01", end_off
 provider_months = dg.MultiPartitionsDefinition({"provider": providers, "billing_month": billing_months})
 
 
-def partition_parts(context: dg.AssetExecutionContext) -> tuple[str, str]:
+def partition_parts(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[str, str]:
     """(provider key, billing month "YYYY-MM") of the run's partition."""
     keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
     return keys["provider"], keys["billing_month"][:7]

@@ -7,7 +7,7 @@ request is then run by `change_requests_sensor` like any other.
 import dagster as dg
 
 from amop_pipelines.changes.requests import RejectedFile, status, submit_rows
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.shared.database import AmopDatabase
 
 
 class ArchiveItem(dg.Config):

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines.carriers.models import CarrierDevice
 from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, ServiceProvider
-from amop_pipelines.defs.assets.common import markdown_table, provider_of
-from amop_pipelines.defs.partitions import provider_months
-from amop_pipelines.defs.resources.carriers import CarrierClients
-from amop_pipelines.defs.resources.database import AmopDatabase
+from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
+from amop_pipelines.defs.shared.partitions import provider_months
 from amop_pipelines.planning.store import session_for_run
 from amop_pipelines.sync import sessions
 from amop_pipelines.sync.callback_inbox import StoredCallbacks
@@ -23,7 +23,6 @@ from amop_pipelines.sync.rate_plans import sync_rate_plans
 from amop_pipelines.sync.staging import stage_devices, stage_usage
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
 
-CARRIER_POOL = "carrier_api"
 SESSION_TAG = "amop/session"
 GROUP = "sync"
 
@@ -211,6 +210,5 @@ def carrier_rate_plans(
 
 
 sync_assets = [device_staging, usage_staging, devices, device_usage, carrier_rate_plans]
-sync_job = dg.define_asset_job("sync_job", selection=sync_assets)
 
-defs = dg.Definitions(assets=sync_assets, jobs=[sync_job])
+defs = dg.Definitions(assets=sync_assets)

@@ -12,7 +12,7 @@ import dagster as dg
 
 from amop_pipelines.billing import period_containing
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.partitions import providers
+from amop_pipelines.defs.shared.partitions import providers
 from amop_pipelines.sync.providers import provider_key
 
 
