@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from amop_pipelines.changes.registry import CHANGE_TYPES
 from amop_pipelines.settings import database_url
 
 
@@ -277,6 +278,16 @@ def changes() -> None:
     """Bulk device changes: submit a CSV file, approve, follow status and audit trail, roll back."""
 
 
+@changes.command("types")
+def changes_types() -> None:
+    """Each change type with its CSV columns (* required) and whether it always needs approval."""
+    for spec in CHANGE_TYPES.values():
+        approval = "  (always needs approval)" if spec.always_critical else ""
+        click.echo(f"{spec.name}: {spec.title}{approval}")
+        for column in spec.columns:
+            click.echo(f"  {column.name}{'*' if column.required else ''}  {column.description}")
+
+
 @changes.command("submit")
 @click.argument("change_type")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -284,9 +295,8 @@ def changes() -> None:
 def changes_submit(change_type: str, file: Path, requested_by: str) -> None:
     """File a bulk change request of CHANGE_TYPE from FILE.csv; the last line is request_id=<id>.
 
-    CHANGE_TYPE: archive_device, assign_customer, change_carrier_rate_plan,
-    change_customer_rate_plan, change_iccid_imei, update_device_status. A file with any invalid
-    row is rejected whole, one line per problem as FILE:ROW: field: message, and nothing is stored.
+    A file with any invalid row is rejected whole, one line per problem as FILE:ROW: field:
+    message, and nothing is stored. `amop changes types` lists each type's columns.
     """
     from amop_pipelines.changes.requests import ChangeError, RejectedFile, status, submit_file
     from amop_pipelines.db import migrate

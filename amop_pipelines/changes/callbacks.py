@@ -31,7 +31,7 @@ from starlette.routing import Route
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError
 from amop_pipelines.changes.executor import ExecutionReport, set_item, step_done, summarize
-from amop_pipelines.changes.handlers import HANDLERS
+from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
 
 SECRET_ENV = "AMOP_CALLBACK_SECRET"
@@ -203,7 +203,7 @@ def reconcile(
             outcome.pending += 1  # the carrier is still working on it: not an outcome
             continue
         if callback.status == "Success":
-            step_done(engine, HANDLERS[change_type], change_item, request_id, actor)
+            step_done(engine, registered_type(change_type).handler, change_item, request_id, actor)
             outcome.completed += 1
         else:
             fault = (callback.payload.get("faultResponse") or {}).get("faultcode", callback.status)
@@ -244,7 +244,7 @@ def _recheck_overdue(engine: Engine, client_for, now: datetime, actor: str) -> i
     clients: dict[int, CarrierClient] = {}
     try:
         for item, change_type, request_id, device, provider in overdue:
-            handler = HANDLERS[change_type]
+            handler = registered_type(change_type).handler
             if provider.id not in clients:
                 clients[provider.id] = client_for(provider)
             try:

@@ -8,7 +8,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from amop_pipelines.changes.types import ChangeType
+from amop_pipelines.changes.change_type import ChangeType
 from amop_pipelines.problems import InputError as RejectedFile
 from amop_pipelines.problems import InputProblem as Problem
 
@@ -39,7 +39,7 @@ def read_change_file(path: Path, change_type: ChangeType) -> list[Row]:
     problems += [
         Problem(name, 1, c, f"unknown column for {change_type.name}")
         for c in header
-        if c not in change_type.columns
+        if c not in change_type.column_names
     ]
     problems += [
         Problem(name, 1, c, "column appears twice")

@@ -22,7 +22,8 @@ from sqlalchemy import Engine, select, update
 
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError, UncertainOutcomeError
-from amop_pipelines.changes.handlers import HANDLERS, ONE_STEP, Handler
+from amop_pipelines.changes.change_type import ONE_STEP, Handler
+from amop_pipelines.changes.registry import change_type
 from amop_pipelines.changes.requests import ChangeError, audit
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
@@ -168,7 +169,7 @@ def run_items(
         request = connection.execute(
             select(ChangeRequest.id, ChangeRequest.change_type).where(ChangeRequest.request_id == request_id)
         ).one()
-    handler = HANDLERS[request.change_type]
+    handler = change_type(request.change_type).handler
     clients: dict[int, CarrierClient] = {}
 
     def client_of(provider: ServiceProvider) -> CarrierClient:

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from amop_pipelines.changes.csvfile import Problem, RejectedFile, Row, read_change_file
-from amop_pipelines.changes.types import CHANGE_TYPES
+from amop_pipelines.changes.registry import UnknownChangeType
+from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.changes.validation import validate
 from amop_pipelines.db.models import (
     AuditLog,
@@ -59,14 +60,8 @@ def audit(
 def approvals_needed(change_type: str, items: Sequence[dict[str, Any]]) -> int:
     """Archiving, identifier changes, deactivations and large requests wait for approval."""
     threshold = int(os.environ.get(APPROVAL_THRESHOLD_ENV, "1000"))
-    critical = (
-        CHANGE_TYPES[change_type].always_critical
-        or (
-            change_type == "update_device_status"
-            and any(i["parameters"].get("status") == "Inactive" for i in items)
-        )
-        or len(items) > threshold
-    )
+    kind = registered_type(change_type)
+    critical = kind.is_critical([i["parameters"] for i in items]) or len(items) > threshold
     return int(os.environ.get(APPROVALS_ENV, "1")) if critical else 0
 
 
@@ -126,12 +121,18 @@ def create_request(
     return request.request_id
 
 
+def _spec(change_type: str):
+    try:
+        return registered_type(change_type)
+    except UnknownChangeType as unknown:
+        raise ChangeError(str(unknown)) from None
+
+
 def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str) -> str:
     """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
-    if change_type not in CHANGE_TYPES:
-        raise ChangeError(f"unknown change type '{change_type}': one of {', '.join(CHANGE_TYPES)}")
-    rows = read_change_file(path, CHANGE_TYPES[change_type])
-    valid, problems = validate(engine, CHANGE_TYPES[change_type], rows, str(path), requested_by)
+    spec = _spec(change_type)
+    rows = read_change_file(path, spec)
+    valid, problems = validate(engine, spec, rows, str(path), requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
     return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}")
@@ -309,9 +310,7 @@ def submit_rows(
     engine: Engine, change_type: str, rows: Sequence[dict[str, str]], requested_by: str, source: str
 ) -> str:
     """The launchpad's way in: rows as a file's, validated by the same rules (row N = item N)."""
-    if change_type not in CHANGE_TYPES:
-        raise ChangeError(f"unknown change type '{change_type}': one of {', '.join(CHANGE_TYPES)}")
-    spec = CHANGE_TYPES[change_type]
+    spec = _spec(change_type)
     problems = [
         Problem(source, number, column, "required column is missing")
         for number, row in enumerate(rows, start=1)

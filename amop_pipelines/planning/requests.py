@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from amop_pipelines.changes.requests import create_request
-from amop_pipelines.changes.types import CHANGE_CARRIER_RATE_PLAN
+from amop_pipelines.changes.types import change_carrier_rate_plan
 from amop_pipelines.planning.automation import batches
 
 
@@ -26,7 +26,7 @@ def queue_rate_plan_changes(
         return [
             create_request(
                 connection,
-                CHANGE_CARRIER_RATE_PLAN.name,
+                change_carrier_rate_plan.TYPE.name,
                 [
                     {
                         "iccid": iccid,

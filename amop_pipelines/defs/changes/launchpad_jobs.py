@@ -1,66 +1,40 @@
-"""A job per change type for the Dagster launchpad: typed items in, a change request filed.
+"""A job per registered change type for the Dagster launchpad: typed items in (the type's CSV
+columns), a change request filed.
 
 The items go through the same validation as `amop changes submit`; an approved (or uncritical)
 request is then run by `change_requests_sensor` like any other.
 """
 
 import dagster as dg
+from pydantic import Field
 
+from amop_pipelines.changes.change_type import ChangeType
+from amop_pipelines.changes.registry import CHANGE_TYPES
 from amop_pipelines.changes.requests import RejectedFile, status, submit_rows
 from amop_pipelines.defs.shared.database import AmopDatabase
 
 
-class ArchiveItem(dg.Config):
-    iccid: str
+def item_type(change_type: ChangeType) -> type[dg.Config]:
+    """The launchpad's typed item of a change type: its CSV columns as fields (optional ones may be
+    left empty), each with the column's description."""
+    fields: dict = {"__annotations__": {}, "__doc__": f"One item of a {change_type.title} request."}
+    for column in change_type.columns:
+        fields["__annotations__"][column.name] = str
+        default = ... if column.required else ""
+        fields[column.name] = Field(default=default, description=column.description)
+    name = "".join(part.title() for part in change_type.name.split("_")) + "Item"
+    return type(name, (dg.Config,), fields)
 
 
-class AssignCustomerItem(dg.Config):
-    iccid: str
-    customer_id: str
-    site_id: str = ""
-    customer_rate_plan: str = ""
-
-
-class CarrierRatePlanItem(dg.Config):
-    iccid: str
-    rate_plan: str
-
-
-class CustomerRatePlanItem(dg.Config):
-    iccid: str
-    customer_rate_plan: str
-    effective_date: str = ""  # ISO date; empty = now
-    data_allocation_mb: str = ""
-
-
-class IccidImeiItem(dg.Config):
-    iccid: str
-    new_iccid: str = ""
-    new_imei: str = ""
-    service_plan: str = ""
-
-
-class StatusItem(dg.Config):
-    iccid: str
-    status: str  # Active, Inactive, Suspended, Pending
-    reason_code: str = ""
-
-
-ITEM_TYPES = {
-    "archive_device": ArchiveItem,
-    "assign_customer": AssignCustomerItem,
-    "change_carrier_rate_plan": CarrierRatePlanItem,
-    "change_customer_rate_plan": CustomerRatePlanItem,
-    "change_iccid_imei": IccidImeiItem,
-    "update_device_status": StatusItem,
-}
-
-
-def _job(change_type: str, item_type: type[dg.Config]) -> dg.JobDefinition:
+def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
+    change_type, item = spec.name, item_type(spec)
     config_type = type(
-        f"{item_type.__name__}s",
+        f"{item.__name__}s",
         (dg.Config,),
-        {"__annotations__": {"items": list[item_type], "requested_by": str}, "requested_by": "launchpad"},
+        {
+            "__annotations__": {"items": list[item], "requested_by": str},
+            "requested_by": Field(default="launchpad", description="Who asks for the change."),
+        },
     )
 
     @dg.op(name=f"file_{change_type}")
@@ -77,7 +51,7 @@ def _job(change_type: str, item_type: type[dg.Config]) -> dg.JobDefinition:
         context.add_output_metadata({"request_id": request_id, "state": state.state, "items": len(rows)})
         return request_id
 
-    file_request.__doc__ = f"File a {change_type} request from the typed items."
+    file_request.__doc__ = f"File a {spec.title} request from the typed items."
 
     @dg.job(name=f"{change_type}_job", tags={"amop/kind": "change"})
     def change_job() -> None:
@@ -86,5 +60,5 @@ def _job(change_type: str, item_type: type[dg.Config]) -> dg.JobDefinition:
     return change_job
 
 
-launchpad_jobs = [_job(name, item) for name, item in ITEM_TYPES.items()]
+launchpad_jobs = [launchpad_job(spec) for spec in CHANGE_TYPES.values()]
 defs = dg.Definitions(jobs=launchpad_jobs)

@@ -15,15 +15,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from amop_pipelines.carriers.errors import NotFoundError, PermanentCarrierError
 from amop_pipelines.carriers.models import ChangeAccepted
+from amop_pipelines.carriers.registry import carrier_kind
+from amop_pipelines.changes.change_type import ChangeType, Column, ProblemSink
 from amop_pipelines.changes.records import set_carrier_plan
+from amop_pipelines.changes.validation import integration_of, plan_allowed
 from amop_pipelines.db.models import Device
+from amop_pipelines.identifiers import iccid_problem, imei_problem
 
 ACTIVE = "active"
 SUSPENDED = "suspend"
+IDENTIFIER_CHANGE_STATUSES = (ACTIVE, SUSPENDED)  # ThingSpace states a swap may start from
+
+
+def _rule(session: Session, device: Device, values: dict[str, str], problem: ProblemSink) -> None:
+    new_iccid, new_imei = values.get("new_iccid", ""), values.get("new_imei", "")
+    kind = carrier_kind(integration_of(session, device))
+    if not kind.changes_identifiers:
+        problem("iccid", "the device's carrier has no identifier change API: swap it in the carrier's portal")
+    elif device.status not in IDENTIFIER_CHANGE_STATUSES:
+        problem(
+            "iccid", f"the device is {device.status}: identifiers change only on an active or suspended one"
+        )
+    if not new_iccid and not new_imei:
+        problem("new_iccid", "new_iccid or new_imei is needed")
+    if new_iccid:
+        if (why := iccid_problem(new_iccid)) is not None:
+            problem("new_iccid", why)
+        elif new_iccid == device.iccid:
+            problem("new_iccid", f"'{new_iccid}' is the device's ICCID already")
+        else:
+            holder = session.scalars(select(Device).where(Device.iccid == new_iccid)).one_or_none()
+            if holder is not None and (
+                holder.is_archived or holder.customer_id is not None or holder.status not in kind.spare_states
+            ):
+                problem("new_iccid", f"the new SIM '{new_iccid}' is in use by another device")
+    if new_imei:
+        if (why := imei_problem(new_imei)) is not None:
+            problem("new_imei", why)
+        elif new_imei == device.imei:
+            problem("new_imei", f"'{new_imei}' is the device's IMEI already")
+    if values.get("service_plan"):
+        plan_allowed(session, device, values["service_plan"], "service_plan", problem)
 
 
 def _knows(client, iccid: str | None) -> bool:
@@ -113,3 +150,18 @@ class IdentifierChange:
                 connection.execute(update(Device).where(Device.id == device.id).values(**values))
                 if parameters.get("service_plan"):
                     set_carrier_plan(connection, device.id, provider.id, parameters["service_plan"])
+
+
+TYPE = ChangeType(
+    name="change_iccid_imei",
+    title="Change ICCID/IMEI",
+    columns=(
+        Column("iccid", "the device's ICCID"),
+        Column("new_iccid", "the new SIM's ICCID (a SIM the account does not use)", required=False),
+        Column("new_imei", "the new device's IMEI", required=False),
+        Column("service_plan", "a plan to take with the swap", required=False),
+    ),
+    rule=_rule,
+    handler=IdentifierChange(),
+    always_critical=True,
+)
