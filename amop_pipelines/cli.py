@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from amop_pipelines import settings
 from amop_pipelines.changes.registry import CHANGE_TYPES
-from amop_pipelines.settings import database_url
+from amop_pipelines.settings import SettingError, database_url
 
 
 def _engine():
@@ -17,13 +18,50 @@ def _engine():
     return make_engine(database_url())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+class _Amop(click.Group):
+    """A setting found malformed or missing while a command runs ends it with one line naming the
+    setting, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SettingError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Amop, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Carrier-side operations of an IoT SIM fleet: sync, optimize, change.
 
     The AMOP database is AMOP_DATABASE_URL when set, else data/amop.sqlite3 (AMOP_DATA_DIR
     moves the data folder).
     """
+    # every command but `amop settings` checks every setting first: a malformed one ends it
+    # before it starts, one line per problem
+    if ctx.invoked_subcommand != "settings" and (problems := settings.problems()):
+        raise click.ClickException("\n".join(problems))
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """Every setting with its value here (secrets shown as set or unset); exits 1 naming each
+    malformed one."""
+    for name, setting in settings.SETTINGS.items():
+        if setting.secret:
+            shown = "(set)" if settings.is_set(name) else "(default)" if setting.default else "(unset)"
+        else:
+            try:
+                value = settings.get(name)
+            except SettingError:
+                value = "(malformed)"
+            shown = ", ".join(sorted(value)) if isinstance(value, frozenset) else value
+        click.echo(f"{name}={'' if shown is None else shown}  # {setting.meaning}")
+    problems = settings.problems()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
 
 
 @main.group()
@@ -390,18 +428,21 @@ def callbacks_register(url: str, provider: str | None) -> None:
     """Register the receiver for the accounts' callbacks (ThingSpace: CarrierService and
     DeviceUsage), with the username (AMOP_CALLBACK_USERNAME, default amop) and password
     (AMOP_CALLBACK_SECRET) the carrier will echo in every callback."""
-    import os
 
     import dagster as dg
 
+    from amop_pipelines import settings
     from amop_pipelines.carriers.base import CarrierConfigError
     from amop_pipelines.carriers.errors import CarrierError
-    from amop_pipelines.changes.callbacks import SECRET_ENV, register_receiver
+    from amop_pipelines.changes.callbacks import register_receiver
     from amop_pipelines.defs.shared.carriers import carriers_from_env
 
-    secret = os.environ.get(SECRET_ENV)
-    if not secret:
-        raise click.ClickException(f"set {SECRET_ENV}: the carrier will echo it for the receiver to check")
+    try:
+        secret = settings.require(
+            settings.CALLBACK_SECRET_ENV, "the carrier will echo it for the receiver to check"
+        )
+    except settings.SettingError as error:
+        raise click.ClickException(str(error)) from None
     try:  # the resource as a run builds it: its EnvVar settings resolved
         with dg.build_resources({"carriers": carriers_from_env()}) as resources:
             registered = register_receiver(_engine(), resources.carriers.for_provider, url, secret, provider)

@@ -8,7 +8,6 @@ temporary folder.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from dagster._core.storage.base_storage import DagsterStorage
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
-from amop_pipelines.settings import DAGSTER_PG_URL_ENV, dagster_storage_dir
+from amop_pipelines.settings import DAGSTER_PG_URL_ENV, dagster_home, dagster_storage_dir, first_set
 
 
 def _with_psycopg2(url: str) -> str:
@@ -39,7 +38,7 @@ class EnvSelectedStorage(DagsterStorage, ConfigurableClass):
     def from_config_value(
         cls, inst_data: ConfigurableClassData, config_value: dict[str, Any]
     ) -> DagsterStorage:
-        url = os.environ.get(config_value.get("postgres_url_env", DAGSTER_PG_URL_ENV))
+        url = first_set(config_value.get("postgres_url_env", DAGSTER_PG_URL_ENV))
         if url:
             from dagster_postgres import DagsterPostgresStorage
 
@@ -56,7 +55,7 @@ def persistent_instance() -> dg.DagsterInstance:
     With `DAGSTER_HOME` set, that instance. Without it, a home in the AMOP data folder, configured
     by the project's `dagster.yaml` when this is a checkout (so `DAGSTER_PG_URL` still applies).
     """
-    if os.environ.get("DAGSTER_HOME"):
+    if dagster_home() is not None:
         return dg.DagsterInstance.get()
     home = dagster_storage_dir().parent
     home.mkdir(parents=True, exist_ok=True)

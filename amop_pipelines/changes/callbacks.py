@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,15 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from amop_pipelines import settings
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError
 from amop_pipelines.changes.executor import ExecutionReport, set_item, step_done, summarize
 from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
+from amop_pipelines.settings import CALLBACK_SECRET_ENV, CALLBACK_USERNAME_ENV
 
-SECRET_ENV = "AMOP_CALLBACK_SECRET"
-USERNAME_ENV = "AMOP_CALLBACK_USERNAME"
-DEFAULT_USERNAME = "amop"
 CREDENTIAL_FIELDS = ("username", "password")
 CALLBACK_TIMEOUT = timedelta(minutes=30)  # an item waiting longer is checked on the carrier
 
@@ -76,7 +74,7 @@ def running_receiver(
 
 
 def callback_username() -> str:
-    return os.environ.get(USERNAME_ENV) or DEFAULT_USERNAME
+    return settings.get(CALLBACK_USERNAME_ENV)
 
 
 def _same(given: object, expected: str) -> bool:
@@ -85,9 +83,9 @@ def _same(given: object, expected: str) -> bool:
 
 def receiver_app(engine: Engine, secret: str | None = None, username: str | None = None) -> Starlette:
     """The callback endpoint: POST /callbacks/thingspace."""
-    secret = secret or os.environ.get(SECRET_ENV)
-    if not secret:
-        raise ValueError(f"set {SECRET_ENV}: the callback endpoint refuses every call without a secret")
+    secret = secret or settings.require(
+        CALLBACK_SECRET_ENV, "the callback endpoint refuses every call without a secret"
+    )
     username = username or callback_username()
 
     async def thingspace(request: Request) -> Response:

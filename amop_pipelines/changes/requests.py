@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from amop_pipelines import settings
 from amop_pipelines.changes.csvfile import Problem, RejectedFile, Row, read_change_file
 from amop_pipelines.changes.registry import UnknownChangeType
 from amop_pipelines.changes.registry import change_type as registered_type
@@ -24,8 +24,6 @@ from amop_pipelines.db.models import (
     Device,
 )
 
-APPROVAL_THRESHOLD_ENV = "AMOP_APPROVAL_THRESHOLD"  # more devices than this need approval (default 1000)
-APPROVALS_ENV = "AMOP_APPROVALS_REQUIRED"  # approvals a critical request needs (default 1)
 AWAITING_APPROVAL, PENDING = "awaiting_approval", "pending"
 
 
@@ -59,10 +57,10 @@ def audit(
 
 def approvals_needed(change_type: str, items: Sequence[dict[str, Any]]) -> int:
     """Archiving, identifier changes, deactivations and large requests wait for approval."""
-    threshold = int(os.environ.get(APPROVAL_THRESHOLD_ENV, "1000"))
+    threshold = settings.get("AMOP_APPROVAL_THRESHOLD")
     kind = registered_type(change_type)
     critical = kind.is_critical([i["parameters"] for i in items]) or len(items) > threshold
-    return int(os.environ.get(APPROVALS_ENV, "1")) if critical else 0
+    return settings.get("AMOP_APPROVALS_REQUIRED") if critical else 0
 
 
 def create_request(

@@ -92,3 +92,23 @@ def test_a_materialization_with_dagster_pg_url_leaves_its_run_in_postgresql(
     assert result.run_id in run_ids
     assert events > 0
     assert not (tmp_path / "storage" / "runs.db").exists()
+
+
+def test_run_config_out_of_its_bounds_fails_the_step_naming_the_field(sqlite_url):
+    """Config ranges are declared on the fields (shown in the launchpad with their descriptions);
+    a value outside them stops the run before anything is read or written."""
+    from amop_pipelines.defs.changes.jobs import change_request_job
+
+    result = change_request_job.execute_in_process(
+        run_config={"ops": {"start_change_round": {"config": {"request_id": "none", "batch_size": 0}}}},
+        resources={"amop_db": AmopDatabase(url=sqlite_url), "carriers": None, "notifier": None},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message
+    assert "batch_size" in message and "greater than or equal to 1" in message
+    fields = change_request_job.graph.node_named(
+        "start_change_round"
+    ).definition.config_schema.config_type.fields
+    assert "Celery workers" in fields["batch_size"].description

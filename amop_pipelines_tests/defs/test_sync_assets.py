@@ -1,6 +1,7 @@
 """The sync assets, materialized for a partition against the simulator over real HTTP."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -180,3 +181,23 @@ def test_a_recent_sync_of_this_cycle_is_not_repeated_unless_asked(setup):
     assert _metadata(again, "devices")["unchanged"] == len(
         [d for d in sim.state.devices.values() if d.carrier == "jasper"]
     )
+
+
+def test_carrier_retries_reach_the_runs_log_in_the_projects_instance(setup, tmp_path, monkeypatch):
+    """dagster.yaml manages the "amop" loggers: what the carrier clients log (here, retries after
+    5xx answers) is in the run's event log, as an operator reads it in the UI."""
+    sim, url, engine = setup
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    (tmp_path / "dagster.yaml").write_text((Path(__file__).resolve().parents[2] / "dagster.yaml").read_text())
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+    sim.set_faults("jasper", error_rate=0.3)
+    with dg.DagsterInstance.get() as instance:
+        result = _materialize(sim, url, provider, instance)
+        assert result.success
+        messages = [
+            record.user_message
+            for record in instance.all_logs(result.run_id)
+            if record.step_key == "device_staging" and not record.is_dagster_event
+        ]
+    assert any("retrying in" in message and "attempt 2 of" in message for message in messages), messages[:5]

@@ -6,25 +6,20 @@ recent usage cannot be archived.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from amop_pipelines import settings
 from amop_pipelines.changes.change_type import AmopOnly, ChangeType, Column, ProblemSink
 from amop_pipelines.db.models import BillingPeriod, BillingService, Device, DeviceUsage
 
 ARCHIVE_USAGE_DAYS = 30
-ARCHIVERS_ENV = "AMOP_ARCHIVERS"  # who may archive devices (comma-separated), default "admin"
-
-
-def archivers() -> set[str]:
-    return {n.strip() for n in os.environ.get(ARCHIVERS_ENV, "admin").split(",") if n.strip()}
 
 
 def _requester_problem(requested_by: str) -> str | None:
-    if requested_by not in archivers():
+    if requested_by not in settings.get("AMOP_ARCHIVERS"):
         return f"'{requested_by}' does not hold the archive permission"
     return None
 

@@ -5,6 +5,7 @@ carriers. A finished request sends a summary."""
 from dataclasses import dataclass
 
 import dagster as dg
+from pydantic import Field
 
 from amop_pipelines.changes.callbacks import reconcile, register_receiver
 from amop_pipelines.changes.cost_impact import cost_impact
@@ -17,10 +18,17 @@ from amop_pipelines.defs.shared.notifier import Notifier
 
 
 class ChangeRunConfig(dg.Config):
-    request_id: str
-    max_attempts: int = 5
-    # Items per step: the executor may run a round's batches on other processes or Celery workers.
-    batch_size: int = 1000
+    request_id: str = Field(description="The change request to run a round of.")
+    max_attempts: int = Field(
+        default=5, ge=1, le=50, description="Carrier attempts per item before it is dead."
+    )
+    batch_size: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Items per step: the executor may run a round's batches on other processes or "
+        "Celery workers.",
+    )
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,6 @@ def _counts(report: ExecutionReport) -> str:
 @dg.op(out=dg.DynamicOut(ItemBatch))
 def start_change_round(config: ChangeRunConfig, amop_db: AmopDatabase):
     """Starts the request's round and hands its unsettled items out in batches, a step each."""
-    if config.batch_size < 1:
-        raise ValueError(f"config batch_size must be at least 1, not {config.batch_size}")
     item_ids = start_round(amop_db.engine, config.request_id)
     for number, start in enumerate(range(0, max(len(item_ids), 1), config.batch_size)):
         batch = ItemBatch(

@@ -11,7 +11,6 @@ account of a carrier. A provider without them fails naming the variables to set.
 
 from __future__ import annotations
 
-import os
 import re
 
 import dagster as dg
@@ -20,8 +19,9 @@ from amop_pipelines.carriers.base import CallbackInbox, CarrierClient, CarrierCo
 from amop_pipelines.carriers.policy import Policy
 from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.db.models import ServiceProvider
+from amop_pipelines.settings import CARRIER_BASE_URL_ENV, SETTINGS, first_set, is_set
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8710"
+DEFAULT_BASE_URL = SETTINGS[CARRIER_BASE_URL_ENV].default or ""
 # The concurrency pool every step that calls a carrier runs in (dagster.yaml sets its slots).
 CARRIER_POOL = "carrier_api"
 
@@ -36,7 +36,7 @@ def credentials_from_env(provider: ServiceProvider, names: tuple[str, ...]) -> d
     found, missing = {}, []
     for name in names:
         own, shared = _env_name(provider.name, name), _env_name(provider.integration, name)
-        value = os.environ.get(own) or os.environ.get(shared)
+        value = first_set(own, shared)
         if value:
             found[name] = value
         else:
@@ -88,8 +88,8 @@ class CarrierClients(dg.ConfigurableResource):
 
 def carriers_from_env() -> CarrierClients:
     """The base URL from its environment variable when set; credentials at first use (above)."""
-    if os.environ.get("AMOP_CARRIER_BASE_URL"):
-        return CarrierClients(default_base_url=dg.EnvVar("AMOP_CARRIER_BASE_URL"))
+    if is_set(CARRIER_BASE_URL_ENV):
+        return CarrierClients(default_base_url=dg.EnvVar(CARRIER_BASE_URL_ENV))
     return CarrierClients()
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
 from amop_pipelines.db.engine import make_engine
-from amop_pipelines.settings import DATABASE_URL_ENV, database_url
+from amop_pipelines.settings import DATABASE_URL_ENV, database_url, is_set
 
 
 class AmopDatabase(dg.ConfigurableResource):
@@ -35,7 +33,7 @@ class AmopDatabase(dg.ConfigurableResource):
 
 def database_from_env() -> AmopDatabase:
     """`AMOP_DATABASE_URL` as an EnvVar (never shown in the UI) when set, else the embedded file."""
-    if os.environ.get(DATABASE_URL_ENV):
+    if is_set(DATABASE_URL_ENV):
         return AmopDatabase(url=dg.EnvVar(DATABASE_URL_ENV))
     return AmopDatabase()
 

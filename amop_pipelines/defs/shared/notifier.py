@@ -4,11 +4,10 @@ With AMOP_SMTP_HOST unset, mail is written as .eml files to the outbox (AMOP_OUT
 default `data/outbox`).
 """
 
-import os
-
 import dagster as dg
 from sqlalchemy import Engine
 
+from amop_pipelines import settings
 from amop_pipelines.notify.mail import Delivery, Mailer, Message, SmtpSettings
 from amop_pipelines.settings import data_dir
 
@@ -58,12 +57,12 @@ _ENV = {
 
 
 def notifier_from_env() -> Notifier:
-    settings = {field: dg.EnvVar(var) for field, var in _ENV.items() if os.environ.get(var)}
-    if os.environ.get("AMOP_SMTP_PORT"):
-        settings["smtp_port"] = dg.EnvVar.int("AMOP_SMTP_PORT")
-    if os.environ.get("AMOP_SMTP_STARTTLS"):
-        settings["smtp_starttls"] = os.environ["AMOP_SMTP_STARTTLS"].lower() in ("1", "true", "yes")
-    return Notifier(**settings)
+    """Set variables as EnvVars (the password never lands in run configuration); the port and
+    STARTTLS parsed by the settings module, so that a malformed value is refused by name."""
+    fields: dict = {field: dg.EnvVar(var) for field, var in _ENV.items() if settings.is_set(var)}
+    fields["smtp_port"] = settings.get("AMOP_SMTP_PORT")
+    fields["smtp_starttls"] = settings.get("AMOP_SMTP_STARTTLS")
+    return Notifier(**fields)
 
 
 defs = dg.Definitions(resources={"notifier": notifier_from_env()})

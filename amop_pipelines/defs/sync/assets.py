@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,9 +29,18 @@ GROUP = "sync"
 
 
 class DeviceSyncConfig(dg.Config):
-    full_sync: bool = False  # every device, not just those changed in the last `modified_since_days`
-    modified_since_days: int = 30
-    freshness_hours: float = 6.0  # a sync this recent, in this billing cycle, is not repeated
+    full_sync: bool = Field(
+        default=False, description="Every device, not just those changed in the last `modified_since_days`."
+    )
+    modified_since_days: int = Field(
+        default=30, ge=1, le=3650, description="How far back an incremental sync looks."
+    )
+    freshness_hours: float = Field(
+        default=6.0,
+        ge=0,
+        le=24 * 31,
+        description="A sync this recent, in this billing cycle, is not repeated.",
+    )
 
 
 @dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})

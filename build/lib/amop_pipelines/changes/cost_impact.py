@@ -1,0 +1,84 @@
+"""The seeds' "cost recalculation" after Change Carrier Rate Plan: the provider's running month as
+the optimizer prices it (usage projected to the cycle's end, pooled plans as pools), on the plans
+the changed devices had before the request and on the plans they have now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from amop_pipelines.billing import period_containing
+from amop_pipelines.db.models import BillingPeriod, ChangeItem, ChangeRequest, ServiceProvider
+from amop_pipelines.optimization.cost import assignment_cost
+from amop_pipelines.planning.inputs import load_month
+
+
+@dataclass(frozen=True)
+class CostImpact:
+    billing_month: str
+    devices: int  # changed devices priced
+    before: Decimal  # the month's cost on the plans before the request
+    after: Decimal  # and on the plans now
+
+    @property
+    def change(self) -> Decimal:
+        return self.after - self.before
+
+    def line(self) -> str:
+        return (
+            f"monthly cost {self.billing_month}, the whole account projected: {self.before} -> "
+            f"{self.after} ({self.change:+}); {self.devices} devices changed"
+        )
+
+
+def cost_impact(engine: Engine, request_id: str, now: datetime | None = None) -> CostImpact | None:
+    """None when there is nothing to price: another change type, no completed item, or no usage
+    recorded for the provider's running period yet."""
+    now = now or datetime.now(UTC)
+    with Session(engine) as session:
+        request = session.scalars(select(ChangeRequest).filter_by(request_id=request_id)).one()
+        if request.change_type != "change_carrier_rate_plan" or request.service_provider_id is None:
+            return None
+        previous = {
+            device_id: values["rate_plan"]
+            for device_id, values in session.execute(
+                select(ChangeItem.device_id, ChangeItem.previous_values).where(
+                    ChangeItem.change_request_id == request.id, ChangeItem.state == "completed"
+                )
+            )
+            if values and values.get("rate_plan")
+        }
+        provider = session.get(ServiceProvider, request.service_provider_id)
+        period = period_containing(
+            now, provider.billing_cycle_end_day, provider.billing_cycle_end_hour, provider.time_zone
+        )
+        billing_period = session.scalars(
+            select(BillingPeriod).filter_by(
+                service_provider_id=provider.id, billing_month=period.billing_month
+            )
+        ).one_or_none()
+    if not previous or billing_period is None:
+        return None
+    loaded = load_month(engine, provider.id, billing_period, period, as_of=now)
+    problem = loaded.problem
+    after = problem.devices.current.copy()
+    before = after.copy()
+    plan_index = {code: index for index, code in enumerate(problem.plans.codes)}
+    changed = 0
+    for row, device_id in enumerate(loaded.device_ids.tolist()):
+        if device_id in previous and previous[device_id] in plan_index:
+            before[row] = plan_index[previous[device_id]]
+            changed += 1
+    priced = np.flatnonzero((before >= 0) & (after >= 0))  # devices on a plan the optimizer knows
+    sub = problem.subset(priced)
+    return CostImpact(
+        period.billing_month,
+        changed,
+        assignment_cost(sub, before[priced]).total,
+        assignment_cost(sub, after[priced]).total,
+    )

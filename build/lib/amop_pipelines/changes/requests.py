@@ -1,0 +1,352 @@
+"""Change requests: filing (all or nothing, with an audit row), approvals, status and audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from amop_pipelines import settings
+from amop_pipelines.changes.csvfile import Problem, RejectedFile, Row, read_change_file
+from amop_pipelines.changes.registry import UnknownChangeType
+from amop_pipelines.changes.registry import change_type as registered_type
+from amop_pipelines.changes.validation import validate
+from amop_pipelines.db.models import (
+    AuditLog,
+    CarrierRatePlan,
+    ChangeApproval,
+    ChangeItem,
+    ChangeRequest,
+    Device,
+)
+
+AWAITING_APPROVAL, PENDING = "awaiting_approval", "pending"
+
+
+class ChangeError(ValueError):
+    """A request cannot be filed, approved or found as asked."""
+
+
+def audit(
+    connection: Connection,
+    actor: str,
+    entity_type: str,
+    entity_id: str,
+    request_id: str | None,
+    action: str,
+    before: dict | None,
+    after: dict | None,
+) -> None:
+    connection.execute(
+        insert(AuditLog).values(
+            at=datetime.now(UTC),
+            actor=actor,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            request_id=request_id,
+            action=action,
+            before=before,
+            after=after,
+        )
+    )
+
+
+def approvals_needed(change_type: str, items: Sequence[dict[str, Any]]) -> int:
+    """Archiving, identifier changes, deactivations and large requests wait for approval."""
+    threshold = settings.get("AMOP_APPROVAL_THRESHOLD")
+    kind = registered_type(change_type)
+    critical = kind.is_critical([i["parameters"] for i in items]) or len(items) > threshold
+    return settings.get("AMOP_APPROVALS_REQUIRED") if critical else 0
+
+
+def create_request(
+    connection: Connection,
+    change_type: str,
+    items: Sequence[dict[str, Any]],  # each: iccid, device_id, parameters, optional previous_values
+    requested_by: str,
+    source: str,
+    service_provider_id: int | None = None,
+) -> str:
+    """Store a request with its items and an audit row, in the caller's transaction."""
+    now = datetime.now(UTC)
+    required = approvals_needed(change_type, items)
+    request = connection.execute(
+        insert(ChangeRequest)
+        .values(
+            change_type=change_type,
+            service_provider_id=service_provider_id,
+            requested_by=requested_by,
+            state=AWAITING_APPROVAL if required else PENDING,
+            approvals_required=required,
+            source=source,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(ChangeRequest.id, ChangeRequest.request_id, ChangeRequest.state)
+    ).one()
+    connection.execute(
+        insert(ChangeItem),
+        [
+            {
+                "change_request_id": request.id,
+                "row_number": row,
+                "iccid": item["iccid"],
+                "device_id": item["device_id"],
+                "parameters": item["parameters"],
+                "previous_values": item.get("previous_values"),
+                "state": "pending",
+                "idempotency_key": f"{request.request_id}:{row}",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row, item in enumerate(items, start=1)
+        ],
+    )
+    audit(
+        connection,
+        requested_by,
+        "change_request",
+        request.request_id,
+        request.request_id,
+        "created",
+        None,
+        {"change_type": change_type, "items": len(items), "state": request.state, "source": source},
+    )
+    return request.request_id
+
+
+def _spec(change_type: str):
+    try:
+        return registered_type(change_type)
+    except UnknownChangeType as unknown:
+        raise ChangeError(str(unknown)) from None
+
+
+def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str) -> str:
+    """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
+    spec = _spec(change_type)
+    rows = read_change_file(path, spec)
+    valid, problems = validate(engine, spec, rows, str(path), requested_by)
+    if problems:
+        raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
+    return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}")
+
+
+def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str, source: str) -> str:
+    with engine.connect() as connection:
+        # what each device was before, kept on its item so that a rollback request can be made
+        before = {
+            row.id: row
+            for row in connection.execute(
+                select(
+                    Device.id,
+                    Device.service_provider_id,
+                    Device.status,
+                    Device.iccid,
+                    Device.imei,
+                    CarrierRatePlan.plan_code,
+                )
+                .outerjoin(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
+                .where(Device.id.in_([item.device_id for item in valid]))
+            )
+        }
+    provider_ids = {row.service_provider_id for row in before.values()}
+    with engine.begin() as connection:
+        return create_request(
+            connection,
+            change_type,
+            [
+                {
+                    "iccid": i.iccid,
+                    "device_id": i.device_id,
+                    "parameters": i.parameters,
+                    "previous_values": {
+                        "rate_plan": before[i.device_id].plan_code,
+                        "status": before[i.device_id].status,
+                        "iccid": before[i.device_id].iccid,
+                        "imei": before[i.device_id].imei,
+                    },
+                }
+                for i in valid
+            ],
+            requested_by,
+            source,
+            provider_ids.pop() if len(provider_ids) == 1 else None,
+        )
+
+
+def _request(connection: Connection, request_id: str):
+    found = connection.execute(
+        select(ChangeRequest).where(ChangeRequest.request_id == request_id)
+    ).one_or_none()
+    if found is None:
+        raise ChangeError(f"unknown change request '{request_id}'")
+    return found
+
+
+def approve(engine: Engine, request_id: str, by: str) -> str:
+    """Record an approval (never the requester's, never twice by one person); returns the state."""
+    with engine.begin() as connection:
+        request = _request(connection, request_id)
+        if request.state != AWAITING_APPROVAL:
+            raise ChangeError(f"request {request_id} is {request.state}, not awaiting approval")
+        if by == request.requested_by:
+            raise ChangeError(f"{by} filed request {request_id} and cannot approve it")
+        already = connection.scalar(
+            select(ChangeApproval.id).where(
+                ChangeApproval.change_request_id == request.id, ChangeApproval.approved_by == by
+            )
+        )
+        if already is not None:
+            raise ChangeError(f"{by} already approved request {request_id}")
+        connection.execute(
+            insert(ChangeApproval).values(
+                change_request_id=request.id, approved_by=by, approved_at=datetime.now(UTC)
+            )
+        )
+        count = connection.scalar(
+            select(func.count())
+            .select_from(ChangeApproval)
+            .where(ChangeApproval.change_request_id == request.id)
+        )
+        state = PENDING if count >= request.approvals_required else AWAITING_APPROVAL
+        connection.execute(
+            update(ChangeRequest)
+            .where(ChangeRequest.id == request.id)
+            .values(state=state, updated_at=datetime.now(UTC))
+        )
+        audit(
+            connection,
+            by,
+            "change_request",
+            request_id,
+            request_id,
+            "approved",
+            {"state": request.state, "approvals": count - 1},
+            {"state": state, "approvals": count},
+        )
+    return state
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    request_id: str
+    change_type: str
+    state: str
+    requested_by: str
+    approvals: int
+    approvals_required: int
+    items_by_state: dict[str, int]
+
+    def lines(self) -> list[str]:
+        counts = ", ".join(f"{state} {count}" for state, count in sorted(self.items_by_state.items()))
+        return [
+            f"request {self.request_id}: {self.change_type} by {self.requested_by}",
+            f"state: {self.state} (approvals {self.approvals} of {self.approvals_required})",
+            f"items: {counts}",
+        ]
+
+
+def status(engine: Engine, request_id: str) -> RequestStatus:
+    with engine.connect() as connection:
+        request = _request(connection, request_id)
+        counts = dict(
+            connection.execute(
+                select(ChangeItem.state, func.count())
+                .where(ChangeItem.change_request_id == request.id)
+                .group_by(ChangeItem.state)
+            ).all()
+        )
+        approvals = connection.scalar(
+            select(func.count())
+            .select_from(ChangeApproval)
+            .where(ChangeApproval.change_request_id == request.id)
+        )
+    return RequestStatus(
+        request_id,
+        request.change_type,
+        request.state,
+        request.requested_by,
+        approvals,
+        request.approvals_required,
+        counts,
+    )
+
+
+def audit_trail(engine: Engine, request_id: str) -> list[str]:
+    with engine.connect() as connection:
+        _request(connection, request_id)
+        rows = connection.execute(
+            select(AuditLog).where(AuditLog.request_id == request_id).order_by(AuditLog.at, AuditLog.id)
+        ).all()
+    return [
+        f"{row.at:%Y-%m-%d %H:%M:%S} {row.actor} {row.action} {row.entity_type} {row.entity_id}: "
+        f"{row.before} -> {row.after}"
+        for row in rows
+    ]
+
+
+__all__ = [
+    "ChangeError",
+    "Problem",
+    "RejectedFile",
+    "approve",
+    "audit_trail",
+    "create_request",
+    "rollback_request",
+    "status",
+    "submit_file",
+    "submit_rows",
+]
+
+
+def submit_rows(
+    engine: Engine, change_type: str, rows: Sequence[dict[str, str]], requested_by: str, source: str
+) -> str:
+    """The launchpad's way in: rows as a file's, validated by the same rules (row N = item N)."""
+    spec = _spec(change_type)
+    problems = [
+        Problem(source, number, column, "required column is missing")
+        for number, row in enumerate(rows, start=1)
+        for column in spec.required
+        if not row.get(column)
+    ]
+    if not rows:
+        problems.append(Problem(source, 0, "items", "no items given"))
+    if problems:
+        raise RejectedFile(problems)
+    parsed = [
+        Row(number, {k: str(v).strip() for k, v in row.items() if v is not None})
+        for number, row in enumerate(rows, 1)
+    ]
+    valid, problems = validate(engine, spec, parsed, source, requested_by)
+    if problems:
+        raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
+    return _store(engine, change_type, valid, requested_by, source)
+
+
+def rollback_request(engine: Engine, request_id: str, requested_by: str) -> str:
+    """A new Change Carrier Rate Plan request taking each completed item's device back to the plan
+    it had before; filed through the same validation (and approvals) as any other request."""
+    with engine.connect() as connection:
+        request = _request(connection, request_id)
+        if request.change_type != "change_carrier_rate_plan":
+            raise ChangeError(f"only rate plan requests roll back; {request_id} is {request.change_type}")
+        items = connection.execute(
+            select(Device.iccid, ChangeItem.previous_values)
+            .join(Device, Device.id == ChangeItem.device_id)
+            .where(ChangeItem.change_request_id == request.id, ChangeItem.state == "completed")
+            .order_by(ChangeItem.row_number)
+        ).all()
+    rows = [
+        {"iccid": item.iccid, "rate_plan": item.previous_values["rate_plan"]}
+        for item in items
+        if (item.previous_values or {}).get("rate_plan")
+    ]
+    if not rows:
+        raise ChangeError(f"request {request_id} has no completed item to roll back")
+    return submit_rows(engine, request.change_type, rows, requested_by, f"rollback of {request_id}")

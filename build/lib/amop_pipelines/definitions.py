@@ -1,0 +1,44 @@
+"""The one Definitions object of the code location, merged from the modules under `defs/`.
+
+`defs/` is grouped by domain (sync, optimization, changes, fleet), each domain with one module per
+kind (assets, checks, jobs, sensors, resources); `defs/shared/` holds what every domain uses (the
+database, carrier and notifier resources, partitions, the executor, the failure alerts).
+"""
+
+import dagster as dg
+
+from amop_pipelines.defs.changes import jobs as change_jobs
+from amop_pipelines.defs.changes import launchpad_jobs
+from amop_pipelines.defs.changes import resources as change_resources
+from amop_pipelines.defs.changes import sensors as change_sensors
+from amop_pipelines.defs.fleet import assets as fleet_assets
+from amop_pipelines.defs.optimization import assets as optimization_assets
+from amop_pipelines.defs.optimization import checks as optimization_checks
+from amop_pipelines.defs.optimization import jobs as optimization_jobs
+from amop_pipelines.defs.optimization import sensors as optimization_sensors
+from amop_pipelines.defs.shared import carriers, database, executor, failures, notifier
+from amop_pipelines.defs.sync import assets as sync_assets
+from amop_pipelines.defs.sync import checks as sync_checks
+from amop_pipelines.defs.sync import jobs as sync_jobs
+from amop_pipelines.defs.sync import sensors as sync_sensors
+
+defs = dg.Definitions.merge(
+    database.defs,
+    carriers.defs,
+    notifier.defs,
+    executor.defs,
+    failures.defs,
+    fleet_assets.defs,
+    sync_assets.defs,
+    sync_checks.defs,
+    sync_jobs.defs,
+    sync_sensors.defs,
+    optimization_assets.defs,
+    optimization_checks.defs,
+    optimization_jobs.defs,
+    optimization_sensors.defs,
+    change_resources.defs,
+    change_jobs.defs,
+    change_sensors.defs,
+    launchpad_jobs.defs,
+)

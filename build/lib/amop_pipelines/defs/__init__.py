@@ -1,0 +1,1 @@
+"""Dagster definitions only: each module exposes `defs`, merged once in `amop_pipelines.definitions`."""

@@ -1,0 +1,64 @@
+"""A job per registered change type for the Dagster launchpad: typed items in (the type's CSV
+columns), a change request filed.
+
+The items go through the same validation as `amop changes submit`; an approved (or uncritical)
+request is then run by `change_requests_sensor` like any other.
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from amop_pipelines.changes.change_type import ChangeType
+from amop_pipelines.changes.registry import CHANGE_TYPES
+from amop_pipelines.changes.requests import RejectedFile, status, submit_rows
+from amop_pipelines.defs.shared.database import AmopDatabase
+
+
+def item_type(change_type: ChangeType) -> type[dg.Config]:
+    """The launchpad's typed item of a change type: its CSV columns as fields (optional ones may be
+    left empty), each with the column's description."""
+    fields: dict = {"__annotations__": {}, "__doc__": f"One item of a {change_type.title} request."}
+    for column in change_type.columns:
+        fields["__annotations__"][column.name] = str
+        default = ... if column.required else ""
+        fields[column.name] = Field(default=default, description=column.description)
+    name = "".join(part.title() for part in change_type.name.split("_")) + "Item"
+    return type(name, (dg.Config,), fields)
+
+
+def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
+    change_type, item = spec.name, item_type(spec)
+    config_type = type(
+        f"{item.__name__}s",
+        (dg.Config,),
+        {
+            "__annotations__": {"items": list[item], "requested_by": str},
+            "requested_by": Field(default="launchpad", description="Who asks for the change."),
+        },
+    )
+
+    @dg.op(name=f"file_{change_type}")
+    def file_request(context: dg.OpExecutionContext, config: config_type, amop_db: AmopDatabase) -> str:  # type: ignore[valid-type]
+        rows = [item.model_dump() for item in config.items]  # type: ignore[attr-defined]
+        try:
+            request_id = submit_rows(amop_db.engine, change_type, rows, config.requested_by, "launchpad")  # type: ignore[attr-defined]
+        except RejectedFile as rejected:
+            raise dg.Failure(
+                description=f"{len(rejected.problems)} problems; nothing was filed",
+                metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in rejected.problems))},
+            ) from rejected
+        state = status(amop_db.engine, request_id)
+        context.add_output_metadata({"request_id": request_id, "state": state.state, "items": len(rows)})
+        return request_id
+
+    file_request.__doc__ = f"File a {spec.title} request from the typed items."
+
+    @dg.job(name=f"{change_type}_job", tags={"amop/kind": "change"})
+    def change_job() -> None:
+        file_request()
+
+    return change_job
+
+
+launchpad_jobs = [launchpad_job(spec) for spec in CHANGE_TYPES.values()]
+defs = dg.Definitions(jobs=launchpad_jobs)

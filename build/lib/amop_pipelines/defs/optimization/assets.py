@@ -1,0 +1,310 @@
+"""Optimization assets: comm-plan groups, queues, results, the winners and the report, per provider
+and billing month, on the sync assets' tables. Values pass between them through Dagster's IO
+manager; everything an operator looks at is also in the AMOP database."""
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from amop_pipelines.db.models import (
+    OptimizationResultFile,
+)
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
+from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.defs.shared.partitions import provider_months
+from amop_pipelines.defs.sync.assets import (
+    SESSION_TAG,
+    carrier_rate_plans,
+    device_usage,
+    devices,
+)
+from amop_pipelines.optimization.cost import cents_to_decimal
+from amop_pipelines.planning import automation
+from amop_pipelines.planning import results as result_tables
+from amop_pipelines.planning.month import MonthInputs, MonthOutcome, PartWork, prepare_month
+from amop_pipelines.planning.requests import queue_rate_plan_changes
+from amop_pipelines.planning.runs import PartResult, assemble, optimize_part, split_parts
+from amop_pipelines.reports.workbook import write_report
+from amop_pipelines.settings import data_dir
+from amop_pipelines.sync import sessions
+from amop_pipelines.sync.periods import provider_period
+
+GROUP = "optimization"
+
+
+class OptimizationConfig(dg.Config):
+    legacy_sequences: int = Field(
+        default=100, ge=1, le=10_000, description="Rate plan sequences per group for the legacy comparison."
+    )
+    project_usage: bool = Field(default=True, description="Optimize for projected end-of-cycle usage.")
+    customer: str | None = Field(
+        default=None,
+        description="A customer's external id: optimize only its devices, pooled per customer.",
+    )
+    parts: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Independent groups (no pooled plan shared, or another customer's pool) are "
+        "optimized in up to this many steps, which the executor runs side by side.",
+    )
+
+
+@dg.asset(
+    partitions_def=provider_months,
+    group_name=GROUP,
+    deps=[devices, device_usage, carrier_rate_plans],
+    kinds={"sql"},
+)
+def comm_plan_groups(
+    context: dg.AssetExecutionContext, config: OptimizationConfig, amop_db: AmopDatabase, notifier: Notifier
+) -> dg.Output[MonthInputs]:
+    """Communication plans that allow the same set of valid rate plans, as one group each.
+
+    A group over 15 rate plans is not optimized (its devices keep their plans) and an alert
+    notification names it.
+    """
+    provider, month_key = provider_of(amop_db, context)
+    inputs = prepare_month(
+        amop_db.engine,
+        provider,
+        month_key,
+        context.run.run_id,
+        context.run.tags.get(SESSION_TAG),
+        project_usage=config.project_usage,
+        customer=config.customer,
+        legacy_sequences=config.legacy_sequences,
+        parts=config.parts,
+    )
+    plan, month = inputs.plan, inputs.month
+    for index, why in plan.skipped.items():
+        name = plan.groups[index].name
+        notifier.send(
+            amop_db.engine,
+            "alert",
+            f"AMOP: comm group {name} of {provider.name} not optimized",
+            f"The communication plan group {name} ({provider.name}, billing month {month_key}) allows "
+            f"{why}.\nIts devices keep their current rate plans. Reduce the plans it allows to optimize it.",
+        )
+    return dg.Output(
+        inputs,
+        metadata={
+            "groups": len(plan.groups),
+            "skipped_groups": ", ".join(plan.groups[i].name for i in plan.skipped) or "-",
+            "devices": len(month.problem.devices),
+            "devices_without_valid_plan": len(month.excluded_devices),
+            "invalid_rate_plans": ", ".join(month.invalid_plans) or "-",
+            "unpriced_rate_plans": ", ".join(month.unpriced_plans) or "-",
+            "preview": dg.MetadataValue.md(
+                markdown_table(["group", "rate plans", "devices", "status"], inputs.group_table(), 50)
+            ),
+        },
+    )
+
+
+@dg.op(out=dg.DynamicOut(PartWork))
+def split_optimization(comm_plan_groups: MonthInputs):
+    """The month's independent groups in parts, a step each."""
+    inputs = comm_plan_groups
+    for part in split_parts(inputs.month, inputs.plan, inputs.parts):
+        yield dg.DynamicOutput(PartWork(part, inputs.legacy_sequences), mapping_key=f"part_{part.index}")
+
+
+@dg.op
+def optimize_part_step(context: dg.OpExecutionContext, work: PartWork) -> PartResult:
+    """Both methods on one part's groups."""
+    result = optimize_part(work.part, work.legacy_sequences)
+    context.log.info(
+        f"part {work.part.index}: {work.part.devices} devices in {len(work.part.sets)} independent "
+        f"set(s), {len(result.candidates)} legacy queues, {result.seconds:.2f} s"
+    )
+    return result
+
+
+@dg.op
+def store_optimization_queues(
+    context: dg.OpExecutionContext,
+    amop_db: AmopDatabase,
+    comm_plan_groups: MonthInputs,
+    parts: list[PartResult],
+) -> dg.Output[MonthOutcome]:
+    """The parts as one month; every queue compared stored."""
+    inputs = comm_plan_groups
+    started = time.perf_counter()
+    run = assemble(inputs.month, inputs.month_to_date, inputs.plan, parts)
+    queues = result_tables.store_queues(amop_db.engine, inputs, run)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.QUEUES_CREATED)
+    seconds = sum(part.seconds for part in parts) + time.perf_counter() - started
+    return dg.Output(
+        MonthOutcome(inputs, run, queues, seconds),
+        metadata={
+            "legacy_queues": len(run.legacy.candidates),
+            "exact_queues": len(inputs.group_ids) - len(inputs.plan.skipped),
+            "exact_cost": str(cents_to_decimal(run.exact.total_cents)),
+            "lower_bound": str(cents_to_decimal(run.exact.lower_bound_cents)),
+            "gap": f"{run.exact.gap:.4%}",
+            "parts": len(parts),
+            "seconds": round(seconds, 2),
+        },
+    )
+
+
+@dg.graph_asset(partitions_def=provider_months, group_name=GROUP, kinds={"python", "sql"})
+def optimization_queues(comm_plan_groups: MonthInputs) -> MonthOutcome:
+    """Every queue compared: one per rate plan sequence and strategy (legacy), one exact run per
+    group; independent groups optimized in parallel steps (config `parts` of comm_plan_groups)."""
+    results = split_optimization(comm_plan_groups).map(optimize_part_step).collect()
+    return store_optimization_queues(comm_plan_groups, results)
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"sql"})
+def optimization_results(
+    context: dg.AssetExecutionContext, amop_db: AmopDatabase, optimization_queues: MonthOutcome
+) -> dg.Output[MonthOutcome]:
+    """Per device the current and the recommended plan and cost (M2M and Mobility), and the pools."""
+    rows = result_tables.store_device_results(amop_db.engine, optimization_queues)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.CALCULATIONS_DONE)
+    return dg.Output(optimization_queues, metadata={"device_results": rows})
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"sql"})
+def winning_results(
+    amop_db: AmopDatabase, optimization_results: MonthOutcome
+) -> dg.Output[result_tables.Totals]:
+    """The winning queue per group marked, the others' results removed, and the session's savings."""
+    totals = result_tables.mark_winners(amop_db.engine, optimization_results)
+    table = [
+        (p.plan, p.devices_before, p.devices_after, p.cost_before, p.cost_after, p.savings)
+        for p in totals.per_plan
+    ]
+    return dg.Output(
+        totals,
+        metadata={
+            "cost_before": str(totals.cost_before) if totals.cost_before is not None else "-",
+            "cost_after": str(totals.cost_after),
+            "savings": str(totals.savings) if totals.savings is not None else "-",
+            "savings_percent": f"{totals.savings_percent:.2f}%"
+            if totals.savings_percent is not None
+            else "-",
+            "cost_after_on_usage_to_date": str(totals.cost_after_to_date),
+            "devices_changed": totals.devices_changed,
+            "winner": totals.winner,
+            "lower_bound": str(totals.lower_bound),
+            "savings_per_rate_plan": dg.MetadataValue.md(
+                markdown_table(
+                    ["rate plan", "devices before", "devices after", "cost before", "cost after", "savings"],
+                    table,
+                    100,
+                )
+            ),
+        },
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, kinds={"excel"})
+def optimization_report(
+    context: dg.AssetExecutionContext,
+    amop_db: AmopDatabase,
+    notifier: Notifier,
+    winning_results: result_tables.Totals,
+) -> dg.MaterializeResult:
+    """The workbook (Statistics, Assignments, Shared Pool, savings chart), mailed to the recipients."""
+    totals = winning_results
+    folder = data_dir() / "reports" / totals.provider_key / totals.billing_month
+    scope = f"-{totals.customer}" if totals.customer else ""
+    name = f"optimization-{totals.billing_month}{scope}-{totals.session_guid[:8]}.xlsx"
+    assignments, pools = result_tables.report_rows(amop_db.engine, totals)
+    path, digest = write_report(
+        folder,
+        name,
+        totals.title,
+        totals.summary_lines(),
+        totals.per_plan,
+        assignments,
+        pools,
+    )
+    with Session(amop_db.engine) as session, session.begin():
+        session.add(
+            OptimizationResultFile(
+                instance_id=totals.instance_id,
+                file_name=name,
+                path=str(path),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                size_bytes=path.stat().st_size,
+                sha256=digest,
+            )
+        )
+    notifier.send(
+        amop_db.engine,
+        "success",
+        f"AMOP optimization {totals.title}: savings {totals.savings_text()}",
+        "\n".join(f"{label}: {value}" for label, value in totals.summary_lines()),
+        attachments=[path],
+    )
+    result_tables.customer_notified(amop_db.engine, totals)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.RESULTS_DELIVERED, "succeeded")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "rows": len(assignments), "sha256": digest}
+    )
+
+
+def current_time() -> datetime:
+    """The automation's clock (tests replace it)."""
+    return datetime.now(UTC)
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[winning_results], kinds={"sql"})
+def rate_plan_updates(
+    context: dg.AssetExecutionContext,
+    amop_db: AmopDatabase,
+    notifier: Notifier,
+    optimization_results: MonthOutcome,
+) -> dg.MaterializeResult:
+    """Go / No Go for pushing the winning plans before close (when the provider has it switched on).
+
+    The estimate uses the provider's rate limit as the carrier's throughput, one call per change
+    (what `bench/sync_throughput.py` measures the clients reaching). Go queues Change Carrier
+    Rate Plan requests of at most 250 devices for the bulk change engine.
+    """
+    provider, month = provider_of(amop_db, context)
+    if not provider.auto_update_rate_plans:
+        return dg.MaterializeResult(metadata={"decision": "off for this provider"})
+    outcome = optimization_results
+    changes = outcome.plan_changes()
+    period = provider_period(provider, month)
+    decision = automation.decide(current_time(), period.ends_at, len(changes), provider.rate_limit_per_second)
+    request_ids: list[str] = []
+    if decision.go and changes:
+        request_ids = queue_rate_plan_changes(
+            amop_db.engine, provider.id, changes, "optimization", f"session {outcome.inputs.session_id}"
+        )
+    verdict = "go" if decision.go else "no_go"
+    notifier.send(
+        amop_db.engine,
+        verdict,
+        f"AMOP rate plan updates {provider.name} {month}: {'Go' if decision.go else 'No Go'}",
+        decision.explain() + (f"\nQueued requests: {', '.join(request_ids)}" if request_ids else ""),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "decision": "Go" if decision.go else "No Go",
+            "changes": len(changes),
+            "requests": len(request_ids),
+            "explanation": decision.explain(),
+        }
+    )
+
+
+optimization_assets = [
+    comm_plan_groups,
+    optimization_queues,
+    optimization_results,
+    winning_results,
+    optimization_report,
+    rate_plan_updates,
+]
+defs = dg.Definitions(assets=optimization_assets)

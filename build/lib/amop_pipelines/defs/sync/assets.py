@@ -1,0 +1,214 @@
+"""Sync assets: the carrier's devices, usage and rate plans into the AMOP database, per provider
+and billing month. Carrier calls run in the `carrier_api` pool, so that parallel runs never go
+past an account's rate limit."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from amop_pipelines.carriers.models import CarrierDevice
+from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, ServiceProvider
+from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
+from amop_pipelines.defs.shared.partitions import provider_months
+from amop_pipelines.planning.store import session_for_run
+from amop_pipelines.sync import sessions
+from amop_pipelines.sync.callback_inbox import StoredCallbacks
+from amop_pipelines.sync.periods import ensure_billing_period, provider_period
+from amop_pipelines.sync.rate_plans import sync_rate_plans
+from amop_pipelines.sync.staging import stage_devices, stage_usage
+from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
+
+SESSION_TAG = "amop/session"
+GROUP = "sync"
+
+
+class DeviceSyncConfig(dg.Config):
+    full_sync: bool = False  # every device, not just those changed in the last `modified_since_days`
+    modified_since_days: int = 30
+    freshness_hours: float = 6.0  # a sync this recent, in this billing cycle, is not repeated
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
+def device_staging(
+    context: dg.AssetExecutionContext,
+    config: DeviceSyncConfig,
+    amop_db: AmopDatabase,
+    carriers: CarrierClients,
+) -> dg.MaterializeResult:
+    """The provider's devices as the carrier reports them, duplicates by ICCID dropped.
+
+    Jasper: devices modified in the last 30 days (or all, with `full_sync`); ThingSpace: the whole
+    list by cursor. Skipped when the provider synced within `freshness_hours` of this cycle.
+    """
+    started = time.perf_counter()
+    guid = context.run.tags.get(SESSION_TAG)
+    if guid:  # first thing, so that even a failure below is recorded against the session
+        sessions.attach_run(amop_db.engine, guid, context.run.run_id)
+    provider, month = provider_of(amop_db, context)
+    period = provider_period(provider, month)
+    with Session(amop_db.engine) as session, session.begin():
+        period_id = ensure_billing_period(session, provider, period).id
+    # a run started by hand (not by the window sensor) gets its session here
+    session_for_run(amop_db.engine, context.run.run_id, provider.id, period_id, guid)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
+    last = provider.last_device_sync_at
+    fresh = (
+        last is not None
+        and last >= period.starts_at
+        and datetime.now(UTC) - last < timedelta(hours=config.freshness_hours)
+    )
+    if fresh and not config.full_sync:
+        context.log.info(f"{provider.name} synced at {last:%Y-%m-%d %H:%M} UTC: staging kept")
+        return dg.MaterializeResult(metadata={"skipped": True, "last_sync": last.isoformat()})
+    client = carriers.for_provider(provider)
+    since = None if config.full_sync else datetime.now(UTC) - timedelta(days=config.modified_since_days)
+    try:
+        report = stage_devices(amop_db.engine, provider.id, client.iter_devices(since))
+    finally:
+        client.close()
+    skipped = list(getattr(client, "skipped", []))
+    if skipped:
+        context.log.warning(f"{len(skipped)} devices without an ICCID skipped: {'; '.join(skipped[:20])}")
+    with Session(amop_db.engine) as session:
+        preview = session.execute(
+            select(
+                DeviceStaging.iccid,
+                DeviceStaging.status,
+                DeviceStaging.rate_plan,
+                DeviceStaging.communication_plan,
+            )
+            .where(DeviceStaging.service_provider_id == provider.id)
+            .limit(10)
+        ).all()
+    return dg.MaterializeResult(
+        metadata={
+            "rows": report.rows,
+            "duplicates_dropped": report.duplicates_dropped,
+            "skipped_without_iccid": len(skipped),
+            "skipped_examples": "; ".join(skipped[:20]) or "-",
+            "pages_read": getattr(client, "pages_read", 0),
+            "full_sync": config.full_sync,
+            "seconds": round(time.perf_counter() - started, 2),
+            "preview": dg.MetadataValue.md(
+                markdown_table(["iccid", "status", "rate plan", "comm plan"], preview)
+            ),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=provider_months,
+    group_name=GROUP,
+    pool=CARRIER_POOL,
+    deps=[device_staging],
+    kinds={"api", "sql"},
+)
+def usage_staging(
+    context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
+) -> dg.MaterializeResult:
+    """Usage (data MB, SMS) of every device of the provider in the billing period so far, through
+    the carrier's bulk endpoints (ThingSpace answers those by `DeviceUsage` callbacks, read from
+    what the callback receiver stored)."""
+    started = time.perf_counter()
+    provider, month = provider_of(amop_db, context)
+    with Session(amop_db.engine) as session, session.begin():
+        period = ensure_billing_period(session, provider, provider_period(provider, month))
+        period_id, starts_at, ends_at = period.id, period.starts_at, period.ends_at
+        staged = dict(
+            session.execute(
+                select(DeviceStaging.iccid, DeviceStaging.rate_plan).where(
+                    DeviceStaging.service_provider_id == provider.id
+                )
+            ).all()
+        )
+        known = session.execute(
+            select(Device.iccid, Device.carrier_rate_plan_id).where(
+                Device.service_provider_id == provider.id, Device.is_archived.is_(False)
+            )
+        ).all()
+        codes = dict(session.execute(select(CarrierRatePlan.id, CarrierRatePlan.plan_code)).all())
+    plans = {iccid: codes.get(plan_id) for iccid, plan_id in known} | staged
+    devices = [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]
+    client = carriers.for_provider(provider, inbox=StoredCallbacks(amop_db.engine))
+    window = (starts_at, min(datetime.now(UTC), ends_at))
+    try:  # read before the staging transaction opens: the callback receiver must be able to
+        # store the DeviceUsage callbacks this waits for (SQLite has one writer)
+        usage = list(client.iter_usage(devices, *window))
+    finally:
+        client.close()
+    report = stage_usage(amop_db.engine, provider.id, period_id, usage)
+    return dg.MaterializeResult(
+        metadata={
+            "rows": report.rows,
+            "duplicates_dropped": report.duplicates_dropped,
+            "pages_read": getattr(client, "pages_read", 0),
+            "billing_month": month,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[device_staging], kinds={"sql"})
+def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
+    """Staged devices upserted into the device table in one transaction; invalid rows kept out."""
+    started = time.perf_counter()
+    provider, _ = provider_of(amop_db, context)
+    report = upsert_devices(amop_db.engine, provider.id)
+    with Session(amop_db.engine) as session, session.begin():
+        session.get(ServiceProvider, provider.id).last_device_sync_at = datetime.now(UTC)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.DEVICES_SYNCED)
+    if report.rejected:
+        context.log.warning(f"{len(report.rejected)} staged devices rejected, e.g. {report.rejected[0]}")
+    return dg.MaterializeResult(
+        metadata={
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": len(report.rejected),
+            "rejected_rows": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.rejected)),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[usage_staging, devices], kinds={"sql"})
+def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
+    """Usage per device for the billing period (replacing the period's earlier figures)."""
+    provider, month = provider_of(amop_db, context)
+    with Session(amop_db.engine) as session, session.begin():
+        period_id = ensure_billing_period(session, provider, provider_period(provider, month)).id
+    report = upsert_usage(amop_db.engine, provider.id, period_id)
+    return dg.MaterializeResult(
+        metadata={"rows": report.rows, "unknown_devices": report.unknown_devices, "billing_month": month}
+    )
+
+
+@dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
+def carrier_rate_plans(
+    context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
+) -> dg.MaterializeResult:
+    """The carrier's rate plan catalog: plans new at the carrier are added unpriced (carriers
+    publish no prices); they are never recommended until an operator prices them."""
+    provider, _ = provider_of(amop_db, context)
+    client = carriers.for_provider(provider)
+    try:
+        report = sync_rate_plans(amop_db.engine, provider.id, client.rate_plans())
+    finally:
+        client.close()
+    return dg.MaterializeResult(
+        metadata={
+            "plans": report.plans,
+            "added_unpriced": ", ".join(report.added) or "-",
+            "unpriced": ", ".join(report.unpriced) or "-",
+        }
+    )
+
+
+sync_assets = [device_staging, usage_staging, devices, device_usage, carrier_rate_plans]
+
+defs = dg.Definitions(assets=sync_assets)

@@ -1,0 +1,1 @@
+"""The demo fleet: a deterministic, realistic fleet for the demo, the simulator and benchmarks."""

@@ -1,0 +1,1 @@
+"""Notifications: e-mail through SMTP when configured, `.eml` files in an outbox otherwise."""

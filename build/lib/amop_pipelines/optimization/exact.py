@@ -1,0 +1,501 @@
+"""The default method: a proven lower bound and an assignment within a stated gap of it.
+
+The problem splits exactly by pool key. Within a key, a pool's cost depends only on its device
+count, prorated allowance and usage sum, so each pooled plan's allowance constraint is relaxed
+with a price per MB, lambda_p in [0, overage rate / overage unit] (Lagrangian relaxation):
+
+    L(lambda) = sum_i min_p [ linear_ip + lambda_p * (usage_i - f_i * allowance_p) ]
+
+(non-pooled plans enter with their exact per-device cost). For every lambda, L is a lower bound
+on the cost of any assignment (continuous overage never exceeds the whole-block charge; the
+0.5 cent that rounding can take off each pooled pool is subtracted). The prices come from the
+duals of the LP relaxation solved by HiGHS over usage classes (one class per device for small
+keys). The class LP's assignment, its devices re-decided where the prices leave the choice open
+(sifting: one more LP over the tied and misplaced devices), and an exact local search of single
+moves give the assignment.
+
+Small keys (few devices) are solved outright by one MILP that models whole blocks and cent
+rounding exactly, so their result is optimal.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_array
+
+from amop_pipelines.optimization.cost import assignment_cost, device_pool_cents, pool_cents
+from amop_pipelines.optimization.problem import Problem
+
+FULL_MILP_LIMIT = 60  # devices of a key solved outright by one exact MILP
+LOCAL_SEARCH_DEVICES = 20_000  # closest calls of a key tried by single exact moves
+SIFT_CENTS = 3.0  # plans within this of a device's best at the prices are reconsidered by sifting
+CLASS_BINS = 400  # usage classes per option set in the pricing LP, at least
+LP_VARIABLES = 60_000  # budget of the pricing LP: below it, classes are single devices
+MILP_TIME_LIMIT = 10.0  # seconds for the exact MILP of a small key
+TIE_CENTS = 1e-6  # devices whose two best plans differ by less than this are tied
+
+
+@dataclass
+class KeyReport:
+    pool_key: str
+    devices: int
+    method: str  # "milp" (optimal) or "lagrangian"
+    lower_bound_cents: float
+    cost_cents: int
+
+
+@dataclass
+class ExactResult:
+    assignment: np.ndarray
+    total_cents: int
+    lower_bound_cents: int
+    seconds: float
+    keys: list[KeyReport] = field(default_factory=list)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of the cost found to the proven lower bound (0.0 is proven optimal)."""
+        if self.total_cents <= 0:
+            return 0.0
+        return max(0.0, (self.total_cents - self.lower_bound_cents) / self.total_cents)
+
+
+@dataclass
+class _Key:
+    """One pool key's sub-problem in float form (cents), columns = plans allowed to anyone."""
+
+    rows: np.ndarray  # device rows of the whole problem
+    plans: np.ndarray  # plan index per column
+    allowed: np.ndarray  # bool (devices x columns)
+    linear: np.ndarray  # float cents: prorated charge + SMS (pooled), exact own-pool cents (not pooled)
+    net: np.ndarray  # float MB: usage - f * allowance for pooled columns, 0 otherwise
+    pooled: np.ndarray  # bool per column
+    price_cap: np.ndarray  # cents per MB: overage rate / unit, per column (0 when not pooled)
+
+
+def _key_problem(problem: Problem, rows: np.ndarray) -> _Key:
+    p, d, D = problem.plans, problem.devices, problem.cycle_days
+    allowed_all = d.option_sets[d.option_set[rows]]
+    plans = np.flatnonzero(allowed_all.any(axis=0))
+    allowed = allowed_all[:, plans]
+    days = d.days[rows].astype(np.float64)[:, None]
+    usage = d.usage[rows].astype(np.float64)[:, None] / 1e6
+    sms = d.sms[rows].astype(np.float64)[:, None]
+    pooled = p.pooled[plans]
+    linear = (days * p.charge[plans] / D + sms * p.sms[plans]) / 100.0
+    for column, plan in enumerate(plans):
+        if not pooled[column]:
+            linear[:, column] = device_pool_cents(problem.subset(rows), np.full(len(rows), plan))
+    net = np.where(pooled, usage - days * p.allowance[plans] / 1e6 / D, 0.0)
+    cap = np.where(pooled, p.rate[plans] / 100.0 / (p.unit[plans] / 1e6), 0.0)
+    return _Key(rows, plans, allowed, linear, net, pooled, cap)
+
+
+def _evaluate(key: _Key, prices: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """L(prices), its supergradient (per column), and each device's argmin column."""
+    costs = key.linear + key.net * prices
+    costs = np.where(key.allowed, costs, np.inf)
+    choice = costs.argmin(axis=1)
+    value = float(costs[np.arange(len(choice)), choice].sum())
+    chosen_net = key.net[np.arange(len(choice)), choice]
+    gradient = np.bincount(choice, weights=chosen_net, minlength=len(key.plans))
+    return value, gradient, choice
+
+
+def _dual_value(key: _Key, prices: np.ndarray) -> float:
+    """L(prices) exactly: every device on its cheapest plan at these prices."""
+    return float(np.where(key.allowed, key.linear + key.net * prices, np.inf).min(axis=1).sum())
+
+
+def _classes(problem: Problem, key: _Key) -> np.ndarray:
+    """Devices of one option set and similar usage, in bins of equal count (a class id each)."""
+    d = problem.devices
+    option_set = d.option_set[key.rows]
+    usage = d.usage[key.rows]
+    classes = np.empty(len(key.rows), dtype=np.int64)
+    next_class = 0
+    sets = np.unique(option_set)
+    # Small keys get one class per device (the exact LP); large ones share a variable budget.
+    per_set = max(CLASS_BINS, LP_VARIABLES // max(1, len(sets) * len(key.plans)))
+    for value in sets:
+        members = np.flatnonzero(option_set == value)
+        members = members[np.argsort(usage[members], kind="stable")]
+        bins = min(len(members), per_set)
+        for chunk in np.array_split(members, bins):
+            classes[chunk] = next_class
+            next_class += 1
+    return classes
+
+
+def _class_lp(problem: Problem, key: _Key) -> tuple[np.ndarray, np.ndarray | None]:
+    """Near-optimal prices (the duals) and a balanced assignment (the primal) of the class LP.
+
+    A class moves as one (its members' costs and net usages summed), which restricts the LP only
+    mildly and keeps it small at a million devices. The prices are only a guide: the bound is
+    always L(prices) evaluated on the real devices. A class split between plans gives its
+    lowest-usage members to the first of them, in column order.
+    """
+    classes = _classes(problem, key)
+    n_classes = int(classes.max()) + 1
+    columns = np.flatnonzero(key.pooled)
+    linear = np.zeros((n_classes, len(key.plans)))
+    net = np.zeros((n_classes, len(key.plans)))
+    np.add.at(linear, classes, np.where(key.allowed, key.linear, 0.0))
+    np.add.at(net, classes, key.net)
+    allowed = np.zeros((n_classes, len(key.plans)), dtype=bool)
+    allowed[classes] = key.allowed
+    class_of, column_of = np.nonzero(allowed)
+    n_z = len(class_of)
+    n_o = len(columns)
+    cost = np.concatenate([linear[class_of, column_of], key.price_cap[columns]])
+    a_eq = csr_array((np.ones(n_z), (class_of, np.arange(n_z))), shape=(n_classes, n_z + n_o))
+    position = {int(c): k for k, c in enumerate(columns)}
+    pooled_vars = np.flatnonzero(key.pooled[column_of])
+    pool_row = np.array([position[int(c)] for c in column_of[pooled_vars]], dtype=np.int64)
+    a_ub = csr_array(
+        (
+            np.concatenate([net[class_of[pooled_vars], column_of[pooled_vars]], -np.ones(n_o)]),
+            (np.concatenate([pool_row, np.arange(n_o)]), np.concatenate([pooled_vars, n_z + np.arange(n_o)])),
+        ),
+        shape=(n_o, n_z + n_o),
+    )
+    result = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=np.zeros(n_o),
+        A_eq=a_eq,
+        b_eq=np.ones(n_classes),
+        bounds=(0, None),
+        method="highs",
+    )
+    prices = np.zeros(len(key.plans))
+    if result.status != 0:
+        return prices, None
+    prices[columns] = np.clip(-result.ineqlin.marginals, 0.0, key.price_cap[columns])
+    share = np.zeros((n_classes, len(key.plans)))
+    share[class_of, column_of] = np.clip(result.x[:n_z], 0.0, 1.0)
+    share /= share.sum(axis=1, keepdims=True)
+    choice = np.empty(len(key.rows), dtype=np.int64)
+    order = np.lexsort((problem.devices.usage[key.rows], classes))
+    sorted_classes = classes[order]
+    starts = np.searchsorted(sorted_classes, np.arange(n_classes))
+    sizes = np.bincount(classes, minlength=n_classes)
+    position = (np.arange(len(order)) - starts[sorted_classes] + 0.5) / sizes[sorted_classes]
+    cumulative = np.cumsum(share, axis=1)[sorted_classes]
+    picked = (position[:, None] > cumulative).sum(axis=1)
+    choice[order] = np.minimum(picked, len(key.plans) - 1)
+    # a rounding edge may land on a column the class does not allow: take its largest share instead
+    bad = ~key.allowed[np.arange(len(choice)), choice]
+    choice[bad] = share[classes[bad]].argmax(axis=1)
+    return prices, choice
+
+
+def _restricted_lp(key: _Key, free: np.ndarray, choice: np.ndarray, options: np.ndarray) -> np.ndarray | None:
+    """The LP relaxation over the `free` devices' `options`, every other device fixed on `choice`.
+
+    Each free device then takes the plan of its largest share (a basic solution has at most one
+    fractional device per pool). Returns the new choice for every device, or None.
+    """
+    device_of, column_of = np.nonzero(options)
+    n_x = len(device_of)
+    local = free[device_of]
+    columns = np.flatnonzero(key.pooled)
+    n_o = len(columns)
+    position = np.full(len(key.plans), -1)
+    position[columns] = np.arange(n_o)
+    fixed = np.ones(len(key.rows), dtype=bool)
+    fixed[free] = False
+    fixed_rows = np.flatnonzero(fixed)
+    fixed_net = np.zeros(len(key.plans))
+    np.add.at(fixed_net, choice[fixed_rows], key.net[fixed_rows, choice[fixed_rows]])
+    cost = np.concatenate([key.linear[local, column_of], key.price_cap[columns]])
+    a_eq = csr_array((np.ones(n_x), (device_of, np.arange(n_x))), shape=(len(free), n_x + n_o))
+    pooled_vars = np.flatnonzero(key.pooled[column_of])
+    a_ub = csr_array(
+        (
+            np.concatenate([key.net[local[pooled_vars], column_of[pooled_vars]], -np.ones(n_o)]),
+            (
+                np.concatenate([position[column_of[pooled_vars]], np.arange(n_o)]),
+                np.concatenate([pooled_vars, n_x + np.arange(n_o)]),
+            ),
+        ),
+        shape=(n_o, n_x + n_o),
+    )
+    result = linprog(
+        cost,
+        A_ub=a_ub,
+        b_ub=-fixed_net[columns],
+        A_eq=a_eq,
+        b_eq=np.ones(len(free)),
+        bounds=(0, None),
+        method="highs",
+    )
+    if result.status != 0:
+        return None
+    new = choice.copy()
+    order = np.argsort(result.x[:n_x], kind="stable")  # ascending: each device's largest share wins
+    new[free[device_of[order]]] = column_of[order]
+    return new
+
+
+class _Moves:
+    """One key's assignment with exact pool bookkeeping, for moves whose cost is known exactly."""
+
+    def __init__(self, problem: Problem, key: _Key, assignment: np.ndarray):
+        p, d = problem.plans, problem.devices
+        self.D = problem.cycle_days
+        self.terms = [
+            (int(p.charge[i]), int(p.allowance[i]), int(p.rate[i]), int(p.unit[i]), int(p.sms[i]))
+            for i in range(len(p))
+        ]
+        self.key, self.assignment = key, assignment
+        self.plans = key.plans.tolist()
+        self.pooled = key.pooled.tolist()
+        column_of = {plan: column for column, plan in enumerate(self.plans)}
+        rows = key.rows
+        self.vectors = list(
+            zip(d.days[rows].tolist(), d.usage[rows].tolist(), d.sms[rows].tolist(), strict=True)
+        )
+        self.sums = {column: [0, 0, 0] for column in range(len(self.plans)) if self.pooled[column]}
+        self.current = [column_of[int(plan)] for plan in assignment[rows]]
+        for local, column in enumerate(self.current):
+            if self.pooled[column]:
+                s, v = self.sums[column], self.vectors[local]
+                s[0], s[1], s[2] = s[0] + v[0], s[1] + v[1], s[2] + v[2]
+        self.pool = {column: self.cents(column, *s) for column, s in self.sums.items()}
+
+    def cents(self, column: int, S: int, U: int, M: int) -> int:
+        return pool_cents(S, U, M, *self.terms[self.plans[column]], self.D)
+
+    def delta(self, local: int, column: int) -> int:
+        """Exact change of the key's cost if `local` moved to `column`."""
+        here, (S, U, M) = self.current[local], self.vectors[local]
+        if here == column:
+            return 0
+        if self.pooled[here]:
+            s = self.sums[here]
+            leave = self.cents(here, s[0] - S, s[1] - U, s[2] - M) - self.pool[here]
+        else:
+            leave = -int(self.key.linear[local, here])
+        if self.pooled[column]:
+            s = self.sums[column]
+            return leave + self.cents(column, s[0] + S, s[1] + U, s[2] + M) - self.pool[column]
+        return leave + int(self.key.linear[local, column])
+
+    def move(self, local: int, column: int) -> None:
+        here, (S, U, M) = self.current[local], self.vectors[local]
+        if self.pooled[here]:
+            s = self.sums[here]
+            s[0], s[1], s[2] = s[0] - S, s[1] - U, s[2] - M
+            self.pool[here] = self.cents(here, *s)
+        if self.pooled[column]:
+            s = self.sums[column]
+            s[0], s[1], s[2] = s[0] + S, s[1] + U, s[2] + M
+            self.pool[column] = self.cents(column, *s)
+        self.current[local] = column
+        self.assignment[self.key.rows[local]] = self.plans[column]
+
+    def single_moves(self, candidates: list[int], options: list[list[int]]) -> int:
+        """One pass of the best single move per candidate; returns how many moved."""
+        moved = 0
+        for local, allowed in zip(candidates, options, strict=True):
+            best, target = 0, -1
+            for column in allowed:
+                change = self.delta(local, column)
+                if change < best:
+                    best, target = change, column
+            if target >= 0:
+                self.move(local, target)
+                moved += 1
+        return moved
+
+    def drop_a_block(self, column: int) -> bool:
+        """Move devices out of a pool in overage until it needs one block fewer, if that pays.
+
+        Single moves cannot see this when one block is shared by several devices' usage (a
+        0 MB pool with 50 MB blocks, say): only moving them together saves the block.
+        """
+        members = [local for local, here in enumerate(self.current) if here == column]
+        exits = []
+        for local in members:
+            others = [c for c in np.flatnonzero(self.key.allowed[local]).tolist() if c != column]
+            if others:
+                best = min(others, key=lambda c: self.delta(local, c))
+                weight = max(1, int(self.key.net[local, column] * 1e6))
+                exits.append((self.delta(local, best) / weight, local, best))
+        exits.sort()
+        blocks = self._blocks(column)
+        done: list[tuple[int, int]] = []
+        total = 0
+        for _, local, target in exits:
+            total += self.delta(local, target)
+            done.append((local, self.current[local]))
+            self.move(local, target)
+            if self._blocks(column) < blocks:
+                if total < 0:
+                    return True
+                break
+        for local, back in reversed(done):
+            self.move(local, back)
+        return False
+
+    def _blocks(self, column: int) -> int:
+        S, U, _ = self.sums[column]
+        _, allowance, _, unit, _ = self.terms[self.plans[column]]
+        return -(-max(0, U * self.D - S * allowance) // (unit * self.D))
+
+
+def _local_search(
+    problem: Problem, key: _Key, assignment: np.ndarray, candidates: np.ndarray, max_passes: int = 20
+) -> None:
+    """Single moves and block-saving group moves, with exact pool costs, until none helps."""
+    moves = _Moves(problem, key, assignment)
+    locals_ = candidates.tolist()
+    options = [np.flatnonzero(key.allowed[local]).tolist() for local in locals_]
+    for _ in range(max_passes):
+        moved = moves.single_moves(locals_, options)
+        for column in [c for c in moves.sums if moves._blocks(c) > 0]:
+            moved += moves.drop_a_block(column)
+        if not moved:
+            return
+
+
+def _exact_milp(
+    problem: Problem, key: _Key, time_limit: float | None = None
+) -> tuple[np.ndarray, float] | None:
+    """The key solved outright: whole overage blocks and each pool's half-up cent rounding modelled.
+
+    Returns each device's column and HiGHS's proven bound on the cost in cents, or None when
+    HiGHS proves nothing in time.
+    """
+    p, D = problem.plans, problem.cycle_days
+    device_of, column_of = np.nonzero(key.allowed)
+    n_x, n_devices = len(device_of), len(key.rows)
+    pooled_columns = np.flatnonzero(key.pooled)
+    n_pool = len(pooled_columns)
+    block_var = n_x + np.arange(n_pool)
+    cents_var = n_x + n_pool + np.arange(n_pool)
+    n_vars = n_x + 2 * n_pool
+    var_linear = key.linear[device_of, column_of]
+    var_net = key.net[device_of, column_of]
+
+    cost = np.zeros(n_vars)
+    cost[:n_x] = np.where(key.pooled[column_of], 0.0, var_linear)  # pooled plans cost via their pools
+    cost[cents_var] = 1.0
+    rows, cols, vals = [device_of], [np.arange(n_x)], [np.ones(n_x)]  # each device takes one plan
+    lower, upper = [np.ones(n_devices)], [np.ones(n_devices)]
+    next_row = n_devices
+    for k, column in enumerate(pooled_columns):
+        plan = int(key.plans[column])
+        members = np.flatnonzero(column_of == column)
+        # unit * blocks >= sum x * net                                          (MB)
+        rows += [np.full(len(members) + 1, next_row)]
+        cols += [np.concatenate([members, [block_var[k]]])]
+        vals += [np.concatenate([-var_net[members], [p.unit[plan] / 1e6]])]
+        # cents >= linear + blocks * rate - 0.5 + 1/(100 D): half-up rounding, exactly, since the
+        # unrounded cost is a multiple of 1/(100 D) cent
+        rows += [np.full(len(members) + 2, next_row + 1)]
+        cols += [np.concatenate([members, [block_var[k], cents_var[k]]])]
+        vals += [np.concatenate([-var_linear[members], [-p.rate[plan] / 100.0, 1.0]])]
+        lower += [np.zeros(1), np.array([-0.5 + 1.0 / (100 * D)])]
+        upper += [np.full(1, np.inf), np.full(1, np.inf)]
+        next_row += 2
+    matrix = csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_vars)
+    )
+    result = milp(
+        cost,
+        constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
+        integrality=np.ones(n_vars),
+        bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(2 * n_pool, np.inf)])),
+        options={"time_limit": time_limit or MILP_TIME_LIMIT, "mip_rel_gap": 1e-7, "disp": False},
+    )
+    if result.status != 0 or result.x is None:
+        return None
+    chosen = result.x[:n_x] > 0.5
+    choice = np.full(n_devices, -1)
+    choice[device_of[chosen]] = column_of[chosen]
+    return choice, float(result.mip_dual_bound)
+
+
+def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_milp_limit: int) -> KeyReport:
+    d = problem.devices
+    key = _key_problem(problem, rows)
+    sub = problem.subset(rows)
+    n_pooled_pools = int(key.pooled.sum())
+    label = d.keys[int(d.pool_key[rows[0]])]
+    if len(rows) <= full_milp_limit:
+        solved = _exact_milp(problem, key)
+        if solved is not None and (solved[0] >= 0).all():
+            assignment[rows] = key.plans[solved[0]]
+            cents = assignment_cost(sub, assignment[rows]).total_cents
+            return KeyReport(label, len(rows), "milp", min(float(cents), solved[1]), cents)
+    prices, choice = _class_lp(problem, key) if n_pooled_pools else (np.zeros(len(key.plans)), None)
+    bound = _dual_value(key, prices)
+    costs = np.where(key.allowed, key.linear + key.net * prices, np.inf)
+    best = costs.min(axis=1)
+    if choice is None:
+        choice = costs.argmin(axis=1)
+    if n_pooled_pools:
+        # Sifting: devices whose choice is not clear-cut at these prices (thousands of alike SIMs
+        # are exactly tied), and those the class LP put elsewhere than the prices say, are
+        # re-decided by one LP over their near-best plans, everyone else fixed.
+        near = costs <= best[:, None] + SIFT_CENTS
+        misplaced = costs[np.arange(len(choice)), choice] > best + TIE_CENTS
+        free = np.flatnonzero((near.sum(axis=1) >= 2) | misplaced)
+        if len(free):
+            options = near[free]
+            options[np.arange(len(free)), choice[free]] = True
+            sifted = _restricted_lp(key, free, choice, options)
+            if sifted is not None and _cents(sub, key, sifted) < _cents(sub, key, choice):
+                choice = sifted
+    assignment[rows] = key.plans[choice]
+    lower_bound = bound - 0.5 * n_pooled_pools
+    margin = np.partition(costs, 1, axis=1)[:, 1] - best if costs.shape[1] > 1 else np.full(len(rows), np.inf)
+    closest = np.argsort(margin, kind="stable")
+    _local_search(problem, key, assignment, closest[:LOCAL_SEARCH_DEVICES])
+    cents = _cents(sub, key, np.searchsorted(key.plans, assignment[rows]))
+    return KeyReport(label, len(rows), "lagrangian", lower_bound, cents)
+
+
+def _cents(sub: Problem, key: _Key, choice: np.ndarray) -> int:
+    return assignment_cost(sub, key.plans[choice]).total_cents
+
+
+def exact_optimize(
+    problem: Problem,
+    full_milp_limit: int = FULL_MILP_LIMIT,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExactResult:
+    """Assign every device a plan allowed to it, minimising the exact total cost."""
+    started = time.perf_counter()
+    d = problem.devices
+    assignment = np.full(len(d), -1, dtype=np.int64)
+    keys = [np.flatnonzero(d.pool_key == k) for k in range(len(d.keys))]
+    reports = []
+    for done, rows in enumerate(keys, start=1):
+        if len(rows):
+            reports.append(_solve_key(problem, rows, assignment, full_milp_limit))
+        if progress:
+            progress(done, len(keys))
+    return combine_keys(problem, assignment, reports, time.perf_counter() - started)
+
+
+def combine_keys(
+    problem: Problem, assignment: np.ndarray, reports: list[KeyReport], seconds: float
+) -> ExactResult:
+    """The result of keys solved apart (in one call, or in parallel steps): the total is priced
+    on the whole assignment, and the keys' float bounds are summed before rounding, so splitting
+    the work changes nothing."""
+    total = assignment_cost(problem, assignment).total_cents
+    # A float bound is rounded down to whole cents, with a margin for float error; fsum makes the
+    # sum independent of the reports' order.
+    bound = math.fsum(r.lower_bound_cents for r in reports)
+    lower = int(np.floor(bound - 1e-9 * abs(bound) - 1e-6 * len(problem.devices)))
+    return ExactResult(assignment, total, min(lower, total), seconds, reports)

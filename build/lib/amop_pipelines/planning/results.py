@@ -1,0 +1,339 @@
+"""Storing what an optimization compared and found, marking the winners, reading it back for the
+report. Totals are exact (integer cents from the cost engine); per-plan and per-device figures
+are the engine's shares of pooled costs, rounded to cents."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import aliased
+
+from amop_pipelines.db.models import (
+    CarrierRatePlan,
+    CommunicationPlan,
+    Device,
+    OptimizationCommGroup,
+    OptimizationCustomerProcessing,
+    OptimizationDeviceResult,
+    OptimizationInstance,
+    OptimizationMobilityDeviceResult,
+    OptimizationQueue,
+    OptimizationQueueRatePlan,
+    OptimizationSession,
+    OptimizationSharedPoolResult,
+    ServiceProvider,
+)
+from amop_pipelines.db.queries import rate_plan_ids
+from amop_pipelines.optimization.cost import cents_to_decimal
+from amop_pipelines.planning.month import MonthInputs, MonthOutcome
+from amop_pipelines.planning.runs import MonthRun
+from amop_pipelines.planning.store import store_results
+from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, PoolRow
+from amop_pipelines.sync.providers import provider_key
+
+UNCHANGED = "unchanged"  # the "method" of a group that is not optimized: its devices keep their plans
+
+
+def _plan_ids(engine: Engine, provider_id: int) -> dict[str, int]:
+    with engine.connect() as connection:
+        return rate_plan_ids(connection, provider_id)
+
+
+def _provider_id(engine: Engine, session_id: int) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(OptimizationSession.service_provider_id).where(OptimizationSession.id == session_id)
+        )
+
+
+def store_queues(engine: Engine, inputs: MonthInputs, run: MonthRun) -> dict[tuple[int, str], int]:
+    """Queues of every legacy candidate and of each group's exact run (or unchanged, if skipped)."""
+    plan_ids = _plan_ids(engine, _provider_id(engine, inputs.session_id))
+    codes = inputs.month.problem.plans.codes
+    best = {w.group: w for w in run.legacy.winners}
+    shares = run.after.device_cents
+    exact_cents = np.bincount(inputs.plan.group_of_device, weights=shares, minlength=len(inputs.plan.groups))
+    queues: dict[tuple[int, str], int] = {}
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for group in inputs.plan.groups:
+            method = UNCHANGED if group.index in inputs.plan.skipped else "exact"
+            queues[group.index, method] = connection.execute(
+                insert(OptimizationQueue).values(
+                    comm_group_id=inputs.group_ids[group.index],
+                    method=method,
+                    status="done",
+                    total_cost=cents_to_decimal(int(np.rint(exact_cents[group.index]))),
+                    started_at=now,
+                    finished_at=now,
+                )
+            ).inserted_primary_key[0]
+        sequence_rows = []
+        for candidate in run.legacy.candidates:
+            queue_id = connection.execute(
+                insert(OptimizationQueue).values(
+                    comm_group_id=inputs.group_ids[candidate.group],
+                    method="legacy",
+                    strategy=candidate.strategy,
+                    status="done",
+                    total_cost=cents_to_decimal(candidate.cents),
+                    started_at=now,
+                    finished_at=now,
+                )
+            ).inserted_primary_key[0]
+            sequence_rows += [
+                {"queue_id": queue_id, "sequence_order": order, "carrier_rate_plan_id": plan_ids[codes[p]]}
+                for order, p in enumerate(candidate.sequence)
+            ]
+            if best.get(candidate.group) is candidate:
+                queues[candidate.group, "legacy"] = queue_id
+        if sequence_rows:
+            connection.execute(insert(OptimizationQueueRatePlan), sequence_rows)
+    return queues
+
+
+def store_device_results(engine: Engine, outcome: MonthOutcome) -> int:
+    """Both methods' device and pool results, each under its queue (the loser's go at cleanup)."""
+    from amop_pipelines.optimization.cost import assignment_cost
+
+    inputs, run = outcome.inputs, outcome.run
+    month, plan = inputs.month, inputs.plan
+    plan_ids = _plan_ids(engine, _provider_id(engine, inputs.session_id))
+    written = 0
+    for method, assignment in (("exact", run.exact_assignment), ("legacy", run.legacy_assignment)):
+        queue_of = np.array(
+            [
+                outcome.queues[g, UNCHANGED] if g in plan.skipped else outcome.queues.get((g, method), 0)
+                for g in plan.group_of_device
+            ]
+        )
+        cost = assignment_cost(month.problem, assignment)
+        pool_queue = next(iter(outcome.queues[g, m] for (g, m) in outcome.queues if m == method), 0)
+        rows = np.flatnonzero(queue_of > 0)
+        if method == "legacy":  # skipped groups' devices are stored once, with the exact results
+            rows = np.array([i for i in rows if plan.group_of_device[i] not in plan.skipped], dtype=np.int64)
+        store_results(
+            engine,
+            month.problem.subset(rows),
+            month.device_ids[rows],
+            plan_ids,
+            queue_of[rows],
+            month.ctd_mb[rows],
+            month.projected_mb[rows],
+            _shares(run.before, rows),
+            _shares(cost, rows),
+            assignment[rows],
+            pool_queue,
+            cost.pools,
+        )
+        written += len(rows)
+    return written
+
+
+def _shares(breakdown, rows: np.ndarray):
+    if breakdown is None:
+        return None
+    return breakdown.device_cents[rows]
+
+
+@dataclass
+class Totals:
+    provider_key: str
+    provider_name: str
+    billing_month: str
+    session_guid: str
+    instance_id: int
+    winner: str
+    cost_before: Decimal | None
+    cost_after: Decimal
+    cost_after_to_date: Decimal
+    lower_bound: Decimal
+    devices: int
+    devices_changed: int
+    per_plan: list[PlanStatistics]
+    session_id: int = 0
+    customer: str | None = None
+    unpriced_plans: tuple[str, ...] = ()  # the carrier lists them; no price book prices them yet
+
+    @property
+    def title(self) -> str:
+        scope = f", customer {self.customer}" if self.customer else ""
+        return f"{self.provider_name}{scope}, billing month {self.billing_month}"
+
+    @property
+    def savings(self) -> Decimal | None:
+        return None if self.cost_before is None else self.cost_before - self.cost_after
+
+    @property
+    def savings_percent(self) -> float | None:
+        if self.cost_before is None or self.cost_before == 0:
+            return None
+        return float(self.savings / self.cost_before * 100)
+
+    def savings_text(self) -> str:
+        if self.savings is None:
+            return "unknown (some devices have no current plan)"
+        return f"{self.savings} ({self.savings_percent:.2f}%)"
+
+    def summary_lines(self) -> list[tuple[str, object]]:
+        return [
+            ("Service provider", self.provider_name),
+            ("Customer", self.customer or "all (account pools)"),
+            ("Billing month", self.billing_month),
+            ("Devices", self.devices),
+            (
+                "Cost before (current plans, projected usage)",
+                self.cost_before if self.cost_before is not None else "-",
+            ),
+            ("Cost after (recommended plans, projected usage)", self.cost_after),
+            ("Cost after on usage to date", self.cost_after_to_date),
+            ("Savings", self.savings_text()),
+            ("Devices changing plan", self.devices_changed),
+            ("Method", self.winner),
+            ("Lower bound on the optimum", self.lower_bound),
+            (
+                "Unpriced rate plans (never recommended until priced)",
+                ", ".join(self.unpriced_plans) or "none",
+            ),
+        ]
+
+
+def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
+    """Mark each group's winning queue, delete the other queues' results, total the session."""
+    inputs, run = outcome.inputs, outcome.run
+    winners = {
+        queue_id
+        for (group, method), queue_id in outcome.queues.items()
+        if method == run.winner or method == UNCHANGED
+    }
+    losers = [queue_id for queue_id in outcome.queues.values() if queue_id not in winners]
+    with engine.begin() as connection:
+        connection.execute(
+            update(OptimizationQueue).where(OptimizationQueue.id.in_(winners)).values(is_winner=True)
+        )
+        for table in (
+            OptimizationDeviceResult,
+            OptimizationMobilityDeviceResult,
+            OptimizationSharedPoolResult,
+        ):
+            connection.execute(delete(table).where(table.queue_id.in_(losers)))
+        connection.execute(
+            update(OptimizationInstance)
+            .where(OptimizationInstance.id == inputs.instance_id)
+            .values(
+                status="done",
+                cost_before=run.before.total if run.before is not None else None,
+                cost_after=run.after.total,
+                lower_bound=cents_to_decimal(run.exact.lower_bound_cents),
+                finished_at=datetime.now(UTC),
+            )
+        )
+        guid, name = connection.execute(
+            select(OptimizationSession.session_guid, ServiceProvider.name)
+            .join(ServiceProvider, ServiceProvider.id == OptimizationSession.service_provider_id)
+            .where(OptimizationSession.id == inputs.session_id)
+        ).one()
+    problem = inputs.month.problem
+    current = problem.devices.current
+    chosen = run.chosen_assignment
+    per_plan: dict[str, list] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+    for i in range(len(problem.devices)):
+        if current[i] >= 0 and run.before is not None:
+            entry = per_plan[problem.plans.codes[current[i]]]
+            entry[0] += 1
+            entry[2] += run.before.device_cents[i]
+        entry = per_plan[problem.plans.codes[chosen[i]]]
+        entry[1] += 1
+        entry[3] += run.after.device_cents[i]
+    stats = [
+        PlanStatistics(code, b, a, cents_to_decimal(round(cb)), cents_to_decimal(round(ca)))
+        for code, (b, a, cb, ca) in sorted(per_plan.items())
+    ]
+    return Totals(
+        provider_key=provider_key(name),
+        provider_name=name,
+        billing_month=inputs.billing_month,
+        session_guid=guid,
+        instance_id=inputs.instance_id,
+        winner=run.winner,
+        cost_before=run.before.total if run.before is not None else None,
+        cost_after=run.after.total,
+        cost_after_to_date=run.after_to_date.total,
+        lower_bound=cents_to_decimal(run.exact.lower_bound_cents),
+        devices=len(problem.devices),
+        devices_changed=int((chosen != current).sum()),
+        per_plan=stats,
+        session_id=inputs.session_id,
+        customer=inputs.customer,
+        unpriced_plans=tuple(inputs.month.unpriced_plans),
+    )
+
+
+def customer_notified(engine: Engine, totals: Totals) -> None:
+    """A customer optimization's processing row: delivered."""
+    if totals.customer is None:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(OptimizationCustomerProcessing)
+            .where(OptimizationCustomerProcessing.session_id == totals.session_id)
+            .values(status="delivered", notified_at=datetime.now(UTC))
+        )
+
+
+def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], list[PoolRow]]:
+    """The winning results of the session's instance, as the workbook shows them."""
+    current, recommended = aliased(CarrierRatePlan), aliased(CarrierRatePlan)
+    winning = (
+        select(OptimizationQueue.id)
+        .join(OptimizationCommGroup, OptimizationCommGroup.id == OptimizationQueue.comm_group_id)
+        .where(OptimizationCommGroup.instance_id == totals.instance_id, OptimizationQueue.is_winner)
+    )
+    assignments: list[AssignmentRow] = []
+    with engine.connect() as connection:
+        for table in (OptimizationDeviceResult, OptimizationMobilityDeviceResult):
+            rows = connection.execute(
+                select(
+                    Device.iccid,
+                    Device.msisdn,
+                    CommunicationPlan.name,
+                    current.plan_code,
+                    recommended.plan_code,
+                    table.usage_mb,
+                    table.projected_usage_mb,
+                    table.current_cost,
+                    table.recommended_cost,
+                )
+                .join(Device, Device.id == table.device_id)
+                .join(CommunicationPlan, CommunicationPlan.id == Device.communication_plan_id)
+                .outerjoin(current, current.id == table.current_rate_plan_id)
+                .join(recommended, recommended.id == table.recommended_rate_plan_id)
+                .where(table.queue_id.in_(winning))
+            ).all()
+            assignments += [AssignmentRow(*row) for row in rows]
+        pools = [
+            PoolRow(key or "shared", plan, devices, allowance, usage, overage, cost)
+            for key, plan, devices, allowance, usage, overage, cost in connection.execute(
+                select(
+                    OptimizationSharedPoolResult.pool_key,
+                    CarrierRatePlan.plan_code,
+                    OptimizationSharedPoolResult.device_count,
+                    OptimizationSharedPoolResult.allowance_mb,
+                    OptimizationSharedPoolResult.usage_mb,
+                    OptimizationSharedPoolResult.overage_mb,
+                    OptimizationSharedPoolResult.cost,
+                )
+                .join(
+                    CarrierRatePlan, CarrierRatePlan.id == OptimizationSharedPoolResult.carrier_rate_plan_id
+                )
+                .where(OptimizationSharedPoolResult.queue_id.in_(winning))
+                .order_by(CarrierRatePlan.plan_code)
+            )
+        ]
+    assignments.sort(key=lambda a: a.iccid)
+    return assignments, pools

@@ -1,0 +1,1 @@
+"""Result workbooks (openpyxl). No Dagster here."""

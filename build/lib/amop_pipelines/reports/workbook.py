@@ -1,0 +1,172 @@
+"""The optimization report: Statistics, Assignments and Shared Pool sheets and a savings chart.
+
+Cells that a spreadsheet would take for a formula (text starting with =, +, -, @) are written
+with a leading apostrophe-quote so they stay text (CSV/formula injection). Files are written only
+inside the report folder they are given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+MONEY = "#,##0.00"
+MB = "#,##0.000"
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+@dataclass
+class AssignmentRow:
+    iccid: str
+    msisdn: str | None
+    communication_plan: str
+    current_plan: str | None
+    recommended_plan: str
+    usage_mb: Decimal
+    projected_mb: Decimal
+    cost_before: Decimal | None
+    cost_after: Decimal
+
+
+@dataclass
+class PoolRow:
+    pool: str
+    plan: str
+    devices: int
+    allowance_mb: Decimal
+    usage_mb: Decimal
+    overage_mb: Decimal
+    cost: Decimal
+
+
+@dataclass
+class PlanStatistics:
+    plan: str
+    devices_before: int
+    devices_after: int
+    cost_before: Decimal
+    cost_after: Decimal
+
+    @property
+    def savings(self) -> Decimal:
+        return self.cost_before - self.cost_after
+
+
+def safe(value: object) -> object:
+    """Text that would start a formula is kept as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], formats: dict[int, str]):
+    sheet = book.create_sheet(title)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+        cell.alignment = Alignment(horizontal="center")
+    for row in rows:
+        sheet.append([safe(value) for value in row])
+    for column, number_format in formats.items():
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+            cell.number_format = number_format
+    for index, name in enumerate(header, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(name) + 4)
+    sheet.freeze_panes = "A2"
+    # printed (or converted to PDF) landscape, a page wide, the header row on every page
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+    return sheet
+
+
+def write_report(
+    folder: Path,
+    file_name: str,
+    title: str,
+    summary: list[tuple[str, object]],
+    plans: list[PlanStatistics],
+    assignments: list[AssignmentRow],
+    pools: list[PoolRow],
+) -> tuple[Path, str]:
+    """Write the workbook inside `folder`; returns its path and SHA-256."""
+    folder = Path(folder).resolve()
+    path = (folder / file_name).resolve()
+    if path.parent != folder:
+        raise ValueError(f"report file name '{file_name}' would leave the report folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    book = Workbook()
+    book.remove(book.active)
+    stats = _sheet(
+        book,
+        "Statistics",
+        ["Rate plan", "Devices before", "Devices after", "Cost before", "Cost after", "Savings"],
+        [[p.plan, p.devices_before, p.devices_after, p.cost_before, p.cost_after, p.savings] for p in plans],
+        {4: MONEY, 5: MONEY, 6: MONEY},
+    )
+    first_free = len(plans) + 3
+    stats.cell(row=first_free, column=1, value=title).font = Font(bold=True)
+    for offset, (label, value) in enumerate(summary, start=1):
+        stats.cell(row=first_free + offset, column=1, value=label)
+        cell = stats.cell(row=first_free + offset, column=2, value=safe(value))
+        if isinstance(value, Decimal):
+            cell.number_format = MONEY
+    if plans:
+        chart = BarChart()
+        chart.title = "Savings per rate plan"
+        chart.y_axis.title = "Savings"
+        chart.add_data(Reference(stats, min_col=6, min_row=1, max_row=len(plans) + 1), titles_from_data=True)
+        chart.set_categories(Reference(stats, min_col=1, min_row=2, max_row=len(plans) + 1))
+        chart.height, chart.width = 9, 18
+        stats.add_chart(chart, "H2")
+    _sheet(
+        book,
+        "Assignments",
+        [
+            "ICCID",
+            "MSISDN",
+            "Communication plan",
+            "Current plan",
+            "Recommended plan",
+            "Usage MB (to date)",
+            "Projected MB",
+            "Cost before",
+            "Cost after",
+        ],
+        [
+            [
+                a.iccid,
+                a.msisdn,
+                a.communication_plan,
+                a.current_plan,
+                a.recommended_plan,
+                a.usage_mb,
+                a.projected_mb,
+                a.cost_before,
+                a.cost_after,
+            ]
+            for a in assignments
+        ],
+        {6: MB, 7: MB, 8: MONEY, 9: MONEY},
+    )
+    _sheet(
+        book,
+        "Shared Pool",
+        ["Pool", "Rate plan", "Devices", "Allowance MB", "Usage MB", "Overage MB", "Cost"],
+        [[p.pool, p.plan, p.devices, p.allowance_mb, p.usage_mb, p.overage_mb, p.cost] for p in pools],
+        {4: MB, 5: MB, 6: MB, 7: MONEY},
+    )
+    partial = path.with_name(f".{path.name}.partial")
+    book.save(partial)
+    partial.replace(path)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,206 @@
+"""Every setting AMOP reads from its environment, declared once and read only here.
+
+A fresh clone works with no configuration, and a deployment changes only its environment. Each
+setting has a name, a default, a parser and a meaning (docs/GUIDE.md's table lists them all; a
+test keeps the two in step). A malformed value is refused by name and reason, never guessed at:
+`AMOP_SMTP_STARTTLS=on` means on, `AMOP_SMTP_STARTTLS=maybe` is an error, not "off". Secrets reach
+Dagster resources as `EnvVar`s (the resource factories ask `is_set`), so their values never land
+in run configuration; their values are never part of an error message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TRUE_WORDS = ("1", "true", "yes", "on", "y")
+FALSE_WORDS = ("0", "false", "no", "off", "n")
+
+
+class SettingError(ValueError):
+    """A setting is missing or malformed: the message names it and says what it takes."""
+
+
+def parse_bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"must be one of {', '.join(TRUE_WORDS)} (on) or {', '.join(FALSE_WORDS)} (off)")
+
+
+def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            number = int(text.strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+            raise ValueError(f"must be {bounds}")
+        return number
+
+    return parse
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.strip() not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text.strip()
+
+    return parse
+
+
+def names(text: str) -> frozenset[str]:
+    """A comma-separated list of names."""
+    return frozenset(n.strip() for n in text.split(",") if n.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None  # None: unset unless given
+    meaning: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+
+DATA_DIR_ENV = "AMOP_DATA_DIR"
+DATABASE_URL_ENV = "AMOP_DATABASE_URL"
+DAGSTER_PG_URL_ENV = "DAGSTER_PG_URL"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+CALLBACK_SECRET_ENV = "AMOP_CALLBACK_SECRET"
+CALLBACK_USERNAME_ENV = "AMOP_CALLBACK_USERNAME"
+CARRIER_BASE_URL_ENV = "AMOP_CARRIER_BASE_URL"
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting(DATA_DIR_ENV, "data", "embedded database, Dagster storage, reports, mail outbox"),
+        Setting(
+            DATABASE_URL_ENV,
+            None,
+            "the AMOP database URL (SQLite in the data folder without it)",
+            secret=True,
+        ),
+        Setting(DAGSTER_PG_URL_ENV, None, "Dagster's runs, events and schedules in PostgreSQL", secret=True),
+        Setting(DAGSTER_HOME_ENV, None, "the folder holding dagster.yaml for the daemon and webserver"),
+        Setting("AMOP_EXECUTOR", "multiprocess", "where steps run", one_of("multiprocess", "celery")),
+        Setting(
+            "AMOP_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//", "the Celery broker", secret=True
+        ),
+        Setting("AMOP_CELERY_BACKEND", "redis://127.0.0.1:6379/0", "the Celery result backend", secret=True),
+        Setting(
+            CARRIER_BASE_URL_ENV, "http://127.0.0.1:8710", "carrier base URL of accounts without their own"
+        ),
+        Setting(
+            CALLBACK_SECRET_ENV, None, "the password the carrier echoes in each callback body", secret=True
+        ),
+        Setting(CALLBACK_USERNAME_ENV, "amop", "the username the carrier echoes beside it"),
+        Setting("AMOP_SMTP_HOST", None, "mail server; without it mail is written to the outbox"),
+        Setting("AMOP_SMTP_PORT", "25", "mail server port", whole(1, 65535)),
+        Setting("AMOP_SMTP_USERNAME", None, "mail server login", secret=True),
+        Setting("AMOP_SMTP_PASSWORD", None, "mail server password", secret=True),
+        Setting("AMOP_SMTP_STARTTLS", "false", "upgrade the mail connection with STARTTLS", parse_bool),
+        Setting("AMOP_MAIL_FROM", "amop@localhost", "notification sender"),
+        Setting("AMOP_MAIL_TO", "operations@localhost", "notification recipients (comma-separated)"),
+        Setting("AMOP_MAIL_BCC", None, "blind copies (comma-separated)"),
+        Setting("AMOP_OUTBOX_DIR", None, "where unsent mail is written ($AMOP_DATA_DIR/outbox)"),
+        Setting("AMOP_PROGRESS_WEBHOOK_URL", None, "optimization milestones are also posted here"),
+        Setting("AMOP_ARCHIVERS", "admin", "who may archive devices (comma-separated)", names),
+        Setting("AMOP_APPROVAL_THRESHOLD", "1000", "requests of more devices wait for approval", whole(1)),
+        Setting("AMOP_APPROVALS_REQUIRED", "1", "approvals a critical request needs", whole(0, 10)),
+    )
+}
+# Variables named at run time are read by `first_set`: a carrier account's credentials,
+# AMOP_<PROVIDER>_<NAME> else AMOP_<INTEGRATION>_<NAME> (the names are each carrier's
+# `KIND.credentials`), and the variable dagster.yaml names for Dagster's PostgreSQL URL.
+
+
+def _declared(name: str) -> Setting:
+    setting = SETTINGS.get(name)
+    if setting is None:
+        raise KeyError(f"{name} is not a declared setting (amop_pipelines/settings.py)")
+    return setting
+
+
+def is_set(name: str) -> bool:
+    """Whether the environment gives the setting a (non-blank) value."""
+    _declared(name)
+    return bool(os.environ.get(name, "").strip())
+
+
+def get(name: str) -> Any:
+    """The setting's value, parsed; its default when unset; a `SettingError` when malformed."""
+    setting = _declared(name)
+    text = os.environ.get(name, "")
+    if not text.strip():
+        if setting.default is None:
+            return None
+        text = setting.default
+    try:
+        return setting.parse(text)
+    except ValueError as error:
+        shown = "" if setting.secret else f"={text!r}"
+        raise SettingError(f"{name}{shown}: {error}") from None
+
+
+def require(name: str, why: str) -> Any:
+    """The setting's value, or a `SettingError` saying it is needed and for what."""
+    value = get(name)
+    if value is None:
+        raise SettingError(f"set {name}: {why}")
+    return value
+
+
+def first_set(*env_names: str) -> str | None:
+    """The value of the first of these variables that is set (an account's own credential, then
+    the shared one)."""
+    for env_name in env_names:
+        value = os.environ.get(env_name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def problems() -> list[str]:
+    """Every malformed setting of this environment, for a check before anything runs."""
+    found = []
+    for name in SETTINGS:
+        try:
+            get(name)
+        except SettingError as error:
+            found.append(str(error))
+    return found
+
+
+def data_dir() -> Path:
+    """The folder for the embedded database, reports and the mail outbox (`./data` by default)."""
+    path = Path(get(DATA_DIR_ENV)).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    """`AMOP_DATABASE_URL` when set (PostgreSQL in production), else the embedded SQLite file."""
+    return get(DATABASE_URL_ENV) or f"sqlite:///{data_dir() / 'amop.sqlite3'}"
+
+
+def dagster_home() -> Path | None:
+    home = get(DAGSTER_HOME_ENV)
+    return Path(home).expanduser().resolve() if home else None
+
+
+def dagster_storage_dir() -> Path:
+    """Dagster's SQLite storage: under `DAGSTER_HOME` when set, else inside the data folder."""
+    return (dagster_home() or data_dir() / "dagster") / "storage"
+
+
+def progress_webhook_url() -> str | None:
+    """Where session milestones are posted besides the database (AMOP_PROGRESS_WEBHOOK_URL)."""
+    return get("AMOP_PROGRESS_WEBHOOK_URL")

@@ -1,0 +1,91 @@
+"""Filling the staging tables from a carrier: cleared per provider, duplicates dropped and counted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert
+
+from amop_pipelines.carriers.models import BYTES_PER_MB, CarrierDevice, UsageRecord
+from amop_pipelines.db.models import DeviceStaging, UsageStaging
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class StagingReport:
+    rows: int
+    duplicates_dropped: int
+
+
+def _replace_staged(
+    engine: Engine, model: type, provider_id: int, rows: Iterable[dict[str, Any]]
+) -> StagingReport:
+    """Replace the provider's staged rows with `rows`, the first row of an ICCID winning.
+
+    One transaction: a sync that fails half way leaves the previous staging in place.
+    """
+    seen: set[str] = set()
+    duplicates = 0
+    with engine.begin() as connection:
+        connection.execute(delete(model).where(model.service_provider_id == provider_id))
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            if row["iccid"] in seen:
+                duplicates += 1
+                continue
+            seen.add(row["iccid"])
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                connection.execute(insert(model), chunk)
+                chunk = []
+        if chunk:
+            connection.execute(insert(model), chunk)
+    return StagingReport(len(seen), duplicates)
+
+
+def stage_devices(engine: Engine, provider_id: int, devices: Iterable[CarrierDevice]) -> StagingReport:
+    now = datetime.now(UTC)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for device in devices:
+            yield {
+                "service_provider_id": provider_id,
+                "iccid": device.iccid,
+                "imei": device.imei,
+                "msisdn": device.msisdn,
+                "imsi": device.imsi,
+                "status": device.status,
+                "rate_plan": device.rate_plan,
+                "communication_plan": device.communication_plan,
+                "customer": device.customer,
+                "date_activated": device.date_activated,
+                "date_updated": device.date_updated,
+                "synced_at": now,
+            }
+
+    return _replace_staged(engine, DeviceStaging, provider_id, rows())
+
+
+def stage_usage(
+    engine: Engine, provider_id: int, billing_period_id: int, usage: Iterable[UsageRecord]
+) -> StagingReport:
+    """Staged usage for the period, in MB (1 MB = 1,048,576 bytes, kept to 6 decimals)."""
+    now = datetime.now(UTC)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for record in usage:
+            yield {
+                "service_provider_id": provider_id,
+                "billing_period_id": billing_period_id,
+                "iccid": record.iccid,
+                "data_mb": (Decimal(record.data_bytes) / BYTES_PER_MB).quantize(Decimal("0.000001")),
+                "sms_count": record.sms_count,
+                "synced_at": now,
+            }
+
+    return _replace_staged(engine, UsageStaging, provider_id, rows())
