@@ -9,7 +9,7 @@ devices whose communication plan allows no valid plan; both are reported.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -108,6 +108,23 @@ def load_month(
     With `customer` (an external id), only that customer's devices: the seeds' customer
     optimization, usually with `pool_by_customer` so that its customer rate pools are pools.
     """
+    return load_month_and_to_date(
+        engine, provider_id, billing_period, period, as_of, project, pool_by_customer, customer
+    )[0]
+
+
+def load_month_and_to_date(
+    engine: Engine,
+    provider_id: int,
+    billing_period: BillingPeriod,
+    period: Period,
+    as_of: datetime,
+    project: bool = True,
+    pool_by_customer: bool = False,
+    customer: str | None = None,
+) -> tuple[LoadedMonth, LoadedMonth]:
+    """`load_month`, and the same devices on their cycle-to-date usage, from one read of the
+    database (the optimization compares the winner on both)."""
     cycle_days = period.days
     with Session(engine) as session:
         plan_rows, invalid, unpriced, servable = _plans(session, provider_id)
@@ -182,9 +199,8 @@ def load_month(
     )
     source = f"database: provider {provider_id}, billing month {billing_period.billing_month}"
     plans = plans_from_rows(f"{source} (plans)", plan_rows)
-    devices = devices_from_frame(source, frame, plans, cycle_days)
-    return LoadedMonth(
-        problem=Problem(devices, plans, cycle_days),
+    month = LoadedMonth(
+        problem=Problem(devices_from_frame(source, frame, plans, cycle_days), plans, cycle_days),
         device_ids=np.array([r[0] for r in kept], dtype=np.int64),
         msisdns=[r[2] for r in kept],
         ctd_mb=ctd,
@@ -193,3 +209,14 @@ def load_month(
         unpriced_plans=unpriced,
         excluded_devices=excluded_iccids,
     )
+    if not project:
+        return month, month
+    to_date_frame = frame.with_columns(
+        pl.Series("usage_mb", [f"{value:.6f}" for value in ctd], dtype=pl.String)
+    )
+    to_date = replace(
+        month,
+        problem=Problem(devices_from_frame(source, to_date_frame, plans, cycle_days), plans, cycle_days),
+        projected_mb=ctd,
+    )
+    return month, to_date

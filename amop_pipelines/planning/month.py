@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import Customer, OptimizationCustomerProcessing, ServiceProvider
-from amop_pipelines.planning.inputs import LoadedMonth, load_month
+from amop_pipelines.planning.inputs import LoadedMonth, load_month_and_to_date
 from amop_pipelines.planning.runs import GroupPlan, MonthRun, Part, plan_groups
 from amop_pipelines.planning.store import session_for_run, store_groups
 from amop_pipelines.sync.periods import ensure_billing_period, provider_period
@@ -106,8 +106,9 @@ def prepare_month(
     session_id = session_for_run(engine, run_id, provider.id, billing_period.id, session_guid, customer_id)
     as_of = min(datetime.now(UTC), period.ends_at)
     scope = {"pool_by_customer": customer is not None, "customer": customer}
-    month = load_month(engine, provider.id, billing_period, period, as_of, project_usage, **scope)
-    to_date = load_month(engine, provider.id, billing_period, period, as_of, False, **scope)
+    month, to_date = load_month_and_to_date(
+        engine, provider.id, billing_period, period, as_of, project_usage, **scope
+    )
     if customer_id is not None:
         with Session(engine) as session, session.begin():
             session.add(OptimizationCustomerProcessing(session_id=session_id, customer_id=customer_id))

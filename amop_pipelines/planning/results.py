@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine, delete, insert, select, update
@@ -24,6 +25,7 @@ from amop_pipelines.db.models import (
     OptimizationMobilityDeviceResult,
     OptimizationQueue,
     OptimizationQueueRatePlan,
+    OptimizationResultFile,
     OptimizationSession,
     OptimizationSharedPoolResult,
     ServiceProvider,
@@ -337,3 +339,21 @@ def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], li
         ]
     assignments.sort(key=lambda a: a.iccid)
     return assignments, pools
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def record_report(engine: Engine, totals: Totals, path: Path, digest: str) -> None:
+    """The workbook written for the session's instance: where it is, its size and checksum."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert(OptimizationResultFile).values(
+                instance_id=totals.instance_id,
+                file_name=path.name,
+                path=str(path),
+                content_type=XLSX,
+                size_bytes=path.stat().st_size,
+                sha256=digest,
+            )
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.billing import Period, period_for_month
@@ -33,3 +33,9 @@ def provider_period(provider: ServiceProvider, billing_month: str) -> Period:
     return period_for_month(
         billing_month, provider.billing_cycle_end_day, provider.billing_cycle_end_hour, provider.time_zone
     )
+
+
+def billing_period_id(engine: Engine, provider: ServiceProvider, billing_month: str) -> int:
+    """The provider's billing period row for `billing_month` ("YYYY-MM"), made on first use."""
+    with Session(engine) as session, session.begin():
+        return ensure_billing_period(session, provider, provider_period(provider, billing_month)).id

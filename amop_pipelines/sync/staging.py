@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert
+from sqlalchemy import Engine, delete, insert, select
 
 from amop_pipelines.carriers.models import BYTES_PER_MB, CarrierDevice, UsageRecord
-from amop_pipelines.db.models import DeviceStaging, UsageStaging
+from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, UsageStaging
 
 CHUNK = 5000
 
@@ -89,3 +89,41 @@ def stage_usage(
             }
 
     return _replace_staged(engine, UsageStaging, provider_id, rows())
+
+
+def staged_preview(engine: Engine, provider_id: int, limit: int = 10) -> list[tuple]:
+    """(ICCID, status, rate plan, communication plan) of the first staged devices, for the UI."""
+    with engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(
+                select(
+                    DeviceStaging.iccid,
+                    DeviceStaging.status,
+                    DeviceStaging.rate_plan,
+                    DeviceStaging.communication_plan,
+                )
+                .where(DeviceStaging.service_provider_id == provider_id)
+                .limit(limit)
+            )
+        ]
+
+
+def devices_for_usage(engine: Engine, provider_id: int) -> list[CarrierDevice]:
+    """Every device whose usage the period needs: the live devices AMOP knows and those just staged
+    (a staged plan is the newer one), in ICCID order."""
+    with engine.connect() as connection:
+        staged = dict(
+            connection.execute(
+                select(DeviceStaging.iccid, DeviceStaging.rate_plan).where(
+                    DeviceStaging.service_provider_id == provider_id
+                )
+            ).all()
+        )
+        known = connection.execute(
+            select(Device.iccid, CarrierRatePlan.plan_code)
+            .outerjoin(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
+            .where(Device.service_provider_id == provider_id, Device.is_archived.is_(False))
+        ).all()
+    plans = {iccid: code for iccid, code in known} | staged
+    return [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]

@@ -9,7 +9,7 @@ from amop_pipelines.db.models import CarrierRatePlan
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.optimization.exact import exact_optimize
-from amop_pipelines.planning.inputs import load_month
+from amop_pipelines.planning.inputs import load_month, load_month_and_to_date
 from amop_pipelines_tests.planning.months import provider_month
 
 
@@ -31,6 +31,18 @@ def test_a_device_halfway_through_its_cycle_is_costed_on_its_projection(sqlite_e
     assert result.total_cents <= current
     allowed = d.allowed()
     assert allowed[np.arange(len(d)), result.assignment].all()
+
+
+def test_one_read_gives_the_projected_month_and_the_month_to_date(sqlite_engine):
+    seed_demo(sqlite_engine, devices=600)
+    provider, billing_period, period = provider_month(sqlite_engine, "thingspace")
+    halfway = period.starts_at + (period.ends_at - period.starts_at) / 2
+    projected, to_date = load_month_and_to_date(sqlite_engine, provider.id, billing_period, period, halfway)
+    alone = load_month(sqlite_engine, provider.id, billing_period, period, as_of=halfway, project=False)
+    assert np.array_equal(to_date.problem.devices.usage, alone.problem.devices.usage)
+    assert np.array_equal(to_date.problem.devices.current, alone.problem.devices.current)
+    assert not np.array_equal(projected.problem.devices.usage, to_date.problem.devices.usage)
+    assert np.array_equal(projected.device_ids, to_date.device_ids)
 
 
 def test_invalid_plans_are_left_out_and_named(sqlite_engine):

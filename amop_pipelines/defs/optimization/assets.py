@@ -7,11 +7,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
-from sqlalchemy.orm import Session
 
-from amop_pipelines.db.models import (
-    OptimizationResultFile,
-)
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
 from amop_pipelines.defs.shared.notifier import Notifier
@@ -227,17 +223,7 @@ def optimization_report(
         assignments,
         pools,
     )
-    with Session(amop_db.engine) as session, session.begin():
-        session.add(
-            OptimizationResultFile(
-                instance_id=totals.instance_id,
-                file_name=name,
-                path=str(path),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                size_bytes=path.stat().st_size,
-                sha256=digest,
-            )
-        )
+    result_tables.record_report(amop_db.engine, totals, path, digest)
     notifier.send(
         amop_db.engine,
         "success",

@@ -7,11 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from amop_pipelines.carriers.models import CarrierDevice
-from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, ServiceProvider
 from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
@@ -19,9 +15,10 @@ from amop_pipelines.defs.shared.partitions import provider_months
 from amop_pipelines.planning.store import session_for_run
 from amop_pipelines.sync import sessions
 from amop_pipelines.sync.callback_inbox import StoredCallbacks
-from amop_pipelines.sync.periods import ensure_billing_period, provider_period
+from amop_pipelines.sync.freshness import mark_devices_synced, recently_synced
+from amop_pipelines.sync.periods import billing_period_id, provider_period
 from amop_pipelines.sync.rate_plans import sync_rate_plans
-from amop_pipelines.sync.staging import stage_devices, stage_usage
+from amop_pipelines.sync.staging import devices_for_usage, stage_devices, stage_usage, staged_preview
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
 
 SESSION_TAG = "amop/session"
@@ -60,19 +57,14 @@ def device_staging(
     if guid:  # first thing, so that even a failure below is recorded against the session
         sessions.attach_run(amop_db.engine, guid, context.run.run_id)
     provider, month = provider_of(amop_db, context)
-    period = provider_period(provider, month)
-    with Session(amop_db.engine) as session, session.begin():
-        period_id = ensure_billing_period(session, provider, period).id
+    period_id = billing_period_id(amop_db.engine, provider, month)
     # a run started by hand (not by the window sensor) gets its session here
     session_for_run(amop_db.engine, context.run.run_id, provider.id, period_id, guid)
     sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
     last = provider.last_device_sync_at
-    fresh = (
-        last is not None
-        and last >= period.starts_at
-        and datetime.now(UTC) - last < timedelta(hours=config.freshness_hours)
-    )
-    if fresh and not config.full_sync:
+    if not config.full_sync and recently_synced(
+        provider, provider_period(provider, month), config.freshness_hours
+    ):
         context.log.info(f"{provider.name} synced at {last:%Y-%m-%d %H:%M} UTC: staging kept")
         return dg.MaterializeResult(metadata={"skipped": True, "last_sync": last.isoformat()})
     client = carriers.for_provider(provider)
@@ -84,17 +76,7 @@ def device_staging(
     skipped = list(getattr(client, "skipped", []))
     if skipped:
         context.log.warning(f"{len(skipped)} devices without an ICCID skipped: {'; '.join(skipped[:20])}")
-    with Session(amop_db.engine) as session:
-        preview = session.execute(
-            select(
-                DeviceStaging.iccid,
-                DeviceStaging.status,
-                DeviceStaging.rate_plan,
-                DeviceStaging.communication_plan,
-            )
-            .where(DeviceStaging.service_provider_id == provider.id)
-            .limit(10)
-        ).all()
+    preview = staged_preview(amop_db.engine, provider.id)
     return dg.MaterializeResult(
         metadata={
             "rows": report.rows,
@@ -126,26 +108,11 @@ def usage_staging(
     what the callback receiver stored)."""
     started = time.perf_counter()
     provider, month = provider_of(amop_db, context)
-    with Session(amop_db.engine) as session, session.begin():
-        period = ensure_billing_period(session, provider, provider_period(provider, month))
-        period_id, starts_at, ends_at = period.id, period.starts_at, period.ends_at
-        staged = dict(
-            session.execute(
-                select(DeviceStaging.iccid, DeviceStaging.rate_plan).where(
-                    DeviceStaging.service_provider_id == provider.id
-                )
-            ).all()
-        )
-        known = session.execute(
-            select(Device.iccid, Device.carrier_rate_plan_id).where(
-                Device.service_provider_id == provider.id, Device.is_archived.is_(False)
-            )
-        ).all()
-        codes = dict(session.execute(select(CarrierRatePlan.id, CarrierRatePlan.plan_code)).all())
-    plans = {iccid: codes.get(plan_id) for iccid, plan_id in known} | staged
-    devices = [CarrierDevice(iccid, "", plan, None) for iccid, plan in sorted(plans.items())]
+    period_id = billing_period_id(amop_db.engine, provider, month)
+    period = provider_period(provider, month)
+    devices = devices_for_usage(amop_db.engine, provider.id)
     client = carriers.for_provider(provider, inbox=StoredCallbacks(amop_db.engine))
-    window = (starts_at, min(datetime.now(UTC), ends_at))
+    window = (period.starts_at, min(datetime.now(UTC), period.ends_at))
     try:  # read before the staging transaction opens: the callback receiver must be able to
         # store the DeviceUsage callbacks this waits for (SQLite has one writer)
         usage = list(client.iter_usage(devices, *window))
@@ -169,8 +136,7 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
     started = time.perf_counter()
     provider, _ = provider_of(amop_db, context)
     report = upsert_devices(amop_db.engine, provider.id)
-    with Session(amop_db.engine) as session, session.begin():
-        session.get(ServiceProvider, provider.id).last_device_sync_at = datetime.now(UTC)
+    mark_devices_synced(amop_db.engine, provider.id)
     sessions.report_progress(amop_db.engine, context.run.run_id, sessions.DEVICES_SYNCED)
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} staged devices rejected, e.g. {report.rejected[0]}")
@@ -190,9 +156,7 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
 def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
     """Usage per device for the billing period (replacing the period's earlier figures)."""
     provider, month = provider_of(amop_db, context)
-    with Session(amop_db.engine) as session, session.begin():
-        period_id = ensure_billing_period(session, provider, provider_period(provider, month)).id
-    report = upsert_usage(amop_db.engine, provider.id, period_id)
+    report = upsert_usage(amop_db.engine, provider.id, billing_period_id(amop_db.engine, provider, month))
     return dg.MaterializeResult(
         metadata={"rows": report.rows, "unknown_devices": report.unknown_devices, "billing_month": month}
     )
