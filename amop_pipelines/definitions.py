@@ -2,7 +2,7 @@
 
 `defs/` is grouped by domain (sync, optimization, changes, fleet), each domain with one module per
 kind (assets, checks, jobs, sensors, resources); `defs/shared/` holds what every domain uses (the
-database, carrier and notifier resources, partitions, the executor, the failure alerts).
+database, carrier and notifier resources, step storage, partitions, the executor, the failure alerts).
 """
 
 import dagster as dg
@@ -16,7 +16,7 @@ from amop_pipelines.defs.optimization import assets as optimization_assets
 from amop_pipelines.defs.optimization import checks as optimization_checks
 from amop_pipelines.defs.optimization import jobs as optimization_jobs
 from amop_pipelines.defs.optimization import sensors as optimization_sensors
-from amop_pipelines.defs.shared import carriers, database, executor, failures, notifier
+from amop_pipelines.defs.shared import carriers, database, executor, failures, notifier, step_storage
 from amop_pipelines.defs.sync import assets as sync_assets
 from amop_pipelines.defs.sync import checks as sync_checks
 from amop_pipelines.defs.sync import jobs as sync_jobs
@@ -26,6 +26,7 @@ defs = dg.Definitions.merge(
     database.defs,
     carriers.defs,
     notifier.defs,
+    step_storage.defs,
     executor.defs,
     failures.defs,
     fleet_assets.defs,

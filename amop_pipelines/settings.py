@@ -77,6 +77,8 @@ DAGSTER_HOME_ENV = "DAGSTER_HOME"
 CALLBACK_SECRET_ENV = "AMOP_CALLBACK_SECRET"
 CALLBACK_USERNAME_ENV = "AMOP_CALLBACK_USERNAME"
 CARRIER_BASE_URL_ENV = "AMOP_CARRIER_BASE_URL"
+STEP_STORAGE_ENV = "AMOP_STEP_STORAGE"
+S3_ENDPOINT_URL_ENV = "AMOP_S3_ENDPOINT_URL"
 
 SETTINGS: dict[str, Setting] = {
     s.name: s
@@ -95,6 +97,14 @@ SETTINGS: dict[str, Setting] = {
             "AMOP_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//", "the Celery broker", secret=True
         ),
         Setting("AMOP_CELERY_BACKEND", "redis://127.0.0.1:6379/0", "the Celery result backend", secret=True),
+        Setting(
+            STEP_STORAGE_ENV,
+            None,
+            "where steps hand outputs to each other: a folder, or s3://bucket/prefix across hosts",
+        ),
+        Setting(
+            S3_ENDPOINT_URL_ENV, None, "an S3-compatible store's URL (MinIO, Ceph, ...) for step storage"
+        ),
         Setting(
             CARRIER_BASE_URL_ENV, "http://127.0.0.1:8710", "carrier base URL of accounts without their own"
         ),

@@ -40,7 +40,13 @@ def test_dg_lists_every_definition_of_the_code_location_and_checks_them(amop_env
         "device_plans_known",
         "comm_groups_within_plan_limit",
     }
-    assert {r["name"] for r in found["resources"]} == {"amop_db", "carriers", "notifier", "callback_receiver"}
+    assert {r["name"] for r in found["resources"]} == {
+        "amop_db",
+        "carriers",
+        "notifier",
+        "callback_receiver",
+        "io_manager",
+    }
     checked = _dg("check", "defs")
     assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
     assert "All definitions loaded successfully" in checked.stdout + checked.stderr
