@@ -509,3 +509,38 @@ def test_archiving_is_refused_while_a_billing_service_is_active(world, monkeypat
     _refused(
         engine, tmp_path, "archive_device", f"iccid\n{loose}\n", "iccid", "active billing service", by="admin"
     )
+
+
+def test_moving_a_device_to_another_customer_ends_its_previous_billing_service(world, monkeypatch):
+    """A device has at most one active billing service: the new customer's. The previous one ends
+    (status ended, end date today) and, once no service is active, archiving is allowed again."""
+    from amop_pipelines.db.models import BillingService, Customer
+
+    _, engine, client_for, tmp_path = world
+    monkeypatch.setenv("AMOP_ARCHIVERS", "admin")
+    loose = _rows(engine, NO_CUSTOMER, 1)[0][0]
+    for customer in ("CUST-002", "CUST-001"):
+        body = f"iccid,customer_id\n{loose},{customer}\n"
+        request_id = submit_file(engine, "assign_customer", _file(tmp_path, customer, body), "bob")
+        assert execute_request(engine, request_id, client_for).counts == {"completed": 1}
+    device = _device(engine, iccid=loose)
+    with engine.connect() as connection:
+        services = connection.execute(
+            sa.select(Customer.external_id, BillingService.status, BillingService.end_date)
+            .join(Customer, Customer.id == BillingService.customer_id)
+            .where(BillingService.device_id == device.id)
+            .order_by(BillingService.id)
+        ).all()
+    assert [tuple(s) for s in services] == [("CUST-002", "ended", date.today()), ("CUST-001", "active", None)]
+    _refused(engine, tmp_path, "archive_device", f"iccid\n{loose}\n", "iccid", "active billing", by="admin")
+    with engine.begin() as connection:  # the new customer's service ends too (billing, outside AMOP)
+        connection.execute(
+            sa.update(BillingService)
+            .where(BillingService.device_id == device.id)
+            .values(status="ended", end_date=date.today())
+        )
+        connection.execute(sa.text("DELETE FROM device_usage WHERE device_id = :d"), {"d": device.id})
+    archive = submit_file(engine, "archive_device", _file(tmp_path, "archive", f"iccid\n{loose}\n"), "admin")
+    approve(engine, archive, "carol")
+    assert execute_request(engine, archive, client_for).counts == {"completed": 1}
+    assert _device(engine, iccid=loose).is_archived

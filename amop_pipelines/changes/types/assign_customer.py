@@ -1,5 +1,5 @@
 """Assign Customer: the customer on the carrier (where it keeps customers), then site, customer
-rate plan and a billing service in AMOP."""
+rate plan and a billing service in AMOP; the previous customer's active service, if any, ends."""
 
 from __future__ import annotations
 
@@ -64,6 +64,16 @@ class AssignCustomer(OneStep):
                 update(Device)
                 .where(Device.id == device.id)
                 .values(customer_id=customer_id, site_id=site_id, customer_rate_plan_id=plan_id)
+            )
+            # a device has at most one active billing service: the previous customer's ends today
+            connection.execute(
+                update(BillingService)
+                .where(
+                    BillingService.device_id == device.id,
+                    BillingService.customer_id != customer_id,
+                    BillingService.status == "active",
+                )
+                .values(status="ended", end_date=date.today())
             )
             active = connection.scalar(
                 select(BillingService.id).where(
