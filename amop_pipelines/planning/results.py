@@ -39,6 +39,7 @@ from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, PoolR
 from amop_pipelines.sync.providers import provider_key
 
 UNCHANGED = "unchanged"  # the "method" of a group that is not optimized: its devices keep their plans
+NOTHING_TO_OPTIMIZE = "nothing to optimize"  # the winner when no group could be optimized
 
 
 def _plan_ids(engine: Engine, provider_id: int) -> dict[str, int]:
@@ -115,7 +116,11 @@ def store_device_results(engine: Engine, outcome: MonthOutcome) -> int:
             ]
         )
         cost = assignment_cost(month.problem, assignment)
-        pool_queue = next(iter(outcome.queues[g, m] for (g, m) in outcome.queues if m == method), 0)
+        # the account's pools hang on one queue of the method; with no group optimized, on an
+        # unchanged group's queue (exact), or nowhere (legacy: it compared nothing)
+        pool_queue = next((q for (_, m), q in outcome.queues.items() if m == method), None)
+        if pool_queue is None and method == "exact":
+            pool_queue = next((q for (_, m), q in outcome.queues.items() if m == UNCHANGED), None)
         rows = np.flatnonzero(queue_of > 0)
         if method == "legacy":  # skipped groups' devices are stored once, with the exact results
             rows = np.array([i for i in rows if plan.group_of_device[i] not in plan.skipped], dtype=np.int64)
@@ -130,8 +135,8 @@ def store_device_results(engine: Engine, outcome: MonthOutcome) -> int:
             _shares(run.before, rows),
             _shares(cost, rows),
             assignment[rows],
-            pool_queue,
-            cost.pools,
+            pool_queue or 0,
+            cost.pools if pool_queue is not None else [],
         )
         written += len(rows)
     return written
@@ -262,7 +267,7 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
         billing_month=inputs.billing_month,
         session_guid=guid,
         instance_id=inputs.instance_id,
-        winner=run.winner,
+        winner=run.winner if len(inputs.plan.skipped) < len(inputs.plan.groups) else NOTHING_TO_OPTIMIZE,
         cost_before=run.before.total if run.before is not None else None,
         cost_after=run.after.total,
         cost_after_to_date=run.after_to_date.total,

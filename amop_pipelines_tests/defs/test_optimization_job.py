@@ -299,3 +299,49 @@ def test_a_plan_new_at_the_carrier_arrives_unpriced_and_is_never_recommended(wor
     assert statistics["Unpriced rate plans (never recommended until priced)"] == code
     (envelope,) = [e for e in inbox.envelopes if b"savings" in e.content]
     assert code.encode() in envelope.content
+
+
+def test_a_month_with_no_group_to_optimize_completes_says_so_and_alerts(world):
+    """Every Jasper comm plan allows CP-LEGACY's 17 plans (pooled ones among them): no group can be
+    optimized. The run still completes, every device keeps its plan, the summary says nothing was
+    optimized and an alert names each group."""
+    _, _, engine, inbox, _ = world
+    provider = _provider(engine, "jasper")
+    with engine.begin() as connection:
+        legacy = connection.scalar(sa.text("SELECT id FROM communication_plan WHERE name = 'CP-LEGACY'"))
+        plans = connection.scalars(
+            sa.select(CommunicationPlanRatePlan.carrier_rate_plan_id).where(
+                CommunicationPlanRatePlan.communication_plan_id == legacy
+            )
+        ).all()
+        others = connection.scalars(
+            sa.text(
+                "SELECT id FROM communication_plan WHERE service_provider_id = :p AND id != :l AND name != :a"
+            ),
+            {"p": provider.id, "l": legacy, "a": "(all plans of the account)"},
+        ).all()
+        connection.execute(
+            sa.delete(CommunicationPlanRatePlan).where(
+                CommunicationPlanRatePlan.communication_plan_id.in_(others)
+            )
+        )
+        connection.execute(
+            sa.insert(CommunicationPlanRatePlan),
+            [{"communication_plan_id": c, "carrier_rate_plan_id": p} for c in others for p in plans],
+        )
+    result = _run(world, provider)
+    assert result.success
+    groups = result.asset_materializations_for_node("comm_plan_groups")[0].metadata
+    assert (
+        groups["skipped_groups"].value != "-"
+        and "optimized" not in groups["preview"].value.split("| status |")[1]
+    )
+    winners = result.asset_materializations_for_node("winning_results")[0].metadata
+    assert winners["devices_changed"].value == 0
+    assert winners["winner"].value == "nothing to optimize"
+    with Session(engine) as session:
+        alerts = session.scalars(sa.select(Notification.subject).where(Notification.kind == "alert")).all()
+        instance_row = session.scalars(sa.select(OptimizationInstance)).one()
+    assert instance_row.cost_before == instance_row.cost_after  # every device keeps its plan
+    assert len(alerts) == len(groups["skipped_groups"].value.split(", ")) >= 1
+    assert any(b"nothing to optimize" in e.content for e in inbox.envelopes)
