@@ -97,4 +97,5 @@ class CarrierKind:
     has_communication_plans: bool = True
     changes_identifiers: bool = False
     keeps_customers: bool = False  # the carrier holds a device's customer (Assign Customer is sent)
+    plan_changes_per_month: int | None = None  # the carrier's limit of rate plan changes per device
     api_path: str = ""  # appended to the base URL

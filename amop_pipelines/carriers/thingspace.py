@@ -553,4 +553,5 @@ KIND = CarrierKind(
     settings=tuple(ThingSpaceSettings.__dataclass_fields__),
     has_communication_plans=False,
     changes_identifiers=True,
+    plan_changes_per_month=4,  # CARRIERS.md: at most 4 plan changes a month for a device
 )

@@ -4,6 +4,7 @@ the changed devices had before the request and on the plans they have now."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,19 +37,30 @@ class CostImpact:
         )
 
 
-def cost_impact(engine: Engine, request_id: str, now: datetime | None = None) -> CostImpact | None:
-    """None when there is nothing to price: another change type, no completed item, or no usage
-    recorded for the provider's running period yet."""
+def cost_impact(
+    engine: Engine, request_ids: str | Sequence[str], now: datetime | None = None
+) -> CostImpact | None:
+    """The month before and after the request's (or requests', all of one account) completed
+    items. None when there is nothing to price: another change type, no completed item, or no
+    usage recorded for the provider's running period yet."""
     now = now or datetime.now(UTC)
+    ids = [request_ids] if isinstance(request_ids, str) else list(request_ids)
     with Session(engine) as session:
-        request = session.scalars(select(ChangeRequest).filter_by(request_id=request_id)).one()
-        if request.change_type != "change_carrier_rate_plan" or request.service_provider_id is None:
+        requests = session.scalars(select(ChangeRequest).where(ChangeRequest.request_id.in_(ids))).all()
+        if (
+            any(
+                r.change_type != "change_carrier_rate_plan" or r.service_provider_id is None for r in requests
+            )
+            or len({r.service_provider_id for r in requests}) != 1
+        ):
             return None
+        request = requests[0]
         previous = {
             device_id: values["rate_plan"]
             for device_id, values in session.execute(
                 select(ChangeItem.device_id, ChangeItem.previous_values).where(
-                    ChangeItem.change_request_id == request.id, ChangeItem.state == "completed"
+                    ChangeItem.change_request_id.in_([r.id for r in requests]),
+                    ChangeItem.state == "completed",
                 )
             )
             if values and values.get("rate_plan")

@@ -70,6 +70,7 @@ def create_request(
     requested_by: str,
     source: str,
     service_provider_id: int | None = None,
+    filing_group: str | None = None,
 ) -> str:
     """Store a request with its items and an audit row, in the caller's transaction."""
     now = datetime.now(UTC)
@@ -83,6 +84,7 @@ def create_request(
             state=AWAITING_APPROVAL if required else PENDING,
             approvals_required=required,
             source=source,
+            filing_group=filing_group,
             created_at=now,
             updated_at=now,
         )

@@ -494,6 +494,75 @@ def test_carrier_plan_rules(world):
     )
 
 
+def test_one_plan_change_at_a_time_and_no_more_than_the_carriers_monthly_limit(world):
+    """A device with a plan change under way takes no second one; a ThingSpace device that had 4
+    plan changes in the billing period takes no fifth (Jasper has no such limit)."""
+    _, engine, _, tmp_path = world
+    ts_iccid, _, ts_plan = _rows(engine, TS_ACTIVE, 1)[0]
+    other_ts_plan = "T-M2M-25MB" if ts_plan != "T-M2M-25MB" else "T-M2M-250MB"
+    first = submit_file(
+        engine,
+        "change_carrier_rate_plan",
+        _file(tmp_path, "one", f"iccid,rate_plan\n{ts_iccid},{other_ts_plan}\n"),
+        "al",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_carrier_rate_plan",
+        f"iccid,rate_plan\n{ts_iccid},{other_ts_plan}\n",
+        "iccid",
+        f"a plan change is already under way (request {first})",
+    )
+    with engine.begin() as connection:  # the period's fourth completed change
+        connection.execute(sa.update(ChangeItem).values(state="completed", completed_at=datetime.now(UTC)))
+        request_pk = connection.scalar(sa.text("SELECT id FROM change_request"))
+        for n in range(3):
+            connection.execute(
+                sa.insert(ChangeItem).values(
+                    change_request_id=request_pk,
+                    row_number=n + 2,
+                    iccid=ts_iccid,
+                    device_id=_device(engine, iccid=ts_iccid).id,
+                    parameters={"rate_plan": other_ts_plan},
+                    state="completed",
+                    idempotency_key=f"earlier-{n}",
+                    completed_at=datetime.now(UTC) - timedelta(hours=n + 1),
+                )
+            )
+    _refused(
+        engine,
+        tmp_path,
+        "change_carrier_rate_plan",
+        f"iccid,rate_plan\n{ts_iccid},{ts_plan}\n",
+        "iccid",
+        "4 plan changes in this billing period already, the carrier's limit is 4",
+    )
+    jasper_iccid, jasper_plan = _rows(engine, CORE_PLANS + "ORDER BY d.iccid LIMIT :n", 1)[0]
+    jasper_device = _device(engine, iccid=jasper_iccid).id
+    with engine.begin() as connection:  # Jasper: 4 changes this period, and no limit
+        for n in range(4):
+            connection.execute(
+                sa.insert(ChangeItem).values(
+                    change_request_id=request_pk,
+                    row_number=n + 10,
+                    iccid=jasper_iccid,
+                    device_id=jasper_device,
+                    parameters={"rate_plan": jasper_plan},
+                    state="completed",
+                    idempotency_key=f"jasper-{n}",
+                    completed_at=datetime.now(UTC) - timedelta(hours=n + 1),
+                )
+            )
+    other = "J-POOL-20MB" if jasper_plan != "J-POOL-20MB" else "J-POOL-5MB"
+    assert submit_file(
+        engine,
+        "change_carrier_rate_plan",
+        _file(tmp_path, "j", f"iccid,rate_plan\n{jasper_iccid},{other}\n"),
+        "al",
+    )
+
+
 # ---- Archive Device and Assign Customer ---------------------------------------------------------------
 
 

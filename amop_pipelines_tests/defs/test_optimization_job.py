@@ -345,3 +345,48 @@ def test_a_month_with_no_group_to_optimize_completes_says_so_and_alerts(world):
     assert instance_row.cost_before == instance_row.cost_after  # every device keeps its plan
     assert len(alerts) == len(groups["skipped_groups"].value.split(", ")) >= 1
     assert any(b"nothing to optimize" in e.content for e in inbox.envelopes)
+
+
+def test_repeated_go_runs_queue_each_change_once_and_send_one_summary_per_go_run(world, monkeypatch):
+    from datetime import timedelta
+
+    from amop_pipelines.changes.executor import execute_request
+    from amop_pipelines.db.models import ChangeItem, ChangeRequest
+    from amop_pipelines.defs.changes.jobs import notify_finished
+    from amop_pipelines.defs.optimization import assets as optimization
+
+    sim, _, engine, _, smtp_port = world
+    with engine.begin() as connection:
+        connection.execute(sa.update(ServiceProvider).values(auto_update_rate_plans=True))
+    provider = _provider(engine, "jasper")
+    closes = provider_period(provider, current_billing_month(provider)).ends_at
+    monkeypatch.setattr(optimization, "current_time", lambda: closes - timedelta(days=2))
+    to_date = {"ops": {"comm_plan_groups": {"config": {"project_usage": False}}}}  # the same month twice
+    first = _run(world, provider, run_config=to_date).asset_materializations_for_node("rate_plan_updates")
+    second = _run(world, provider, run_config=to_date).asset_materializations_for_node("rate_plan_updates")
+    first, second = first[0].metadata, second[0].metadata
+    assert first["decision"].value == second["decision"].value == "Go"
+    with Session(engine) as session:
+        first_mail = session.scalars(sa.select(Notification.body).where(Notification.kind == "go")).first()
+    assert first["requests"].value > 1 and first["devices_not_queued"].value == 0, first_mail
+    assert second["requests"].value == 0  # every change is under way already: nothing queued twice
+    assert second["devices_not_queued"].value == first["changes"].value == second["changes"].value
+    with Session(engine) as session:
+        requests = session.scalars(sa.select(ChangeRequest.request_id).order_by(ChangeRequest.id)).all()
+        items = session.scalar(sa.select(sa.func.count()).select_from(ChangeItem))
+        go_mails = session.scalars(sa.select(Notification.body).where(Notification.kind == "go")).all()
+    assert len(requests) == first["requests"].value and items == first["changes"].value
+    assert "not queued" in go_mails[1] and "a plan change is already under way" in go_mails[1]
+
+    # the Go run's requests run to completion; the summary goes once, for all of them
+    carriers = simulator_carriers(sim.base_url)
+    notifier = Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port, recipients="ops@example.com")
+    for request_id in requests:
+        report = execute_request(engine, request_id, carriers.for_provider)
+        assert report.finished
+        notify_finished(notifier, engine, report)
+    with Session(engine) as session:
+        summaries = session.scalars(sa.select(Notification).where(Notification.kind == "summary")).all()
+    assert len(summaries) == 1
+    assert all(request_id in summaries[0].body for request_id in requests)
+    assert f"completed {items}" in summaries[0].body

@@ -29,6 +29,8 @@ class ChangeRequest(Base):
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     approvals_required: Mapped[int] = mapped_column(Integer, default=0)
     source: Mapped[str | None] = mapped_column(String(500))
+    # requests filed together (a Go run's batches) share a group and report as one
+    filing_group: Mapped[str | None] = mapped_column(String(64), index=True)
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     rounds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs started
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

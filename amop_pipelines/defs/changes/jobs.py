@@ -8,8 +8,8 @@ import dagster as dg
 from pydantic import Field
 
 from amop_pipelines.changes.callbacks import reconcile, register_receiver
-from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.changes.executor import ExecutionReport, run_items, start_round, summarize
+from amop_pipelines.changes.summaries import summary_for
 from amop_pipelines.defs.changes.resources import CallbackReceiver
 from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
@@ -40,23 +40,13 @@ class ItemBatch:
 
 
 def notify_finished(notifier: Notifier, engine, report: ExecutionReport) -> dict[str, str]:
-    """The summary a finished request sends: counts by state, the cost recalculated after rate
-    plan changes, and every failure with its reason. Returns the cost figures, for metadata."""
-    lines = [f"Change request {report.request_id}: {report.state}.", f"Items: {_counts(report)}."]
-    impact = cost_impact(engine, report.request_id)
-    if impact is not None:
-        lines.append(impact.line().capitalize() + ".")
-    lines += [f"{iccid}: {why}" for iccid, why in report.failures]
-    notifier.send(
-        engine, "summary", f"AMOP change request {report.request_id}: {report.state}", "\n".join(lines)
-    )
-    if impact is None:
+    """The request's summary mail (or its filing group's, once the last request finished).
+    Returns the cost figures, for metadata."""
+    summary = summary_for(engine, report.request_id)
+    if summary is None:
         return {}
-    return {
-        "cost_before": str(impact.before),
-        "cost_after": str(impact.after),
-        "cost_change": f"{impact.change:+}",
-    }
+    notifier.send(engine, "summary", summary.subject, summary.body)
+    return summary.costs
 
 
 def _counts(report: ExecutionReport) -> str:

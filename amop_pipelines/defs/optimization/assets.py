@@ -22,7 +22,7 @@ from amop_pipelines.optimization.cost import cents_to_decimal
 from amop_pipelines.planning import automation
 from amop_pipelines.planning import results as result_tables
 from amop_pipelines.planning.month import MonthInputs, MonthOutcome, PartWork, prepare_month
-from amop_pipelines.planning.requests import queue_rate_plan_changes
+from amop_pipelines.planning.requests import Queued, queue_rate_plan_changes
 from amop_pipelines.planning.runs import PartResult, assemble, optimize_part, split_parts
 from amop_pipelines.reports.workbook import write_report
 from amop_pipelines.settings import data_dir
@@ -263,23 +263,32 @@ def rate_plan_updates(
     changes = outcome.plan_changes()
     period = provider_period(provider, month)
     decision = automation.decide(current_time(), period.ends_at, len(changes), provider.rate_limit_per_second)
-    request_ids: list[str] = []
+    queued = Queued([])
     if decision.go and changes:
-        request_ids = queue_rate_plan_changes(
-            amop_db.engine, provider.id, changes, "optimization", f"session {outcome.inputs.session_id}"
+        session_id = outcome.inputs.session_id
+        queued = queue_rate_plan_changes(
+            amop_db.engine,
+            provider,
+            changes,
+            "optimization",
+            f"session {session_id}",
+            filing_group=f"go-run-session-{session_id}",
         )
+        for iccid, why in queued.skipped[:20]:
+            context.log.warning(f"{iccid} not queued: {why}")
     verdict = "go" if decision.go else "no_go"
     notifier.send(
         amop_db.engine,
         verdict,
         f"AMOP rate plan updates {provider.name} {month}: {'Go' if decision.go else 'No Go'}",
-        decision.explain() + (f"\nQueued requests: {', '.join(request_ids)}" if request_ids else ""),
+        decision.explain() + ("\n" + queued.explain() if queued.request_ids or queued.skipped else ""),
     )
     return dg.MaterializeResult(
         metadata={
             "decision": "Go" if decision.go else "No Go",
             "changes": len(changes),
-            "requests": len(request_ids),
+            "requests": len(queued.request_ids),
+            "devices_not_queued": len(queued.skipped),
             "explanation": decision.explain(),
         }
     )

@@ -1,0 +1,98 @@
+"""The summary a finished change request sends: counts by state, the cost recalculated after rate
+plan changes, every failure with its reason.
+
+Requests filed together (a Go run's batches of 250 devices share a `filing_group`) send one
+summary for the whole group, once, when the last of them finishes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select, update
+
+from amop_pipelines.changes.cost_impact import cost_impact
+from amop_pipelines.db.models import ChangeItem, ChangeRequest
+
+FINISHED = ("completed", "completed_with_errors")
+REPORTED = ":reported"  # appended to a group's name once its summary is sent
+
+
+@dataclass(frozen=True)
+class Summary:
+    subject: str
+    body: str
+    costs: dict[str, str] = field(default_factory=dict)  # cost before, after, change (rate plan changes)
+
+
+def summary_for(engine: Engine, request_id: str) -> Summary | None:
+    """The summary to send now that `request_id` finished, or None: the request is not finished,
+    another request of its group is not, or the group's summary went already."""
+    with engine.connect() as connection:
+        request = connection.execute(
+            select(ChangeRequest.state, ChangeRequest.filing_group).where(
+                ChangeRequest.request_id == request_id
+            )
+        ).one()
+        if request.state not in FINISHED:
+            return None
+        group = request.filing_group
+        if group is None:
+            members = [(request_id, request.state)]
+        else:
+            members = [
+                tuple(row)
+                for row in connection.execute(
+                    select(ChangeRequest.request_id, ChangeRequest.state)
+                    .where(ChangeRequest.filing_group == group)
+                    .order_by(ChangeRequest.id)
+                )
+            ]
+            if group.endswith(REPORTED) or any(state not in FINISHED for _, state in members):
+                return None
+        ids = [member for member, _ in members]
+        items = connection.execute(
+            select(ChangeItem.iccid, ChangeItem.state, ChangeItem.last_error)
+            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+            .where(ChangeRequest.request_id.in_(ids))
+            .order_by(ChangeRequest.id, ChangeItem.row_number)
+        ).all()
+    if group is not None and not _claim(engine, group):
+        return None  # another run finishing a sibling at the same moment sends it
+    counts = Counter(item.state for item in items)
+    state = "completed" if all(s == "completed" for _, s in members) else "completed_with_errors"
+    what = (
+        f"Change request {request_id}" if group is None else f"{len(ids)} requests filed together ({group})"
+    )
+    lines = [f"{what}: {state}.", f"Items: {', '.join(f'{s} {n}' for s, n in sorted(counts.items()))}."]
+    if group is not None:
+        lines.append(f"Requests: {', '.join(ids)}.")
+    impact = cost_impact(engine, ids)
+    if impact is not None:
+        lines.append(impact.line().capitalize() + ".")
+    lines += [
+        f"{item.iccid}: {item.last_error or item.state}" for item in items if item.state in ("failed", "dead")
+    ]
+    subject_id = request_id if group is None else group
+    costs = (
+        {}
+        if impact is None
+        else {
+            "cost_before": str(impact.before),
+            "cost_after": str(impact.after),
+            "cost_change": f"{impact.change:+}",
+        }
+    )
+    return Summary(f"AMOP change request {subject_id}: {state}", "\n".join(lines), costs)
+
+
+def _claim(engine: Engine, group: str) -> bool:
+    """Marks the group reported; true for the one caller that did (an atomic conditional update)."""
+    with engine.begin() as connection:
+        claimed = connection.execute(
+            update(ChangeRequest)
+            .where(ChangeRequest.filing_group == group)
+            .values(filing_group=group + REPORTED)
+        ).rowcount
+    return claimed > 0
