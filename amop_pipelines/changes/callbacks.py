@@ -30,7 +30,14 @@ from starlette.routing import Route
 from amop_pipelines import settings
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError
-from amop_pipelines.changes.executor import ExecutionReport, set_item, step_done, summarize
+from amop_pipelines.changes.executor import (
+    ExecutionReport,
+    device_and_provider,
+    fail_item,
+    set_item,
+    step_done,
+    summarize,
+)
 from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, Device, ServiceProvider
 from amop_pipelines.settings import CALLBACK_SECRET_ENV, CALLBACK_USERNAME_ENV
@@ -206,15 +213,19 @@ def reconcile(
         else:
             fault = (callback.payload.get("faultResponse") or {}).get("faultcode", callback.status)
             step = f"{change_item.step}: " if change_item.steps and len(change_item.steps) > 1 else ""
-            set_item(
+            earlier_steps = bool(change_item.steps) and change_item.step != change_item.steps[0]
+            client = (
+                client_for(device_and_provider(engine, change_item.device_id)[1]) if earlier_steps else None
+            )
+            fail_item(
                 engine,
-                change_item.id,
-                actor,
+                registered_type(change_type).handler,
+                change_item,
                 request_id,
-                "failed",
+                actor,
+                f"{step}carrier callback: {fault}",
+                client,  # to undo what the earlier steps did
                 expected_state="awaiting_callback",
-                state="failed",
-                last_error=f"{step}carrier callback: {fault}",
             )
             outcome.failed += 1
     outcome.rechecked = _recheck_overdue(engine, client_for, now, actor)

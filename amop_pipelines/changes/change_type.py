@@ -47,15 +47,24 @@ class Handler(Protocol):
     ) -> None:
         """What the step changes in the AMOP database once the carrier confirmed it."""
 
+    def undo(
+        self, engine: Engine, client: CarrierClient, device: Any, parameters: dict[str, Any], done: list[str]
+    ) -> list[str]:
+        """A later step failed: take back what the `done` steps did, at the carrier and here, as
+        far as it can be taken back. Returns what was (or could not be) undone, for the audit."""
+
 
 class OneStep:
-    """A change the carrier takes in one call."""
+    """A change the carrier takes in one call: nothing done before it that a failure leaves."""
 
     def steps(self, client, iccid, parameters, provider) -> tuple[str, ...]:
         return ONE_STEP
 
     def not_before(self, parameters, provider) -> datetime | None:
         return None
+
+    def undo(self, engine, client, device, parameters, done) -> list[str]:
+        return []
 
 
 class AmopOnly(OneStep):

@@ -249,6 +249,34 @@ def step_done(
     return following
 
 
+def fail_item(
+    engine: Engine,
+    handler: Handler,
+    item,
+    request_id: str,
+    actor: str,
+    why: str,
+    client: CarrierClient | None,
+    expected_state: str | None = None,
+) -> bool:
+    """The item fails with the carrier's reason; what its earlier steps did is undone first (as far
+    as the type can), and the failure says so. False if another settled the item first."""
+    steps = list(item.steps or ONE_STEP)
+    done = steps[: steps.index(item.step)] if item.step in steps else []
+    undone: list[str] = []
+    if done and client is not None:
+        device, _ = device_and_provider(engine, item.device_id)
+        try:
+            undone = handler.undo(engine, client, device, item.parameters, done)
+        except CarrierError as error:
+            undone = [f"could not undo {', '.join(done)}: {error}"]
+    reason = why + (f"; undone: {'; '.join(undone)}" if undone else "")
+    action = "failed" + (f", undo: {'; '.join(undone)}" if undone else "")
+    return set_item(
+        engine, item.id, actor, request_id, action, expected_state, state="failed", last_error=reason
+    )
+
+
 class _ItemRunner:
     """Walks one item through its steps; every transition is committed before the next call."""
 
@@ -313,7 +341,15 @@ class _ItemRunner:
                 key = item.idempotency_key if len(steps) == 1 else f"{item.idempotency_key}:{item.step}"
                 accepted = self.handler.apply(client, device.iccid, item.parameters, key, item.step)
             except PermanentCarrierError as error:
-                self._set(item.id, "failed", state="failed", last_error=self._why(item, error))
+                fail_item(
+                    self.engine,
+                    self.handler,
+                    item,
+                    self.request_id,
+                    self.actor,
+                    self._why(item, error),
+                    client,
+                )
                 return
             except CarrierError as error:
                 unknown_outcome = isinstance(error, UncertainOutcomeError)

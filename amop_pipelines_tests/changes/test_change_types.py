@@ -241,6 +241,35 @@ def test_an_identifier_change_walks_restore_delete_spare_swap_and_read_back(asyn
     assert any("activation complete" in line for line in audit_trail(w.engine, request_id))
 
 
+def test_a_refused_identifier_change_leaves_the_device_suspended_as_it_was(async_world, monkeypatch):
+    """The walk restored a suspended device, then the carrier refused the swap: the engine suspends
+    it again, at the carrier and in AMOP, audits the undo, and the item fails with the reason."""
+    w = async_world
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "1")
+    ((iccid, old_imei, _),) = _rows(w.engine, TS_ACTIVE, 1, 3)
+    with w.engine.begin() as connection:
+        connection.execute(sa.update(Device).where(Device.iccid == iccid).values(status="suspend"))
+    w.sim.change_device(iccid, status="suspend")
+    w.sim.set_faults("thingspace", identifier_service_type="4G")  # the account's setting says "lte"
+    body = f"iccid,new_imei\n{iccid},{_new_imei(7)}\n"
+    request_id = submit_file(w.engine, "change_iccid_imei", _file(w.tmp_path, "swap", body), "bob")
+    approve(w.engine, request_id, "carol")
+
+    report = _settle_async(w, request_id)
+    assert report.items_by_state == {"failed": 1}
+    w.sim.flush_callbacks()
+    assert w.sim.device(iccid)["status"] == "suspend"  # suspended again at the carrier
+    device = _device(w.engine, iccid=iccid)
+    assert (device.status, device.imei) == ("suspend", old_imei)  # and in AMOP, identifiers unchanged
+    with w.engine.connect() as connection:
+        item = connection.execute(sa.select(ChangeItem)).one()
+    assert item.last_error.startswith("change_identifier: ") and "unknown serviceType" in item.last_error
+    assert item.last_error.endswith("undone: the device was suspended again, as it was before the change")
+    assert any("undo: the device was suspended again" in line for line in audit_trail(w.engine, request_id))
+    operations = [op["operation"] for op in w.sim.operations() if op["iccid"] == iccid]
+    assert operations == ["restore", "suspend"]
+
+
 def test_identifiers_change_in_amop_only_when_the_carrier_confirms(async_world, monkeypatch):
     w = async_world
     monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")

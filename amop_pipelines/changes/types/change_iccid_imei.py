@@ -86,6 +86,22 @@ class IdentifierChange:
     def not_before(self, parameters, provider):
         return None
 
+    def undo(self, engine, client, device, parameters, done):
+        """A restored device is suspended again (as it was before the walk); a deleted spare SIM
+        cannot be brought back from here."""
+        undone = []
+        if "delete_spare" in done:
+            undone.append(
+                f"the spare SIM {parameters['new_iccid']} stays deleted at the carrier: add it back in "
+                "the carrier's portal if it is still needed"
+            )
+        if "restore" in done:
+            client.act(device.iccid, "suspend")
+            with engine.begin() as connection:
+                connection.execute(update(Device).where(Device.id == device.id).values(status=SUSPENDED))
+            undone.append("the device was suspended again, as it was before the change")
+        return undone
+
     def apply(self, client, iccid, parameters, key, step):
         if step == "restore":
             return client.act(iccid, "restore")
