@@ -1,1 +1,0 @@
-"""Dagster definitions only: each module exposes `defs`, merged once in `amop_pipelines.definitions`."""

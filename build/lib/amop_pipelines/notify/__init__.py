@@ -1,1 +1,0 @@
-"""Notifications: e-mail through SMTP when configured, `.eml` files in an outbox otherwise."""

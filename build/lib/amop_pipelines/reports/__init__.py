@@ -1,1 +1,0 @@
-"""Result workbooks (openpyxl). No Dagster here."""
