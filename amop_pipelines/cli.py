@@ -351,7 +351,24 @@ def changes_submit(change_type: str, file: Path, requested_by: str) -> None:
         raise click.ClickException(str(error)) from error
     for line in status(engine, request_id).lines():
         click.echo(line)
+    if _notify_approvers(engine, request_id):
+        click.echo("approvers notified")
     click.echo(f"request_id={request_id}")
+
+
+def _notify_approvers(engine, request_id: str) -> bool:
+    """The approval notice, through the notifier the code location uses (its EnvVars resolved)."""
+    import dagster as dg
+
+    from amop_pipelines.changes.summaries import approval_notice
+    from amop_pipelines.defs.shared.notifier import notifier_from_env
+
+    notice = approval_notice(engine, request_id)
+    if notice is None:
+        return False
+    with dg.build_resources({"notifier": notifier_from_env()}) as resources:
+        resources.notifier.send(engine, "approval", notice.subject, notice.body)
+    return True
 
 
 @changes.command("approve")

@@ -55,6 +55,23 @@ def audit(
     )
 
 
+def record_failed_run(engine: Engine, request_id: str, run_id: str, why: str) -> None:
+    """A run of the request failed (before or during its round): noted in its audit trail."""
+    with engine.begin() as connection:
+        known = connection.scalar(select(ChangeRequest.id).where(ChangeRequest.request_id == request_id))
+        if known is not None:
+            audit(
+                connection,
+                "change-engine",
+                "change_request",
+                request_id,
+                request_id,
+                "run failed",
+                None,
+                {"dagster_run_id": run_id, "error": why[:2000]},
+            )
+
+
 def approvals_needed(change_type: str, items: Sequence[dict[str, Any]]) -> int:
     """Archiving, identifier changes, deactivations and large requests wait for approval."""
     threshold = settings.get("AMOP_APPROVAL_THRESHOLD")

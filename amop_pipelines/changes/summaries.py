@@ -2,7 +2,8 @@
 plan changes, every failure with its reason.
 
 Requests filed together (a Go run's batches of 250 devices share a `filing_group`) send one
-summary for the whole group, once, when the last of them finishes.
+summary for the whole group, once, when the last of them finishes. A request that waits for
+approval sends its approvers a notice when it is filed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.db.models import ChangeItem, ChangeRequest
@@ -96,3 +97,36 @@ def _claim(engine: Engine, group: str) -> bool:
             .values(filing_group=group + REPORTED)
         ).rowcount
     return claimed > 0
+
+
+def approval_notice(engine: Engine, request_id: str) -> Summary | None:
+    """The notice approvers get when a request waits for them (None when it does not)."""
+    with engine.connect() as connection:
+        request = connection.execute(
+            select(
+                ChangeRequest.change_type,
+                ChangeRequest.state,
+                ChangeRequest.requested_by,
+                ChangeRequest.approvals_required,
+                ChangeRequest.source,
+            ).where(ChangeRequest.request_id == request_id)
+        ).one()
+        items = connection.scalar(
+            select(func.count())
+            .select_from(ChangeItem)
+            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+            .where(ChangeRequest.request_id == request_id)
+        )
+    if request.state != "awaiting_approval":
+        return None
+    body = "\n".join(
+        [
+            f"Change request {request_id} ({request.change_type}, {items} devices) waits for "
+            f"{request.approvals_required} approval(s).",
+            f"Requested by {request.requested_by}, from {request.source}.",
+            "Nobody approves their own request. To approve:",
+            f"  amop changes approve {request_id} --by <your name>",
+            f"To see its items first: amop changes status {request_id}",
+        ]
+    )
+    return Summary(f"AMOP change request {request_id} waits for approval", body)

@@ -243,5 +243,38 @@ def test_a_request_whose_run_ended_unsettled_gets_a_new_round(world, sqlite_url)
         instance.report_run_failed(run)
         with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
             (resume,) = change_requests_sensor(context).run_requests
-    assert resume.run_key == f"{request_id}:round-2"
+    assert resume.run_key == f"{request_id}:round-2:after-1-failed"
     assert status(engine, request_id).state == "running"
+
+
+def test_a_request_whose_run_failed_before_its_round_started_is_launched_again(world, sqlite_url):
+    """The first run failed before start_change_round (the request still pending, round 0): the
+    sensor asks for a new run under a new key, not the spent one; after three failures in a row
+    the request waits for an operator (each failure alerted), never looping."""
+    import dagster as dg
+
+    from amop_pipelines.defs.changes.jobs import change_request_job
+    from amop_pipelines.defs.changes.sensors import MAX_FAILED_RUNS, change_requests_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
+
+    _, engine, _, tmp_path = world
+    request_id = submit_file(
+        engine, "change_carrier_rate_plan", _plan_file(tmp_path, _jasper_devices(engine, 2)), "alice"
+    )
+    database = AmopDatabase(url=sqlite_url)
+    keys = []
+    with dg.instance_for_test() as instance:
+        for _ in range(MAX_FAILED_RUNS):
+            with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+                (request,) = change_requests_sensor(context).run_requests
+            keys.append(request.run_key)
+            run = instance.create_run_for_job(
+                change_request_job, run_config=request.run_config, tags=request.tags
+            )
+            instance.report_run_failed(run)  # e.g. the code location could not load on the worker
+        with dg.build_sensor_context(instance=instance, resources={"amop_db": database}) as context:
+            held = change_requests_sensor(context)
+    assert keys == [request_id, f"{request_id}:after-1-failed", f"{request_id}:after-2-failed"]
+    assert (
+        not held.run_requests and f"held after 3 failed runs: {request_id}" in held.skip_reason.skip_message
+    )

@@ -3,9 +3,10 @@
 import sqlalchemy as sa
 
 from amop_pipelines.changes.requests import status
-from amop_pipelines.db.models import ChangeRequest
+from amop_pipelines.db.models import ChangeRequest, Notification
 from amop_pipelines.defs.changes.launchpad_jobs import launchpad_jobs
 from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.notifier import Notifier
 from amop_pipelines.demo.seed import seed_demo
 
 JOBS = {job.name: job for job in launchpad_jobs}
@@ -22,7 +23,7 @@ def test_a_job_per_change_type():
     }
 
 
-def test_typed_items_become_a_request_and_bad_items_file_nothing(sqlite_url, sqlite_engine):
+def test_typed_items_become_a_request_and_bad_items_file_nothing(sqlite_url, sqlite_engine, tmp_path):
     seed_demo(sqlite_engine, devices=200)
     with sqlite_engine.connect() as connection:
         iccids = connection.scalars(
@@ -34,19 +35,24 @@ def test_typed_items_become_a_request_and_bad_items_file_nothing(sqlite_url, sql
         {"iccid": iccids[1], "status": "Inactive", "reason_code": "R1"},
     ]
     config = {"ops": {"file_update_device_status": {"config": {"items": items, "requested_by": "alice"}}}}
-    result = job.execute_in_process(run_config=config, resources={"amop_db": AmopDatabase(url=sqlite_url)})
+    resources = {"amop_db": AmopDatabase(url=sqlite_url), "notifier": Notifier(outbox_dir=str(tmp_path))}
+    result = job.execute_in_process(run_config=config, resources=resources)
     assert result.success
     request_id = result.output_for_node("file_update_device_status")
     assert status(sqlite_engine, request_id).items_by_state == {"pending": 2}
+    # deactivations wait for approval: the approvers are told, with the command to approve
+    with sqlite_engine.connect() as connection:
+        (notice,) = connection.execute(sa.select(Notification).where(Notification.kind == "approval")).all()
+    assert status(sqlite_engine, request_id).state == "awaiting_approval"
+    assert notice.subject == f"AMOP change request {request_id} waits for approval"
+    assert f"amop changes approve {request_id} --by" in notice.body and "Requested by alice" in notice.body
 
     bad = {
         "ops": {
             "file_update_device_status": {"config": {"items": [{"iccid": iccids[0], "status": "Asleep"}]}}
         }
     }
-    failed = job.execute_in_process(
-        run_config=bad, resources={"amop_db": AmopDatabase(url=sqlite_url)}, raise_on_error=False
-    )
+    failed = job.execute_in_process(run_config=bad, resources=resources, raise_on_error=False)
     assert not failed.success
     (failure,) = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "launchpad:1: status: 'Asleep' must be one of" in str(

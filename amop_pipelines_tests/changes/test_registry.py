@@ -19,6 +19,7 @@ from amop_pipelines.db.models import AuditLog, ChangeRequest, Device
 from amop_pipelines.definitions import defs
 from amop_pipelines.defs.changes.launchpad_jobs import launchpad_job
 from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.notifier import Notifier
 
 HANDLER_METHODS = ("steps", "not_before", "apply", "already_applied", "effect")
 
@@ -90,7 +91,7 @@ SEVENTH = ChangeType(
 def test_a_seventh_type_is_one_declaration_and_one_registration(world, monkeypatch):
     """Registered, the new type is validated, filed, approved (or not), executed and audited, and
     its launchpad job files it: nothing else learns of it."""
-    _, engine, client_for, _ = world
+    _, engine, client_for, tmp_path = world
     monkeypatch.setitem(registry.CHANGE_TYPES, SEVENTH.name, SEVENTH)
     with engine.connect() as connection:
         first, second = connection.scalars(sa.select(Device.iccid).order_by(Device.id).limit(2)).all()
@@ -125,7 +126,7 @@ def test_a_seventh_type_is_one_declaration_and_one_registration(world, monkeypat
                 }
             }
         },
-        resources={"amop_db": AmopDatabase(url=url)},
+        resources={"amop_db": AmopDatabase(url=url), "notifier": Notifier(outbox_dir=str(tmp_path))},
     )
     filed = result.output_for_node("file_set_data_allocation")
     assert status(engine, filed).state == "pending"

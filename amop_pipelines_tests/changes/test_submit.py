@@ -189,6 +189,9 @@ def test_critical_requests_wait_for_an_approval_not_from_the_requester(fleet, tm
     )
     request_id = result.output.strip().splitlines()[-1].split("=")[1]
     assert "state: awaiting_approval (approvals 0 of 2)" in result.output
+    assert "approvers notified" in result.output  # mail to the outbox (no SMTP host here)
+    (notice,) = [m.read_text() for m in (tmp_path / "data" / "outbox").glob("*.eml")]
+    assert "waits for approval" in notice and f"amop changes approve {request_id} --by" in notice
     runner = CliRunner()
     assert "cannot approve" in runner.invoke(main, ["changes", "approve", request_id, "--by", "alice"]).output
     assert (

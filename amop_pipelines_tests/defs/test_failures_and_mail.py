@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from amop_pipelines.db.models import Notification, OptimizationSession
 from amop_pipelines.defs.shared.database import AmopDatabase
-from amop_pipelines.defs.shared.failures import session_failure_sensor
+from amop_pipelines.defs.shared.failure_alerts import failure_alert_sensor
 from amop_pipelines.defs.shared.notifier import Notifier
 from amop_pipelines.defs.shared.partitions import providers
 from amop_pipelines.defs.sync.assets import SESSION_TAG, device_staging
@@ -41,13 +41,13 @@ def test_a_failed_run_fails_its_session_and_files_an_error_mail(sqlite_url, sqli
         run = instance.get_run_by_id(result.run_id)
         failure = instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
         with dg.build_run_status_sensor_context(
-            sensor_name=session_failure_sensor.name,
+            sensor_name=failure_alert_sensor.name,
             dagster_instance=instance,
             dagster_run=run,
             dagster_event=failure,
             resources={"amop_db": database, "notifier": Notifier(outbox_dir=str(tmp_path / "outbox"))},
         ) as context:
-            session_failure_sensor(context.for_run_failure())
+            failure_alert_sensor(context.for_run_failure())
 
     with sqlite_engine.connect() as connection:
         status, error = connection.execute(
@@ -79,3 +79,55 @@ def test_mail_goes_out_by_smtp_with_attachment_and_bcc(sqlite_engine, smtp_serve
     assert message["Subject"] == "Savings" and "audit@example.com" not in message.get("To", "")
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_filename() == "report.xlsx" and attachment.get_content() == report.read_bytes()
+
+
+def test_every_job_of_the_code_location_is_watched_change_runs_included(sqlite_url, sqlite_engine, tmp_path):
+    """The sensor as the daemon ticks it: a failed change round and a failed materialization
+    launched from an asset page each send an error mail; the change request's audit trail notes
+    its failed run."""
+    from amop_pipelines.changes.requests import audit_trail, create_request
+    from amop_pipelines.definitions import defs
+
+    seed_demo(sqlite_engine, devices=20)
+    with sqlite_engine.begin() as connection:
+        iccid, device_id = connection.execute(sa.text("SELECT iccid, id FROM device LIMIT 1")).one()
+        request_id = create_request(
+            connection,
+            "change_carrier_rate_plan",
+            [{"iccid": iccid, "device_id": device_id, "parameters": {"rate_plan": "J-POOL-20MB"}}],
+            "alice",
+            "test",
+        )
+    repository = defs.get_repository_def()
+    resources = {
+        "amop_db": AmopDatabase(url=sqlite_url),
+        "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+    }
+
+    def tick(instance, cursor):
+        with dg.build_sensor_context(
+            instance=instance, repository_def=repository, cursor=cursor, resources=resources
+        ) as context:
+            return failure_alert_sensor.evaluate_tick(context).cursor
+
+    with dg.instance_for_test() as instance:
+        cursor = tick(instance, None)  # the first tick starts from now
+        change_run = instance.create_run_for_job(
+            repository.get_job("change_request_job"),
+            run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
+            tags={"amop/change-request": request_id},
+        )
+        asset_run = instance.create_run_for_job(repository.get_implicit_global_asset_job_def())
+        for run in (change_run, asset_run):
+            instance.report_run_failed(run)
+        tick(instance, cursor)
+    with sqlite_engine.connect() as connection:
+        subjects = connection.scalars(
+            sa.select(Notification.subject).where(Notification.kind == "error")
+        ).all()
+    assert sorted(subjects) == sorted(
+        [f"AMOP change_request_job failed ({request_id})", "AMOP __ASSET_JOB failed (-)"]
+    )
+    assert any(
+        "run failed" in line and change_run.run_id in line for line in audit_trail(sqlite_engine, request_id)
+    )

@@ -11,7 +11,9 @@ from pydantic import Field
 from amop_pipelines.changes.change_type import ChangeType
 from amop_pipelines.changes.registry import CHANGE_TYPES
 from amop_pipelines.changes.requests import RejectedFile, status, submit_rows
+from amop_pipelines.changes.summaries import approval_notice
 from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.notifier import Notifier
 
 
 def item_type(change_type: ChangeType) -> type[dg.Config]:
@@ -38,7 +40,12 @@ def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
     )
 
     @dg.op(name=f"file_{change_type}")
-    def file_request(context: dg.OpExecutionContext, config: config_type, amop_db: AmopDatabase) -> str:  # type: ignore[valid-type]
+    def file_request(
+        context: dg.OpExecutionContext,
+        config: config_type,  # type: ignore[valid-type]
+        amop_db: AmopDatabase,
+        notifier: Notifier,
+    ) -> str:
         rows = [item.model_dump() for item in config.items]  # type: ignore[attr-defined]
         try:
             request_id = submit_rows(amop_db.engine, change_type, rows, config.requested_by, "launchpad")  # type: ignore[attr-defined]
@@ -48,7 +55,17 @@ def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
                 metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in rejected.problems))},
             ) from rejected
         state = status(amop_db.engine, request_id)
-        context.add_output_metadata({"request_id": request_id, "state": state.state, "items": len(rows)})
+        notice = approval_notice(amop_db.engine, request_id)
+        if notice is not None:
+            notifier.send(amop_db.engine, "approval", notice.subject, notice.body)
+        context.add_output_metadata(
+            {
+                "request_id": request_id,
+                "state": state.state,
+                "items": len(rows),
+                "approvers_notified": bool(notice),
+            }
+        )
         return request_id
 
     file_request.__doc__ = f"File a {spec.title} request from the typed items."

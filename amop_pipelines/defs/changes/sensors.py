@@ -11,40 +11,56 @@ from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
 from amop_pipelines.defs.changes.jobs import change_request_job, reconcile_callbacks_job
 from amop_pipelines.defs.shared.database import AmopDatabase
 
+CHANGE_REQUEST_TAG = "amop/change-request"
+MAX_FAILED_RUNS = 3  # runs of one request that may fail in a row before it waits for an operator
 
-def _round_request(request_id: str, rounds: int) -> dg.RunRequest:
-    """The run key names the request and its round: one run per round, however often ticks see it."""
+
+def _round_request(request_id: str, rounds: int, failed_runs: int) -> dg.RunRequest:
+    """The run key names the request, its round and the runs that failed before: one run per round
+    however often ticks see it, and a new one after a run failed (even before its round started)."""
+    key = request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}"
     return dg.RunRequest(
-        run_key=request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}",
+        run_key=key + (f":after-{failed_runs}-failed" if failed_runs else ""),
         run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
-        tags={"amop/change-request": request_id},
+        tags={CHANGE_REQUEST_TAG: request_id},
     )
 
 
-def _orphaned(instance: dg.DagsterInstance, request_id: str) -> bool:
-    """A request left running by a run that ended without settling it (failed, canceled, or its
-    worker found dead by run monitoring): the next round finishes what is left."""
-    runs = instance.get_runs(dg.RunsFilter(tags={"amop/change-request": request_id}), limit=1)
-    return bool(runs) and runs[0].is_finished
+def _runs(instance: dg.DagsterInstance, request_id: str) -> tuple[bool, int]:
+    """(a run of the request is queued or going, how many of its runs failed since one succeeded)."""
+    runs = instance.get_runs(dg.RunsFilter(tags={CHANGE_REQUEST_TAG: request_id}))
+    going = any(not run.is_finished for run in runs)
+    failed = 0
+    for run in runs:  # newest first
+        if run.status == dg.DagsterRunStatus.SUCCESS:
+            break
+        if run.is_finished:
+            failed += 1
+    return going, failed
 
 
 @dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     """A run for each pending request (approved and new, or with items ready for their next step),
-    and for each request whose last run ended while it was still running."""
+    for each request whose last run ended while it was still running, and again for a request
+    whose run failed (up to MAX_FAILED_RUNS in a row; the failure alert says so each time)."""
     with Session(amop_db.engine) as session:
         requests = session.execute(
             select(ChangeRequest.request_id, ChangeRequest.rounds, ChangeRequest.state)
             .where(ChangeRequest.state.in_(("pending", "running")))
             .order_by(ChangeRequest.id)
         ).all()
-    return dg.SensorResult(
-        run_requests=[
-            _round_request(r.request_id, r.rounds)
-            for r in requests
-            if r.state == "pending" or _orphaned(context.instance, r.request_id)
-        ]
-    )
+    run_requests, held = [], []
+    for request in requests:
+        going, failed = _runs(context.instance, request.request_id)
+        if going or (request.state == "running" and failed == 0):
+            continue  # its run is on it (a running request without a failed run has a live one)
+        if failed >= MAX_FAILED_RUNS:
+            held.append(request.request_id)
+            continue
+        run_requests.append(_round_request(request.request_id, request.rounds, failed))
+    skip = f"held after {MAX_FAILED_RUNS} failed runs: {', '.join(held)}" if held else None
+    return dg.SensorResult(run_requests=run_requests, skip_reason=None if run_requests else skip)
 
 
 @dg.sensor(
@@ -69,7 +85,7 @@ def effective_dates_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
         ).all()
     if not due:
         return dg.SensorResult(skip_reason="no scheduled change is due")
-    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds) for r in due])
+    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds, 0) for r in due])
 
 
 @dg.sensor(
