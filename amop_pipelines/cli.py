@@ -411,6 +411,82 @@ def changes_audit(request_id: str) -> None:
         raise click.ClickException(str(error)) from error
 
 
+@changes.command("list")
+@click.option("--status", "state", default=None, help="Only requests in this state (e.g. awaiting_approval).")
+@click.option("--provider", default=None, help="Only requests of this service provider (its name).")
+def changes_list(state: str | None, provider: str | None) -> None:
+    """Change requests, newest first: id, type, state, items, provider, requester, filed at."""
+    from amop_pipelines.changes.administration import list_requests
+    from amop_pipelines.changes.requests import ChangeError
+
+    try:
+        rows = list_requests(_engine(), state, provider)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    for row in rows:
+        click.echo(row.line())
+    click.echo(f"{len(rows)} requests")
+
+
+@changes.command("cancel")
+@click.argument("request_id")
+@click.option("--by", required=True, help="Who cancels (audited).")
+def changes_cancel(request_id: str, by: str) -> None:
+    """Cancel the request's items not sent to the carrier yet (sent ones finish)."""
+    from amop_pipelines.changes.administration import cancel_request
+    from amop_pipelines.changes.requests import ChangeError
+
+    try:
+        cancelled, state = cancel_request(_engine(), request_id, _named(by, "--by"))
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"request {request_id}: {cancelled} items cancelled; state: {state}")
+
+
+@changes.command("retry")
+@click.argument("request_id")
+@click.option("--by", required=True, help="Who retries (audited).")
+def changes_retry(request_id: str, by: str) -> None:
+    """Run the request's failed and dead items again, as a new round (the sensor launches it)."""
+    from amop_pipelines.changes.administration import retry_request
+    from amop_pipelines.changes.requests import ChangeError
+
+    try:
+        retried = retry_request(_engine(), request_id, _named(by, "--by"))
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"request {request_id}: {retried} items to run again; state: pending")
+
+
+@changes.command("export")
+@click.argument("request_id")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The CSV file to write (a new file or one this command wrote).",
+)
+def changes_export(request_id: str, out: Path) -> None:
+    """Each item's outcome as CSV: row, iccid, state, step, attempts, last_error,
+    carrier_request_id, completed_at, parameters, previous_values."""
+    from amop_pipelines.changes.administration import export_items
+    from amop_pipelines.changes.requests import ChangeError
+
+    if out.exists() and not out.is_file():
+        raise click.ClickException(f"--out {out} is not a regular file")
+    try:
+        rows = export_items(_engine(), request_id, out)
+    except ChangeError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{rows} items written to {out}")
+
+
+def _named(name: str, option: str) -> str:
+    if not name.strip():
+        raise click.ClickException(f"{option} must name someone")
+    return name.strip()
+
+
 @changes.command("rollback")
 @click.argument("request_id")
 @click.option("--requested-by", default="operator", show_default=True, help="Who asks for the rollback.")

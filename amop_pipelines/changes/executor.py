@@ -27,8 +27,8 @@ from amop_pipelines.changes.registry import change_type
 from amop_pipelines.changes.requests import ChangeError, audit
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
-TERMINAL = ("completed", "failed", "dead")
-FINISHED = ("completed", "completed_with_errors")  # request states
+TERMINAL = ("completed", "failed", "dead", "cancelled")
+FINISHED = ("completed", "completed_with_errors", "cancelled")  # request states
 RUNNABLE = ("pending", "retry", "in_progress")
 
 
@@ -395,7 +395,12 @@ def summarize(engine: Engine, request_id: str, actor: str = "change-engine") -> 
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
     if all(row.state in TERMINAL for row in rows):
-        state = "completed" if counts.get("completed", 0) == len(rows) else "completed_with_errors"
+        if counts.get("completed", 0) == len(rows):
+            state = "completed"
+        elif counts.get("cancelled", 0) == len(rows):
+            state = "cancelled"
+        else:
+            state = "completed_with_errors"
     elif any(counts.get(runnable) for runnable in RUNNABLE):
         state = "pending"  # items ready for their next step: another round
     elif counts.get("awaiting_callback"):

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select, update
 from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.db.models import ChangeItem, ChangeRequest
 
-FINISHED = ("completed", "completed_with_errors")
+FINISHED = ("completed", "completed_with_errors", "cancelled")
 REPORTED = ":reported"  # appended to a group's name once its summary is sent
 
 
@@ -62,7 +62,8 @@ def summary_for(engine: Engine, request_id: str) -> Summary | None:
     if group is not None and not _claim(engine, group):
         return None  # another run finishing a sibling at the same moment sends it
     counts = Counter(item.state for item in items)
-    state = "completed" if all(s == "completed" for _, s in members) else "completed_with_errors"
+    states = {s for _, s in members}
+    state = states.pop() if len(states) == 1 else "completed_with_errors"
     what = (
         f"Change request {request_id}" if group is None else f"{len(ids)} requests filed together ({group})"
     )
