@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
@@ -102,7 +103,13 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
         if request.headers.get("authorization") != expected:
             return _error(401, "10000001", "Invalid credentials")
         state.captured.append(
-            {"carrier": "jasper", "method": request.method, "path": request.url.path, "body": None}
+            {
+                "carrier": "jasper",
+                "method": request.method,
+                "path": request.url.path,
+                "body": None,
+                "at": time.time(),
+            }
         )
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -128,7 +129,13 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
             )
         body = await request.json()
         state.captured.append(
-            {"carrier": "thingspace", "method": "POST", "path": request.url.path, "body": body}
+            {
+                "carrier": "thingspace",
+                "method": "POST",
+                "path": request.url.path,
+                "body": body,
+                "at": time.time(),
+            }
         )
         if (
             body.get("username") != creds.thingspace_username
@@ -175,6 +182,7 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
                 "method": request.method,
                 "path": request.url.path,
                 "body": body if isinstance(body, dict) else None,
+                "at": time.time(),
             }
         )
         return body

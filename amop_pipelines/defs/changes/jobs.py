@@ -11,7 +11,7 @@ from amop_pipelines.changes.callbacks import reconcile, register_receiver
 from amop_pipelines.changes.executor import ExecutionReport, run_items, start_round, summarize
 from amop_pipelines.changes.summaries import summary_for
 from amop_pipelines.defs.changes.resources import CallbackReceiver
-from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
+from amop_pipelines.defs.shared.carriers import CARRIER_CALLS, CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import markdown_table
 from amop_pipelines.defs.shared.notifier import Notifier
@@ -64,7 +64,7 @@ def start_change_round(config: ChangeRunConfig, amop_db: AmopDatabase):
         yield dg.DynamicOutput(batch, mapping_key=f"batch_{number}")
 
 
-@dg.op(pool=CARRIER_POOL)
+@dg.op(tags=CARRIER_CALLS)
 def execute_change_batch(
     context: dg.OpExecutionContext, batch: ItemBatch, amop_db: AmopDatabase, carriers: CarrierClients
 ) -> ItemBatch:
@@ -100,7 +100,7 @@ def change_request_job() -> None:
     finish_change_round(start_change_round().map(execute_change_batch).collect())
 
 
-@dg.op(pool=CARRIER_POOL)
+@dg.op(tags=CARRIER_CALLS)
 def reconcile_carrier_callbacks(
     amop_db: AmopDatabase, carriers: CarrierClients, notifier: Notifier
 ) -> dg.Output[int]:

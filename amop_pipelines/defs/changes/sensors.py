@@ -7,22 +7,24 @@ import dagster as dg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest
+from amop_pipelines.db.models import CarrierCallback, ChangeItem, ChangeRequest, ServiceProvider
 from amop_pipelines.defs.changes.jobs import change_request_job, reconcile_callbacks_job
+from amop_pipelines.defs.shared.carriers import ACCOUNT_TAG
 from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.sync.providers import provider_key
 
 CHANGE_REQUEST_TAG = "amop/change-request"
 MAX_FAILED_RUNS = 3  # runs of one request that may fail in a row before it waits for an operator
 
 
-def _round_request(request_id: str, rounds: int, failed_runs: int) -> dg.RunRequest:
+def _round_request(request_id: str, rounds: int, failed_runs: int, account: str | None) -> dg.RunRequest:
     """The run key names the request, its round and the runs that failed before: one run per round
     however often ticks see it, and a new one after a run failed (even before its round started)."""
     key = request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}"
     return dg.RunRequest(
         run_key=key + (f":after-{failed_runs}-failed" if failed_runs else ""),
         run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
-        tags={CHANGE_REQUEST_TAG: request_id},
+        tags={CHANGE_REQUEST_TAG: request_id} | ({ACCOUNT_TAG: account} if account else {}),
     )
 
 
@@ -46,7 +48,8 @@ def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
     whose run failed (up to MAX_FAILED_RUNS in a row; the failure alert says so each time)."""
     with Session(amop_db.engine) as session:
         requests = session.execute(
-            select(ChangeRequest.request_id, ChangeRequest.rounds, ChangeRequest.state)
+            select(ChangeRequest.request_id, ChangeRequest.rounds, ChangeRequest.state, ServiceProvider.name)
+            .outerjoin(ServiceProvider, ServiceProvider.id == ChangeRequest.service_provider_id)
             .where(ChangeRequest.state.in_(("pending", "running")))
             .order_by(ChangeRequest.id)
         ).all()
@@ -58,7 +61,8 @@ def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
         if failed >= MAX_FAILED_RUNS:
             held.append(request.request_id)
             continue
-        run_requests.append(_round_request(request.request_id, request.rounds, failed))
+        account = provider_key(request.name) if request.name else None
+        run_requests.append(_round_request(request.request_id, request.rounds, failed, account))
     skip = f"held after {MAX_FAILED_RUNS} failed runs: {', '.join(held)}" if held else None
     return dg.SensorResult(run_requests=run_requests, skip_reason=None if run_requests else skip)
 
@@ -85,7 +89,8 @@ def effective_dates_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
         ).all()
     if not due:
         return dg.SensorResult(skip_reason="no scheduled change is due")
-    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds, 0) for r in due])
+    # customer plans change AMOP's records only: no carrier account to take turns on
+    return dg.SensorResult(run_requests=[_round_request(r.request_id, r.rounds, 0, None) for r in due])
 
 
 @dg.sensor(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import ServiceProvider
 from amop_pipelines.defs.optimization.jobs import optimization_job
+from amop_pipelines.defs.shared.carriers import ACCOUNT_TAG
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.sync.assets import SESSION_TAG
 from amop_pipelines.sync import sessions
@@ -64,7 +65,7 @@ def optimization_window_sensor(context: dg.SensorEvaluationContext, amop_db: Amo
                 continue
             # The session is the run's to open (device_staging does, under this guid): a sensor
             # decides and requests, and writes nothing.
-            tags = {PROVIDER_TAG: key, SESSION_TAG: sessions.session_guid(slot.run_key)}
+            tags = {PROVIDER_TAG: key, ACCOUNT_TAG: key, SESSION_TAG: sessions.session_guid(slot.run_key)}
             if not slot.final_day:
                 tags[LOCK_TAG] = key
             requests.append(

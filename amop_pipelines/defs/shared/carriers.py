@@ -22,8 +22,12 @@ from amop_pipelines.db.models import ServiceProvider
 from amop_pipelines.settings import CARRIER_BASE_URL_ENV, SETTINGS, first_set, is_set
 
 DEFAULT_BASE_URL = SETTINGS[CARRIER_BASE_URL_ENV].default or ""
-# The concurrency pool every step that calls a carrier runs in (dagster.yaml sets its slots).
-CARRIER_POOL = "carrier_api"
+# Steps that call a carrier carry this op tag: a run takes one at a time (the executor's tag
+# limit, `defs/shared/executor.py`), so that a run stays within its account's rate limit.
+# Runs of one account take turns by their run tag (dagster.yaml's run queue); other accounts'
+# runs go side by side.
+CARRIER_CALLS = {"amop/carrier-calls": "account"}
+ACCOUNT_TAG = "amop/carrier-account"
 
 
 def _env_name(*parts: str) -> str:

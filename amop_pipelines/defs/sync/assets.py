@@ -1,6 +1,6 @@
 """Sync assets: the carrier's devices, usage and rate plans into the AMOP database, per provider
-and billing month. Carrier calls run in the `carrier_api` pool, so that parallel runs never go
-past an account's rate limit."""
+and billing month. The steps that call the carrier take turns within a run (`CARRIER_CALLS`), so
+that a run keeps to its account's rate limit."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
-from amop_pipelines.defs.shared.carriers import CARRIER_POOL, CarrierClients
+from amop_pipelines.defs.shared.carriers import CARRIER_CALLS, CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
 from amop_pipelines.defs.shared.partitions import provider_months
@@ -40,7 +40,7 @@ class DeviceSyncConfig(dg.Config):
     )
 
 
-@dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
+@dg.asset(partitions_def=provider_months, group_name=GROUP, op_tags=CARRIER_CALLS, kinds={"api", "sql"})
 def device_staging(
     context: dg.AssetExecutionContext,
     config: DeviceSyncConfig,
@@ -96,7 +96,7 @@ def device_staging(
 @dg.asset(
     partitions_def=provider_months,
     group_name=GROUP,
-    pool=CARRIER_POOL,
+    op_tags=CARRIER_CALLS,
     deps=[device_staging],
     kinds={"api", "sql"},
 )
@@ -162,7 +162,7 @@ def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg
     )
 
 
-@dg.asset(partitions_def=provider_months, group_name=GROUP, pool=CARRIER_POOL, kinds={"api", "sql"})
+@dg.asset(partitions_def=provider_months, group_name=GROUP, op_tags=CARRIER_CALLS, kinds={"api", "sql"})
 def carrier_rate_plans(
     context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
 ) -> dg.MaterializeResult:
