@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from amop_pipelines.db.models import ServiceProvider
+from amop_pipelines.db.models import Device, ServiceProvider
 
 
 def provider_key(name: str) -> str:
@@ -26,3 +26,13 @@ def find_provider(session: Session, key: str) -> ServiceProvider:
         if provider_key(provider.name) == key:
             return provider
     raise LookupError(f"no service provider has the partition key '{key}'")
+
+
+def live_device_count(engine: Engine, provider_id: int) -> int:
+    """The provider's devices not archived, as AMOP holds them now."""
+    with engine.connect() as connection:
+        return connection.scalar(
+            select(func.count())
+            .select_from(Device)
+            .where(Device.service_provider_id == provider_id, Device.is_archived.is_(False))
+        )

@@ -18,14 +18,19 @@ INITIATED, SYNC_STARTED, DEVICES_SYNCED = 0, 20, 30
 QUEUES_CREATED, CALCULATIONS_DONE, RESULTS_DELIVERED = 40, 50, 100
 
 
-def report_progress(engine: Engine, run_id: str, progress: int, status: str | None = None) -> int:
+def report_progress(
+    engine: Engine, run_id: str, progress: int, status: str | None = None, devices: int | None = None
+) -> int:
     """Advance the session this Dagster run belongs to (never backwards); returns rows touched.
 
     With AMOP_PROGRESS_WEBHOOK_URL set, the milestone is also posted there (the seeds' AMOP 2.0
-    progress API): `{"sessionGuid", "progress", "status"}`. A webhook that fails is logged, never
-    fatal: the database row is the record.
+    progress API): `{"sessionGuid", "progress", "status", "devices"}`, 0% included. `devices` is
+    how many devices the milestone covers (known before the sync, synced, optimized, stored,
+    reported). A webhook that fails is logged, never fatal: the database row is the record.
     """
     values: dict = {"progress": progress}
+    if devices is not None:
+        values["devices"] = devices
     if status:
         values["status"] = status
         if status in ("succeeded", "failed"):
@@ -37,14 +42,14 @@ def report_progress(engine: Engine, run_id: str, progress: int, status: str | No
             .values(values)
         ).rowcount
         rows = connection.execute(
-            select(OptimizationSession.session_guid, OptimizationSession.status).where(
-                OptimizationSession.dagster_run_id == run_id
-            )
+            select(
+                OptimizationSession.session_guid, OptimizationSession.status, OptimizationSession.devices
+            ).where(OptimizationSession.dagster_run_id == run_id)
         ).all()
     url = progress_webhook_url()
     if url and touched:
-        for guid, current in rows:
-            _post(url, {"sessionGuid": guid, "progress": progress, "status": current})
+        for guid, current, count in rows:
+            _post(url, {"sessionGuid": guid, "progress": progress, "status": current, "devices": count})
     return touched
 
 

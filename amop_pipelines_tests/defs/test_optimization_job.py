@@ -180,12 +180,20 @@ def test_progress_milestones_are_posted_to_the_webhook(world, monkeypatch):
     receiver = Receiver()
     monkeypatch.setenv("AMOP_PROGRESS_WEBHOOK_URL", receiver.url)
     try:
-        assert _run(world, _provider(engine, "thingspace")).success
+        provider = _provider(engine, "thingspace")
+        assert _run(world, provider).success
     finally:
         receiver.close()
-    assert [p["progress"] for p in receiver.received] == [20, 30, 40, 50, 100]
+    assert [p["progress"] for p in receiver.received] == [0, 20, 30, 40, 50, 100]
     assert receiver.received[-1]["status"] == "succeeded"
     assert len({p["sessionGuid"] for p in receiver.received}) == 1
+    with Session(engine) as session:
+        devices = session.scalar(
+            sa.select(sa.func.count()).select_from(Device).where(Device.service_provider_id == provider.id)
+        )
+        stored = session.scalars(sa.select(OptimizationSession.devices)).one()
+    # every milestone carries its device count: the fleet before the sync, synced, optimized, reported
+    assert [p["devices"] for p in receiver.received] == [devices] * 6 and stored == devices
 
 
 @pytest.mark.parametrize("minutes_before_close", [2 * 24 * 60, 5])

@@ -34,6 +34,7 @@ class OptimizationSession(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20), default="initiated", index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
+    devices: Mapped[int | None] = mapped_column(Integer)  # how many the latest milestone covers
     dagster_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -133,7 +133,8 @@ def store_optimization_queues(
     started = time.perf_counter()
     run = assemble(inputs.month, inputs.month_to_date, inputs.plan, parts)
     queues = result_tables.store_queues(amop_db.engine, inputs, run)
-    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.QUEUES_CREATED)
+    devices = len(inputs.month.problem.devices)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.QUEUES_CREATED, devices=devices)
     seconds = sum(part.seconds for part in parts) + time.perf_counter() - started
     return dg.Output(
         MonthOutcome(inputs, run, queues, seconds),
@@ -163,7 +164,8 @@ def optimization_results(
 ) -> dg.Output[MonthOutcome]:
     """Per device the current and the recommended plan and cost (M2M and Mobility), and the pools."""
     rows = result_tables.store_device_results(amop_db.engine, optimization_queues)
-    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.CALCULATIONS_DONE)
+    devices = len(optimization_queues.inputs.month.problem.devices)
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.CALCULATIONS_DONE, devices=devices)
     return dg.Output(optimization_queues, metadata={"device_results": rows})
 
 
@@ -232,7 +234,9 @@ def optimization_report(
         attachments=[path],
     )
     result_tables.customer_notified(amop_db.engine, totals)
-    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.RESULTS_DELIVERED, "succeeded")
+    sessions.report_progress(
+        amop_db.engine, context.run.run_id, sessions.RESULTS_DELIVERED, "succeeded", totals.devices
+    )
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "rows": len(assignments), "sha256": digest}
     )

@@ -17,6 +17,7 @@ from amop_pipelines.sync import sessions
 from amop_pipelines.sync.callback_inbox import StoredCallbacks
 from amop_pipelines.sync.freshness import mark_devices_synced, recently_synced
 from amop_pipelines.sync.periods import billing_period_id, provider_period
+from amop_pipelines.sync.providers import live_device_count
 from amop_pipelines.sync.rate_plans import sync_rate_plans
 from amop_pipelines.sync.staging import devices_for_usage, stage_devices, stage_usage, staged_preview
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
@@ -60,7 +61,9 @@ def device_staging(
     period_id = billing_period_id(amop_db.engine, provider, month)
     # a run started by hand (not by the window sensor) gets its session here
     session_for_run(amop_db.engine, context.run.run_id, provider.id, period_id, guid)
-    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.SYNC_STARTED, "running")
+    known = live_device_count(amop_db.engine, provider.id)
+    for milestone in (sessions.INITIATED, sessions.SYNC_STARTED):
+        sessions.report_progress(amop_db.engine, context.run.run_id, milestone, "running", known)
     last = provider.last_device_sync_at
     if not config.full_sync and recently_synced(
         provider, provider_period(provider, month), config.freshness_hours
@@ -137,7 +140,8 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
     provider, _ = provider_of(amop_db, context)
     report = upsert_devices(amop_db.engine, provider.id)
     mark_devices_synced(amop_db.engine, provider.id)
-    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.DEVICES_SYNCED)
+    synced = report.inserted + report.updated + report.unchanged
+    sessions.report_progress(amop_db.engine, context.run.run_id, sessions.DEVICES_SYNCED, devices=synced)
     if report.rejected:
         context.log.warning(f"{len(report.rejected)} staged devices rejected, e.g. {report.rejected[0]}")
     return dg.MaterializeResult(
