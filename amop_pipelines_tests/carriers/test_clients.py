@@ -9,7 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from amop_pipelines.carriers.errors import NotFoundError, PermanentCarrierError, TransientCarrierError
+from amop_pipelines.carriers.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermanentCarrierError,
+    TransientCarrierError,
+)
 
 from .conftest import CREDS, FAST, jasper_client, thingspace_client
 
@@ -165,14 +170,14 @@ def test_secrets_never_appear_in_logs_or_errors(sim, caplog):
     ts.rate_plans()
     sim.expire_sessions()
     ts.rate_plans()
-    for call in (
-        lambda: jasper.device("8901260999999999999"),
-        lambda: jasper_client(sim, api_key="x").rate_plans(),
+    for call, expected in (
+        (lambda: jasper.device("8901260999999999999"), NotFoundError),  # an unknown device
+        (lambda: jasper_client(sim, api_key="x").rate_plans(), AuthenticationError),  # a wrong key
     ):
-        try:
+        with pytest.raises(expected) as raised:
             call()
-        except Exception as error:
-            messages.append(str(error))
+        messages.append(str(raised.value))
+    assert all(messages)  # both error paths said something...
     text = caplog.text + "\n".join(messages)
     assert "retrying" in caplog.text  # the retries were logged...
     for secret in (
@@ -182,7 +187,7 @@ def test_secrets_never_appear_in_logs_or_errors(sim, caplog):
         ts._access_token,
         ts._session,
     ):
-        assert secret and secret not in text  # ...but no secret with them
+        assert secret and secret not in text  # ...but no secret, in the logs or in the errors
 
 
 def test_rate_plans_arrive_by_code_with_their_allowance_and_no_price(sim):

@@ -127,15 +127,35 @@ def test_a_pending_callback_is_not_a_failure(world, async_world):
 
 
 def test_items_without_a_callback_in_time_are_checked_on_the_carrier(world):
+    """Overdue items are read on the carrier: applied ones complete, one the carrier never applied
+    is sent again by the next round (and completes when its callback comes)."""
     sim, engine, client_for, tmp_path, _ = world
-    path, _ = _ts_file(engine, tmp_path, 3, skip=10)
+    path, rows = _ts_file(engine, tmp_path, 3, skip=10)
     request_id = submit_file(engine, "change_carrier_rate_plan", path, "alice")
     sim.set_faults("thingspace", callback_drop_rate=1.0)
     execute_request(engine, request_id, client_for)
     assert reconcile(engine, client_for).completed == 0  # not yet overdue
+    lost, lost_plan = rows[0]
+    sim.change_device(lost, ratePlan=lost_plan)  # the carrier lost this one: still on its old plan
     outcome = reconcile(engine, client_for, now=datetime.now(UTC) + timedelta(minutes=31))
     assert outcome.rechecked == 3
-    assert status(engine, request_id).items_by_state == {"completed": 3}  # the carrier had applied them
+    assert status(engine, request_id).items_by_state == {"completed": 2, "retry": 1}  # two applied
+    with engine.connect() as connection:
+        retry = connection.execute(sa.select(ChangeItem).where(ChangeItem.state == "retry")).one()
+    assert (retry.iccid, retry.last_error) == (lost, "no callback in time")
+
+    sim.set_faults("thingspace", callback_drop_rate=0.0)
+    sent_before = sum(1 for op in sim.operations() if op["iccid"] == lost)
+    execute_request(engine, request_id, client_for)  # the next round sends it again
+    assert sum(1 for op in sim.operations() if op["iccid"] == lost) == sent_before + 1
+    sim.flush_callbacks()
+    for _ in range(50):
+        reconcile(engine, client_for)
+        if status(engine, request_id).items_by_state == {"completed": 3}:
+            break
+        time.sleep(0.1)
+    assert status(engine, request_id).items_by_state == {"completed": 3}
+    assert sim.device(lost)["ratePlan"] != lost_plan
 
 
 def test_the_reconciliation_sensor_runs_when_callbacks_arrive(world, async_world, sqlite_url):

@@ -1,6 +1,6 @@
 """The sync assets, materialized for a partition against the simulator over real HTTP."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from amop_pipelines.changes.callbacks import register_receiver, running_receiver
 from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, DeviceUsage, ServiceProvider
+from amop_pipelines.defs.shared.carriers import CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.launch import materialize_month
 from amop_pipelines.defs.sync.assets import sync_assets
@@ -201,3 +202,68 @@ def test_carrier_retries_reach_the_runs_log_in_the_projects_instance(setup, tmp_
             if record.step_key == "device_staging" and not record.is_dagster_event
         ]
     assert any("retrying in" in message and "attempt 2 of" in message for message in messages), messages[:5]
+
+
+def test_the_default_sync_reads_only_devices_modified_in_the_last_30_days(setup):
+    sim, url, engine = setup
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+    with dg.instance_for_test() as instance:
+        assert _materialize(sim, url, provider, instance).success  # the first, full sync
+        changed = sorted(d.iccid for d in sim.state.devices.values() if d.carrier == "jasper")[:4]
+        for iccid in changed:
+            sim.change_device(iccid, status="DEACTIVATED")
+        since = sim.state.now() - timedelta(days=30)
+        recent = [d for d in sim.state.devices.values() if d.carrier == "jasper" and d.date_updated >= since]
+        default = _materialize(sim, url, provider, instance, {"freshness_hours": 0})  # the defaults
+    assert default.success
+    staged = _metadata(default, "device_staging")
+    assert staged["full_sync"] is False
+    assert (
+        staged["rows"] == len(recent) < len([d for d in sim.state.devices.values() if d.carrier == "jasper"])
+    )
+    assert set(changed) <= {d.iccid for d in recent}
+    assert _metadata(default, "devices")["updated"] == len(changed)
+
+
+class RepeatingClients(CarrierClients):
+    """The real clients, whose device list shows one device twice (as a carrier's pages do when a
+    device changes while they are read)."""
+
+    def for_provider(self, provider, inbox=None):
+        client = super().for_provider(provider, inbox)
+        listing = client.iter_devices
+
+        def iter_devices(since=None):
+            first = None
+            for device in listing(since):
+                first = first or device
+                yield device
+            if first is not None:
+                yield first
+
+        client.iter_devices = iter_devices
+        return client
+
+
+def test_an_iccid_listed_twice_is_staged_once(setup):
+    sim, url, engine = setup
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+    carriers = RepeatingClients(
+        default_base_url=sim.base_url, credentials=simulator_carriers(sim.base_url).credentials
+    )
+    resources = {"amop_db": AmopDatabase(url=url), "carriers": carriers}
+    with dg.instance_for_test() as instance:
+        result = materialize_month(
+            [*sync_assets, *CHECKS],
+            provider,
+            instance,
+            resources,
+            run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}},
+        )
+    assert result.success
+    staged = _metadata(result, "device_staging")
+    carrier_devices = len([d for d in sim.state.devices.values() if d.carrier == "jasper"])
+    assert staged["duplicates_dropped"] == 1 and staged["rows"] == carrier_devices
+    assert all(check.passed for check in result.get_asset_check_evaluations())  # no ICCID staged twice

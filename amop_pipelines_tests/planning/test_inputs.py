@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import numpy as np
+import pytest
 import sqlalchemy as sa
 
 from amop_pipelines.db.models import CarrierRatePlan
@@ -45,11 +46,13 @@ def test_one_read_gives_the_projected_month_and_the_month_to_date(sqlite_engine)
     assert np.array_equal(projected.device_ids, to_date.device_ids)
 
 
-def test_invalid_plans_are_left_out_and_named(sqlite_engine):
+@pytest.mark.parametrize("column", ["overage_rate", "overage_unit_mb"])
+def test_invalid_plans_are_left_out_and_named(sqlite_engine, column):
+    """A plan whose overage rate or overage unit is not above zero cannot be costed."""
     seed_demo(sqlite_engine, devices=300)
     with sqlite_engine.begin() as connection:
         connection.execute(
-            sa.update(CarrierRatePlan).where(CarrierRatePlan.plan_code == "J-PAYG").values(overage_rate=0)
+            sa.update(CarrierRatePlan).where(CarrierRatePlan.plan_code == "J-PAYG").values({column: 0})
         )
     provider, billing_period, period = provider_month(sqlite_engine, "jasper")
     month = load_month(
