@@ -64,6 +64,94 @@ def settings_command() -> None:
         sys.exit(1)
 
 
+_ACCOUNT_OPTIONS = [
+    click.option("--account", "account_name", help="The account's name at the carrier."),
+    click.option("--base-url", help="The carrier's base URL (default: AMOP_CARRIER_BASE_URL)."),
+    click.option("--time-zone", help="IANA time zone the account bills in, e.g. America/Chicago."),
+    click.option(
+        "--cycle-end-day", "billing_cycle_end_day", type=int, help="Day the billing cycle ends, 1-31."
+    ),
+    click.option("--cycle-end-hour", "billing_cycle_end_hour", type=int, help="Hour it ends, 0-23."),
+    click.option(
+        "--start-hour", "optimization_start_hour", type=int, help="Hour the window's runs start, 0-23."
+    ),
+    click.option("--rate-limit", "rate_limit_per_second", type=int, help="Carrier calls a second, 1-10000."),
+    click.option(
+        "--auto-update/--no-auto-update", "auto_update_rate_plans", default=None, help="Push winning plans."
+    ),
+    click.option(
+        "--setting", "settings_", multiple=True, help="A carrier setting KEY=VALUE (e.g. mdn_zip_code=60601)."
+    ),
+]
+
+
+def _account_options(function):
+    for option in reversed(_ACCOUNT_OPTIONS):
+        function = option(function)
+    return function
+
+
+def _account_values(options: dict) -> dict:
+    pairs = options.pop("settings_", ())
+    malformed = [p for p in pairs if "=" not in p or not p.split("=", 1)[0].strip()]
+    if malformed:
+        raise click.ClickException(f"--setting {malformed[0]!r}: must be KEY=VALUE")
+    if pairs:
+        options["carrier_settings"] = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
+    return options
+
+
+@main.group()
+def providers() -> None:
+    """Carrier accounts: add, list, edit (validated, audited)."""
+
+
+@providers.command("list")
+def providers_list() -> None:
+    """Every carrier account with its settings."""
+    from amop_pipelines.accounts import list_accounts
+
+    accounts = list_accounts(_engine())
+    for account in accounts:
+        click.echo(account.line())
+    click.echo(f"{len(accounts)} accounts")
+
+
+@providers.command("add")
+@click.option("--name", required=True, help="The account's name in AMOP (its partition key derives from it).")
+@click.option("--integration", required=True, help="The carrier: one of the registered integrations.")
+@_account_options
+@click.option("--by", required=True, help="Who adds it (audited).")
+def providers_add(name: str, integration: str, by: str, **options) -> None:
+    """Add a carrier account; a wrong value is refused by name and nothing is stored."""
+    from amop_pipelines.accounts import AccountError, add_account
+    from amop_pipelines.db import migrate
+
+    migrate.upgrade(database_url())
+    values = {"name": name, "integration": integration, **_account_values(options)}
+    try:
+        account = add_account(_engine(), values, _named(by, "--by"))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(account.line())
+
+
+@providers.command("edit")
+@click.argument("name")
+@_account_options
+@click.option("--active/--inactive", "is_active", default=None, help="Sync and optimize it, or not.")
+@click.option("--by", required=True, help="Who edits it (audited).")
+def providers_edit(name: str, by: str, **options) -> None:
+    """Change an account's settings (carrier settings are merged)."""
+    from amop_pipelines.accounts import AccountError, edit_account
+
+    try:
+        account = edit_account(_engine(), name, _account_values(options), _named(by, "--by"))
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(account.line())
+
+
 @main.group()
 def db() -> None:
     """Create and migrate the AMOP database."""
