@@ -3,6 +3,7 @@ from the CLI, every value validated before anything is stored, every change audi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,9 @@ EDITABLE = (
     "rate_limit_per_second",
     "auto_update_rate_plans",
     "is_active",
+    "mail_to",
 )
+MAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
 class AccountError(ValueError):
@@ -49,6 +52,7 @@ class Account:
     is_active: bool
     base_url: str | None
     carrier_settings: dict[str, Any]
+    mail_to: str | None = None
 
     def line(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in sorted(self.carrier_settings.items())) or "-"
@@ -57,7 +61,8 @@ class Account:
             f"cycle ends day {self.billing_cycle_end_day} {self.billing_cycle_end_hour:02d}:00, "
             f"window from {self.optimization_start_hour:02d}:00, {self.rate_limit_per_second}/s, "
             f"auto updates {'on' if self.auto_update_rate_plans else 'off'}, "
-            f"{'active' if self.is_active else 'inactive'}; settings: {settings}"
+            f"{'active' if self.is_active else 'inactive'}; settings: {settings}; "
+            f"mail to: {self.mail_to or 'the default recipients'}"
         )
 
 
@@ -83,6 +88,11 @@ def _problems(values: dict[str, Any], integration: str) -> list[str]:
             )
     if values.get("base_url") and not str(values["base_url"]).startswith(("http://", "https://")):
         problems.append(f"base_url: '{values['base_url']}' must start with http:// or https://")
+    if values.get("mail_to") is not None:
+        addresses = [a.strip() for a in str(values["mail_to"]).split(",")]
+        wrong = [a for a in addresses if not MAIL.match(a)]
+        if wrong:
+            problems.append(f"mail_to: {wrong[0]!r} is not a mail address (give addresses, comma-separated)")
     bounded("billing_cycle_end_day", 1, 31)
     bounded("billing_cycle_end_hour", 0, 23)
     bounded("optimization_start_hour", 0, 23)
@@ -125,6 +135,7 @@ def _account(row: ServiceProvider) -> Account:
         row.is_active,
         row.base_url,
         dict(row.carrier_settings or {}),
+        row.mail_to,
     )
 
 

@@ -82,6 +82,7 @@ _ACCOUNT_OPTIONS = [
     click.option(
         "--setting", "settings_", multiple=True, help="A carrier setting KEY=VALUE (e.g. mdn_zip_code=60601)."
     ),
+    click.option("--mail-to", help="The account's own mail recipients, comma-separated."),
 ]
 
 

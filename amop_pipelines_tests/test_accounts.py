@@ -30,6 +30,8 @@ ADD = [
     "--auto-update",
     "--setting",
     "mdn_zip_code=80202",
+    "--mail-to",
+    "fleet@globex.example, billing@globex.example",
     "--by",
     "admin",
 ]
@@ -57,6 +59,7 @@ def test_an_account_is_added_listed_and_edited_with_an_audit_trail(amop_env):
     listed = _amop("providers", "list").output
     assert "cycle ends day 18 06:00, window from 07:00, 25/s, auto updates on, active" in listed
     assert "settings: mdn_zip_code=80202" in listed and listed.strip().endswith("1 accounts")
+    assert "mail to: fleet@globex.example, billing@globex.example" in listed
 
     edited = _amop(
         "providers",
@@ -110,6 +113,8 @@ def test_bad_values_are_refused_by_field_and_nothing_is_stored(amop_env):
     assert again.exit_code == 1 and "an account named 'Globex Fleet' exists already" in again.output
     unknown_setting = _amop("providers", "edit", "Globex Fleet", "--setting", "apn=iot", "--by", "ops")
     assert "setting apn: thingspace takes no such setting" in unknown_setting.output
+    bad_mail = _amop("providers", "edit", "Globex Fleet", "--mail-to", "ops@x.example, nobody", "--by", "ops")
+    assert "mail_to: 'nobody' is not a mail address" in bad_mail.output
     bad_hour = _amop("providers", "edit", "Globex Fleet", "--start-hour", "24", "--by", "ops")
     assert "optimization_start_hour: 24 must be a whole number from 0 to 23" in bad_hour.output
     assert (

@@ -166,6 +166,7 @@ class Totals:
     session_id: int = 0
     customer: str | None = None
     unpriced_plans: tuple[str, ...] = ()  # the carrier lists them; no price book prices them yet
+    mail_to: str | None = None  # the account's own recipients (else the deployment's)
 
     @property
     def title(self) -> str:
@@ -240,8 +241,8 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
                 finished_at=datetime.now(UTC),
             )
         )
-        guid, name = connection.execute(
-            select(OptimizationSession.session_guid, ServiceProvider.name)
+        guid, name, mail_to = connection.execute(
+            select(OptimizationSession.session_guid, ServiceProvider.name, ServiceProvider.mail_to)
             .join(ServiceProvider, ServiceProvider.id == OptimizationSession.service_provider_id)
             .where(OptimizationSession.id == inputs.session_id)
         ).one()
@@ -264,6 +265,7 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
     return Totals(
         provider_key=provider_key(name),
         provider_name=name,
+        mail_to=mail_to,
         billing_month=inputs.billing_month,
         session_guid=guid,
         instance_id=inputs.instance_id,

@@ -203,9 +203,15 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
     from amop_pipelines.db.models import ChangeItem, ChangeRequest
     from amop_pipelines.defs.optimization import assets as optimization
 
-    engine = world[2]
+    engine, inbox = world[2], world[3]
     with engine.begin() as connection:
         connection.execute(sa.update(ServiceProvider).values(auto_update_rate_plans=True))
+        # the account's own recipients hear about its runs, not the deployment's default ones
+        connection.execute(
+            sa.update(ServiceProvider)
+            .where(ServiceProvider.integration == "jasper")
+            .values(mail_to="fleet@acme.example")
+        )
     provider = _provider(engine, "jasper")
     closes = provider_period(provider, current_billing_month(provider)).ends_at
     monkeypatch.setattr(
@@ -213,6 +219,8 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
     )
     result = _run(world, provider)
     assert result.success
+    decision_mails = [e for e in inbox.envelopes if b"rate plan updates" in e.content]
+    assert decision_mails and all(e.rcpt_tos == ["fleet@acme.example"] for e in decision_mails)
     metadata = result.asset_materializations_for_node("rate_plan_updates")[0].metadata
     changes = metadata["changes"].value
     assert changes > 250  # enough to need several batches

@@ -85,6 +85,7 @@ def comm_plan_groups(
             f"AMOP: comm group {name} of {provider.name} not optimized",
             f"The communication plan group {name} ({provider.name}, billing month {month_key}) allows "
             f"{why}.\nIts devices keep their current rate plans. Reduce the plans it allows to optimize it.",
+            recipients=provider.mail_to,
         )
     return dg.Output(
         inputs,
@@ -232,6 +233,7 @@ def optimization_report(
         f"AMOP optimization {totals.title}: savings {totals.savings_text()}",
         "\n".join(f"{label}: {value}" for label, value in totals.summary_lines()),
         attachments=[path],
+        recipients=totals.mail_to,
     )
     result_tables.customer_notified(amop_db.engine, totals)
     sessions.report_progress(
@@ -286,6 +288,7 @@ def rate_plan_updates(
         verdict,
         f"AMOP rate plan updates {provider.name} {month}: {'Go' if decision.go else 'No Go'}",
         decision.explain() + ("\n" + queued.explain() if queued.request_ids or queued.skipped else ""),
+        recipients=provider.mail_to,
     )
     return dg.MaterializeResult(
         metadata={

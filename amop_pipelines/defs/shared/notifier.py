@@ -32,13 +32,20 @@ class Notifier(dg.ConfigurableResource):
         return Mailer(self.sender, self.outbox_dir or str(data_dir() / "outbox"), smtp)
 
     def send(
-        self, engine: Engine, kind: str, subject: str, body: str, attachments: list | None = None
+        self,
+        engine: Engine,
+        kind: str,
+        subject: str,
+        body: str,
+        attachments: list | None = None,
+        recipients: str | None = None,
     ) -> Delivery:
+        """`recipients` (comma-separated) replace the default ones: a carrier account's own."""
         message = Message(
             kind,
             subject,
             body,
-            [r.strip() for r in self.recipients.split(",") if r.strip()],
+            [r.strip() for r in (recipients or self.recipients).split(",") if r.strip()],
             [b.strip() for b in self.bcc.split(",") if b.strip()],
             list(attachments or []),
         )
