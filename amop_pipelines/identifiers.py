@@ -28,16 +28,22 @@ def luhn_check_digit(payload: str) -> int:
     return (10 - total % 10) % 10
 
 
+def ascii_digits(value: str) -> bool:
+    """Digits 0-9 only: `str.isdigit` also takes Arabic-Indic, full-width and other digits, which
+    would let a look-alike of another SIM's ICCID through."""
+    return value.isascii() and value.isdigit()
+
+
 def luhn_valid(number: str) -> bool:
-    return number.isdigit() and len(number) > 1 and luhn_check_digit(number[:-1]) == int(number[-1])
+    return ascii_digits(number) and len(number) > 1 and luhn_check_digit(number[:-1]) == int(number[-1])
 
 
 def iccid_problem(value: str) -> str | None:
     """None when `value` is a well-formed ICCID, else what is wrong with it."""
     if not value:
         return "is empty"
-    if not value.isdigit():
-        return f"'{value}' must contain digits only"
+    if not ascii_digits(value):
+        return f"'{value}' must be digits 0-9"
     if not 19 <= len(value) <= 20:
         return f"'{value}' must have 19 or 20 digits, not {len(value)}"
     if not _ICCID.fullmatch(value):
@@ -49,8 +55,8 @@ def imei_problem(value: str) -> str | None:
     """None when `value` is a well-formed IMEI, else what is wrong with it."""
     if not value:
         return "is empty"
-    if not value.isdigit():
-        return f"'{value}' must contain digits only"
+    if not ascii_digits(value):
+        return f"'{value}' must be digits 0-9"
     if not _IMEI.fullmatch(value):
         return f"'{value}' must have 15 digits, not {len(value)}"
     if not luhn_valid(value):

@@ -21,7 +21,9 @@ def test_published_imeis_pass(imei):
         ("490154203237519", "Luhn"),
         ("49015420323751", "15 digits"),
         ("4901542032375181", "15 digits"),
-        ("49015420323751A", "digits only"),
+        ("49015420323751A", "must be digits 0-9"),
+        ("٤٩٠١٥٤٢٠٣٢٣٧٥١٨", "must be digits 0-9"),  # Luhn-valid, Arabic-Indic
+        ("４９０１５４２０３２３７５１８", "must be digits 0-9"),  # full-width
         ("", "empty"),
     ],
 )
@@ -40,7 +42,9 @@ def test_well_formed_iccids_pass(iccid):
         ("9901260250954666043", "start with 89"),
         ("890126025095466604", "19 or 20 digits"),
         ("891480000012345678901", "19 or 20 digits"),
-        ("8901260250954666O43", "digits only"),
+        ("8901260250954666O43", "must be digits 0-9"),
+        ("89٠١٢٦٠٢٥٠٩٥٤٦٦٦٠٤٣", "must be digits 0-9"),  # 89 then Arabic-Indic digits
+        ("８９01260250954666043", "must be digits 0-9"),  # full-width 89
     ],
 )
 def test_bad_iccids_say_what_is_wrong(iccid, message):

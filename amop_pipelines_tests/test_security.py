@@ -172,7 +172,7 @@ def test_hostile_text_is_stored_as_data(sqlite_engine, tmp_path):
     assert any(hostile in line for line in audit_trail(sqlite_engine, request_id))
     bad = tmp_path / "bad.csv"
     bad.write_text("iccid,customer_rate_plan\n\"1' OR '1'='1\",BASIC\n")
-    with pytest.raises(Exception, match=r"bad.csv:2: iccid: .* must contain digits only"):
+    with pytest.raises(Exception, match=r"bad.csv:2: iccid: .* must be digits 0-9"):
         submit_file(sqlite_engine, "change_customer_rate_plan", bad, "alice")
 
 

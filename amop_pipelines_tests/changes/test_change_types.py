@@ -30,6 +30,7 @@ from amop_pipelines.db.models import (
 from amop_pipelines.identifiers import with_luhn_digits
 from amop_pipelines_tests.changes.conftest import assert_audited
 
+ARABIC_INDIC = "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
 JASPER_ACTIVE = "SELECT iccid FROM device WHERE status = 'ACTIVATED' ORDER BY iccid LIMIT :n"
 NO_CUSTOMER = "SELECT iccid FROM device WHERE customer_id IS NULL ORDER BY iccid LIMIT :n"
 CORE_PLANS = (
@@ -314,6 +315,25 @@ def test_identifier_rules(world):
         f"iccid,new_iccid\n{iccid},{other}\n",
         "new_iccid",
         f"the new SIM '{other}' is in use",
+    )
+    # the same SIM written in Arabic-Indic digits is no ICCID at all, not a new SIM
+    arabic = str.maketrans("0123456789", ARABIC_INDIC)
+    look_alike = other[:2] + other[2:].translate(arabic)
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_iccid\n{iccid},{look_alike}\n",
+        "new_iccid",
+        "must be digits 0-9",
+    )
+    _refused(
+        engine,
+        tmp_path,
+        "change_iccid_imei",
+        f"iccid,new_imei\n{iccid},{_new_imei(3).translate(arabic)}\n",
+        "new_imei",
+        "must be digits 0-9",
     )
     _refused(
         engine,

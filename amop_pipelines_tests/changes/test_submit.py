@@ -90,7 +90,7 @@ BAD = [
     (
         "update_device_status",
         "iccid,status\n890126000000000001A,Active\n",
-        ":2: iccid: '890126000000000001A' must contain digits only",
+        ":2: iccid: '890126000000000001A' must be digits 0-9",
     ),
     (
         "update_device_status",
