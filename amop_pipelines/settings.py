@@ -117,6 +117,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("AMOP_SMTP_USERNAME", None, "mail server login", secret=True),
         Setting("AMOP_SMTP_PASSWORD", None, "mail server password", secret=True),
         Setting("AMOP_SMTP_STARTTLS", "false", "upgrade the mail connection with STARTTLS", parse_bool),
+        Setting(
+            "AMOP_SMTP_ALLOW_PLAIN_AUTH",
+            "false",
+            "send the SMTP password without STARTTLS (trusted relays)",
+            parse_bool,
+        ),
         Setting("AMOP_MAIL_FROM", "amop@localhost", "notification sender"),
         Setting("AMOP_MAIL_TO", "operations@localhost", "notification recipients (comma-separated)"),
         Setting("AMOP_MAIL_BCC", None, "blind copies (comma-separated)"),

@@ -23,6 +23,11 @@ class SmtpSettings:
     password: str | None = None
     starttls: bool = False
     timeout_seconds: float = 30.0
+    allow_plain_auth: bool = False  # send the password over an unencrypted connection (never, by default)
+
+
+class PlainAuthRefused(smtplib.SMTPException):
+    """The SMTP login would cross the network in clear text."""
 
 
 @dataclass
@@ -69,6 +74,11 @@ class Mailer:
             path = self.outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{message.kind}-{slug}.eml"
             path.write_bytes(bytes(email))
             return Delivery("filed", path)
+        if self.smtp.username and not self.smtp.starttls and not self.smtp.allow_plain_auth:
+            raise PlainAuthRefused(
+                "refusing to send the SMTP password unencrypted: set AMOP_SMTP_STARTTLS=true, or "
+                "AMOP_SMTP_ALLOW_PLAIN_AUTH=true for a relay on a network you trust"
+            )
         with smtplib.SMTP(self.smtp.host, self.smtp.port, timeout=self.smtp.timeout_seconds) as client:
             if self.smtp.starttls:
                 client.starttls()

@@ -131,3 +131,53 @@ def test_every_job_of_the_code_location_is_watched_change_runs_included(sqlite_u
     assert any(
         "run failed" in line and change_run.run_id in line for line in audit_trail(sqlite_engine, request_id)
     )
+
+
+def test_the_smtp_password_never_crosses_an_unencrypted_connection(sqlite_engine, monkeypatch):
+    """A server offering AUTH without TLS gets no login: the mail is refused and recorded as
+    failed, saying what to set; only an explicit AMOP_SMTP_ALLOW_PLAIN_AUTH sends it."""
+    import pytest
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from amop_pipelines.defs.shared.notifier import notifier_from_env
+
+    logins: list[bytes] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append(auth_data.password)
+        return AuthResult(success=True)
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    controller = Controller(
+        Sink(), hostname="127.0.0.1", port=free_port(), authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        for name, value in {
+            "AMOP_SMTP_HOST": "127.0.0.1",
+            "AMOP_SMTP_PORT": str(controller.port),
+            "AMOP_SMTP_USERNAME": "amop",
+            "AMOP_SMTP_PASSWORD": "hunter2-smtp",
+            "AMOP_SMTP_STARTTLS": "off",
+        }.items():
+            monkeypatch.setenv(name, value)
+        with (
+            dg.build_resources({"notifier": notifier_from_env()}) as resources,
+            pytest.raises(Exception, match="refusing to send the SMTP password unencrypted"),
+        ):
+            resources.notifier.send(sqlite_engine, "alert", "Subject", "Body")
+        assert logins == []  # the server never saw it
+        with sqlite_engine.connect() as connection:
+            status, error = connection.execute(sa.select(Notification.status, Notification.error)).one()
+        assert status == "failed" and "AMOP_SMTP_STARTTLS=true" in error
+
+        monkeypatch.setenv("AMOP_SMTP_ALLOW_PLAIN_AUTH", "yes")  # a relay on a trusted network
+        with dg.build_resources({"notifier": notifier_from_env()}) as resources:
+            assert resources.notifier.send(sqlite_engine, "alert", "Subject", "Body").status == "sent"
+        assert logins == [b"hunter2-smtp"]
+    finally:
+        controller.stop()

@@ -22,12 +22,18 @@ class Notifier(dg.ConfigurableResource):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    smtp_allow_plain_auth: bool = False
 
     def _mailer(self) -> Mailer:
         smtp = None
         if self.smtp_host:
             smtp = SmtpSettings(
-                self.smtp_host, self.smtp_port, self.smtp_username, self.smtp_password, self.smtp_starttls
+                self.smtp_host,
+                self.smtp_port,
+                self.smtp_username,
+                self.smtp_password,
+                self.smtp_starttls,
+                allow_plain_auth=self.smtp_allow_plain_auth,
             )
         return Mailer(self.sender, self.outbox_dir or str(data_dir() / "outbox"), smtp)
 
@@ -69,6 +75,7 @@ def notifier_from_env() -> Notifier:
     fields: dict = {field: dg.EnvVar(var) for field, var in _ENV.items() if settings.is_set(var)}
     fields["smtp_port"] = settings.get("AMOP_SMTP_PORT")
     fields["smtp_starttls"] = settings.get("AMOP_SMTP_STARTTLS")
+    fields["smtp_allow_plain_auth"] = settings.get("AMOP_SMTP_ALLOW_PLAIN_AUTH")
     return Notifier(**fields)
 
 
