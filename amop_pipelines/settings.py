@@ -131,6 +131,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("AMOP_ARCHIVERS", "admin", "who may archive devices (comma-separated)", names),
         Setting("AMOP_APPROVAL_THRESHOLD", "1000", "requests of more devices wait for approval", whole(1)),
         Setting("AMOP_APPROVALS_REQUIRED", "1", "approvals a critical request needs", whole(0, 10)),
+        Setting(
+            "AMOP_ALLOW_UNAPPROVED_CRITICAL",
+            "false",
+            "with AMOP_APPROVALS_REQUIRED=0, let critical requests run unapproved (audited)",
+            parse_bool,
+        ),
     )
 }
 # Variables named at run time are read by `first_set`: a carrier account's credentials,

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from amop_pipelines import settings
 from amop_pipelines.changes.csvfile import Problem, RejectedFile, Row, read_change_file
+from amop_pipelines.changes.people import same_person
 from amop_pipelines.changes.registry import UnknownChangeType
 from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.changes.validation import validate
@@ -73,11 +74,22 @@ def record_failed_run(engine: Engine, request_id: str, run_id: str, why: str) ->
 
 
 def approvals_needed(change_type: str, items: Sequence[dict[str, Any]]) -> int:
-    """Archiving, identifier changes, deactivations and large requests wait for approval."""
+    """Archiving, identifier changes, deactivations and large requests wait for approval: at least
+    one, unless AMOP_ALLOW_UNAPPROVED_CRITICAL explicitly waives it (and the request says so)."""
     threshold = settings.get("AMOP_APPROVAL_THRESHOLD")
     kind = registered_type(change_type)
     critical = kind.is_critical([i["parameters"] for i in items]) or len(items) > threshold
-    return settings.get("AMOP_APPROVALS_REQUIRED") if critical else 0
+    if not critical:
+        return 0
+    required = settings.get("AMOP_APPROVALS_REQUIRED")
+    return required if required or settings.get("AMOP_ALLOW_UNAPPROVED_CRITICAL") else 1
+
+
+def person(name: str, what: str) -> str:
+    """A name as given, trimmed; a blank one is refused."""
+    if not name or not name.strip():
+        raise ChangeError(f"{what} must name someone")
+    return name.strip()
 
 
 def create_request(
@@ -90,8 +102,10 @@ def create_request(
     filing_group: str | None = None,
 ) -> str:
     """Store a request with its items and an audit row, in the caller's transaction."""
+    requested_by = person(requested_by, "requested_by")
     now = datetime.now(UTC)
     required = approvals_needed(change_type, items)
+    waived = required == 0 and _critical(change_type, items)
     request = connection.execute(
         insert(ChangeRequest)
         .values(
@@ -133,9 +147,17 @@ def create_request(
         request.request_id,
         "created",
         None,
-        {"change_type": change_type, "items": len(items), "state": request.state, "source": source},
+        {"change_type": change_type, "items": len(items), "state": request.state, "source": source}
+        | ({"approval": "waived by AMOP_ALLOW_UNAPPROVED_CRITICAL"} if waived else {}),
     )
     return request.request_id
+
+
+def _critical(change_type: str, items: Sequence[dict[str, Any]]) -> bool:
+    kind = registered_type(change_type)
+    return kind.is_critical([i["parameters"] for i in items]) or len(items) > settings.get(
+        "AMOP_APPROVAL_THRESHOLD"
+    )
 
 
 def _spec(change_type: str):
@@ -147,6 +169,7 @@ def _spec(change_type: str):
 
 def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str) -> str:
     """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
+    requested_by = person(requested_by, "requested_by")
     spec = _spec(change_type)
     rows = read_change_file(path, spec)
     valid, problems = validate(engine, spec, rows, str(path), requested_by)
@@ -209,18 +232,17 @@ def _request(connection: Connection, request_id: str):
 
 def approve(engine: Engine, request_id: str, by: str) -> str:
     """Record an approval (never the requester's, never twice by one person); returns the state."""
+    by = person(by, "--by")
     with engine.begin() as connection:
         request = _request(connection, request_id)
         if request.state != AWAITING_APPROVAL:
             raise ChangeError(f"request {request_id} is {request.state}, not awaiting approval")
-        if by == request.requested_by:
+        if same_person(by, request.requested_by):
             raise ChangeError(f"{by} filed request {request_id} and cannot approve it")
-        already = connection.scalar(
-            select(ChangeApproval.id).where(
-                ChangeApproval.change_request_id == request.id, ChangeApproval.approved_by == by
-            )
-        )
-        if already is not None:
+        approvers = connection.scalars(
+            select(ChangeApproval.approved_by).where(ChangeApproval.change_request_id == request.id)
+        ).all()
+        if any(same_person(by, earlier) for earlier in approvers):
             raise ChangeError(f"{by} already approved request {request_id}")
         connection.execute(
             insert(ChangeApproval).values(
@@ -327,6 +349,7 @@ def submit_rows(
     engine: Engine, change_type: str, rows: Sequence[dict[str, str]], requested_by: str, source: str
 ) -> str:
     """The launchpad's way in: rows as a file's, validated by the same rules (row N = item N)."""
+    requested_by = person(requested_by, "requested_by")
     spec = _spec(change_type)
     problems = [
         Problem(source, number, column, "required column is missing")

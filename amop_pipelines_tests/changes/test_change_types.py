@@ -274,6 +274,7 @@ def test_a_refused_identifier_change_leaves_the_device_suspended_as_it_was(async
 def test_identifiers_change_in_amop_only_when_the_carrier_confirms(async_world, monkeypatch):
     w = async_world
     monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    monkeypatch.setenv("AMOP_ALLOW_UNAPPROVED_CRITICAL", "true")  # critical types run unapproved
     ((iccid, old_imei, _),) = _rows(w.engine, TS_ACTIVE, 1, 1)
     w.sim.set_faults("thingspace", callback_fail_rate=1.0)
     body = f"iccid,new_imei\n{iccid},{_new_imei(2)}\n"
@@ -374,6 +375,7 @@ def test_identifier_rules(world):
 def test_a_spare_sim_the_account_knows_becomes_the_devices_new_sim(async_world, monkeypatch):
     w = async_world
     monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    monkeypatch.setenv("AMOP_ALLOW_UNAPPROVED_CRITICAL", "true")  # critical types run unapproved
     (iccid, _, _), (spare, _, _) = _rows(w.engine, TS_ACTIVE, 2, 5)
     for where in (w.engine,):  # the spare: deactivated, on no customer, here and on the carrier
         with where.begin() as connection:

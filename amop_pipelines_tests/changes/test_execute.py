@@ -208,6 +208,7 @@ def test_change_customer_rate_plan_and_archive_change_only_amop_records(world, m
     assert report.counts == {"completed": 1}
     monkeypatch.setenv("AMOP_ARCHIVERS", "admin")
     monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    monkeypatch.setenv("AMOP_ALLOW_UNAPPROVED_CRITICAL", "true")  # critical types run unapproved
     _, report = _run_file(world, "archive_device", f"iccid\n{idle}\n", requested_by="admin")
     assert report.counts == {"completed": 1}
     with engine.connect() as connection:

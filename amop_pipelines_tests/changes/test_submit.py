@@ -251,3 +251,43 @@ def test_rollback_files_a_request_back_to_each_devices_previous_plan(fleet, tmp_
             .where(ChangeRequest.request_id == back)
         ).all()
     assert [(i.iccid, i.parameters["rate_plan"]) for i in items] == [(iccid, plan)]  # only the completed item
+
+
+def test_approval_names_compare_as_people_mean_them_and_critical_changes_keep_an_approver(
+    fleet, tmp_path, monkeypatch
+):
+    """`ALICE` and `alice ` are alice: she cannot approve her own request that way, nor approve
+    twice; a blank name is no approval; AMOP_APPROVALS_REQUIRED=0 leaves critical changes one
+    approval unless AMOP_ALLOW_UNAPPROVED_CRITICAL says otherwise, and the request says it was waived."""
+    engine, rows = fleet
+    result, _ = _submit(
+        tmp_path, "update_device_status", f"iccid,status\n{rows[0][0]},Inactive\n", "--requested-by", "alice"
+    )
+    request_id = result.output.strip().splitlines()[-1].split("=")[1]
+    runner = CliRunner()
+    for disguise in ("ALICE", "alice ", " Alice"):
+        refused = runner.invoke(main, ["changes", "approve", request_id, "--by", disguise])
+        assert refused.exit_code == 1 and "cannot approve it" in refused.output
+    assert "must name someone" in runner.invoke(main, ["changes", "approve", request_id, "--by", "  "]).output
+    assert ": pending" in runner.invoke(main, ["changes", "approve", request_id, "--by", "bob"]).output
+
+    monkeypatch.setenv("AMOP_APPROVALS_REQUIRED", "0")
+    kept, _ = _submit(
+        tmp_path, "update_device_status", f"iccid,status\n{rows[1][0]},Inactive\n", "--requested-by", "alice"
+    )
+    assert "state: awaiting_approval (approvals 0 of 1)" in kept.output  # 0 is not a way around it
+    monkeypatch.setenv("AMOP_ALLOW_UNAPPROVED_CRITICAL", "true")
+    waived, _ = _submit(
+        tmp_path, "update_device_status", f"iccid,status\n{rows[2][0]},Inactive\n", "--requested-by", "alice"
+    )
+    waived_id = waived.output.strip().splitlines()[-1].split("=")[1]
+    assert "state: pending (approvals 0 of 0)" in waived.output
+    with engine.connect() as connection:
+        created = connection.scalar(
+            sa.select(AuditLog.after).where(AuditLog.request_id == waived_id, AuditLog.action == "created")
+        )
+    assert created["approval"] == "waived by AMOP_ALLOW_UNAPPROVED_CRITICAL"
+    blank = _submit(
+        tmp_path, "update_device_status", f"iccid,status\n{rows[3][0]},Active\n", "--requested-by", " "
+    )
+    assert blank[0].exit_code != 0 and "requested_by must name someone" in blank[0].output

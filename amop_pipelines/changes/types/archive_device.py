@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines import settings
 from amop_pipelines.changes.change_type import AmopOnly, ChangeType, Column, ProblemSink
+from amop_pipelines.changes.people import same_person
 from amop_pipelines.db.models import BillingPeriod, BillingService, Device, DeviceUsage
 
 ARCHIVE_USAGE_DAYS = 30
 
 
 def _requester_problem(requested_by: str) -> str | None:
-    if requested_by not in settings.get("AMOP_ARCHIVERS"):
+    if not any(same_person(requested_by, archiver) for archiver in settings.get("AMOP_ARCHIVERS")):
         return f"'{requested_by}' does not hold the archive permission"
     return None
 
