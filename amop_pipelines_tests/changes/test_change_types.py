@@ -486,14 +486,22 @@ def test_customer_plan_rules(world):
         "effective_date",
         "is in the past",
     )
-    _refused(
-        engine,
-        tmp_path,
-        "change_customer_rate_plan",
-        f"iccid,customer_rate_plan,data_allocation_mb\n{iccid},BASIC,-5\n",
-        "data_allocation_mb",
-        "is not a number of MB",
-    )
+    for amount, words in (
+        ("-5", "is not a number of MB"),
+        ("NaN", "is not a number of MB"),
+        ("Infinity", "is not a number of MB"),
+        ("1e400", "is more than 1,000,000,000 MB"),  # was stored as Inf (SQLite), overflowed PostgreSQL
+        ("1000000000.5", "is more than 1,000,000,000 MB"),
+        ("0.0000001", "has more than 6 decimal places"),
+    ):
+        _refused(
+            engine,
+            tmp_path,
+            "change_customer_rate_plan",
+            f"iccid,customer_rate_plan,data_allocation_mb\n{iccid},BASIC,{amount}\n",
+            "data_allocation_mb",
+            words,
+        )
 
 
 # ---- Change Carrier Rate Plan: a rollback from the request ------------------------------------------

@@ -15,6 +15,8 @@ from amop_pipelines.changes.change_type import AmopOnly, ChangeType, Column, Pro
 from amop_pipelines.changes.validation import customer_plan
 from amop_pipelines.db.models import CustomerRatePlan, CustomerRatePool, Device
 
+MAX_ALLOCATION_MB = 1_000_000_000  # a petabyte: far above any SIM's allocation, well inside the column
+
 
 def _rule(session: Session, device: Device, values: dict[str, str], problem: ProblemSink) -> None:
     if device.customer_id is None:
@@ -30,14 +32,18 @@ def _rule(session: Session, device: Device, values: dict[str, str], problem: Pro
             if effective < date.today() - timedelta(days=1):  # a day's grace for time zones
                 problem("effective_date", f"{effective} is in the past: leave it empty for now")
     if values.get("data_allocation_mb"):
+        text = values["data_allocation_mb"]
         try:
-            amount = Decimal(values["data_allocation_mb"])
+            amount = Decimal(text)
             if not amount.is_finite() or amount < 0:
                 raise InvalidOperation
         except InvalidOperation:
-            problem(
-                "data_allocation_mb", f"'{values['data_allocation_mb']}' is not a number of MB, 0 or more"
-            )
+            problem("data_allocation_mb", f"'{text}' is not a number of MB, 0 or more")
+        else:  # what the column holds exactly (Numeric(18, 6)): nothing rounded, nothing overflows
+            if amount > MAX_ALLOCATION_MB:
+                problem("data_allocation_mb", f"'{text}' is more than {MAX_ALLOCATION_MB:,} MB")
+            elif amount.as_tuple().exponent < -6:
+                problem("data_allocation_mb", f"'{text}' has more than 6 decimal places")
 
 
 def effective_from(parameters: dict[str, Any], time_zone: str) -> datetime | None:
