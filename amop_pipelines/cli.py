@@ -237,11 +237,12 @@ def devices() -> None:
 @click.option("--customer-pools", is_flag=True, help="Fill pool_key with the customer for pooled customers.")
 def devices_export(out: Path, provider: str | None, billing_month: str | None, customer_pools: bool) -> None:
     """Write devices.csv in the contract format (DESIGN.md section 5)."""
+    from amop_pipelines.contracts import OutputError
     from amop_pipelines.exports import ExportError, export_devices
 
     try:
         count = export_devices(_engine(), out, provider, billing_month, customer_pools)
-    except ExportError as error:
+    except (ExportError, OutputError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"wrote {count:,} devices to {out.resolve()}")
 
@@ -258,11 +259,12 @@ def rate_plans() -> None:
 @click.option("--provider", default=None, help="Service provider name (default: all).")
 def rate_plans_export(out: Path, provider: str | None) -> None:
     """Write plans.csv in the contract format (DESIGN.md section 5)."""
+    from amop_pipelines.contracts import OutputError
     from amop_pipelines.exports import ExportError, export_rate_plans
 
     try:
         count = export_rate_plans(_engine(), out, provider)
-    except ExportError as error:
+    except (ExportError, OutputError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"wrote {count:,} rate plans to {out.resolve()}")
 
@@ -305,6 +307,7 @@ def optimize(devices_csv: Path, plans_csv: Path, cycle_days: int, out: Path, met
     Bad input exits non-zero with one line per problem as FILE:ROW: field: message (ROW is the
     line in the file, the header being line 1), and writes nothing.
     """
+    from amop_pipelines.contracts import OutputError
     from amop_pipelines.optimization.files import optimize_files
     from amop_pipelines.optimization.inputs import InputError
 
@@ -315,6 +318,8 @@ def optimize(devices_csv: Path, plans_csv: Path, cycle_days: int, out: Path, met
             for problem in str(error).splitlines():
                 click.echo(problem, err=True)
             sys.exit(2)
+        except OutputError as error:
+            raise click.ClickException(str(error)) from None
     for line in summary.lines():
         click.echo(line)
 
@@ -560,12 +565,11 @@ def changes_export(request_id: str, out: Path) -> None:
     carrier_request_id, completed_at, parameters, previous_values."""
     from amop_pipelines.changes.administration import export_items
     from amop_pipelines.changes.requests import ChangeError
+    from amop_pipelines.contracts import OutputError
 
-    if out.exists() and not out.is_file():
-        raise click.ClickException(f"--out {out} is not a regular file")
     try:
         rows = export_items(_engine(), request_id, out)
-    except ChangeError as error:
+    except (ChangeError, OutputError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{rows} items written to {out}")
 

@@ -57,12 +57,31 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+class OutputError(ValueError):
+    """An output path that must not be written: not a regular file, or one of the inputs."""
+
+
+def check_output(path: Path, inputs: Sequence[Path] = ()) -> Path:
+    """`path` if writing it replaces nothing but a regular file that is none of `inputs`."""
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise OutputError(f"--out {path}: not a regular file; give a new path or a file to replace")
+        for given in inputs:
+            if Path(given).exists() and path.samefile(given):
+                raise OutputError(f"--out {path}: that is an input ({given}); write the result elsewhere")
+    return path
+
+
+def write_csv(
+    path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]], inputs: Sequence[Path] = ()
+) -> int:
     """Write `rows` under `columns` to a temporary file, then move it into place.
 
-    A reader never sees a half-written file; returns the number of data rows.
+    A reader never sees a half-written file; returns the number of data rows. Only a new path or
+    a regular file other than the `inputs` is replaced (`check_output`).
     """
-    path = Path(path)
+    path = check_output(path, inputs)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     count = 0

@@ -3,7 +3,6 @@ what failed as a new round, and export the items' outcomes. Every change is audi
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, func, select, update
 
 from amop_pipelines.changes.executor import summarize
 from amop_pipelines.changes.requests import ChangeError, _request, audit
+from amop_pipelines.contracts import write_csv
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, ServiceProvider
 
 REQUEST_STATES = (
@@ -165,25 +165,22 @@ def export_items(engine: Engine, request_id: str, path: Path) -> int:
             .where(ChangeItem.change_request_id == request.id)
             .order_by(ChangeItem.row_number)
         ).all()
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EXPORT_COLUMNS)
-        for item in items:
-            writer.writerow(
-                [
-                    item.row_number,
-                    item.iccid,
-                    item.state,
-                    item.step or "",
-                    item.attempts,
-                    item.last_error or "",
-                    item.carrier_request_id or "",
-                    item.completed_at.isoformat() if item.completed_at else "",
-                    json.dumps(item.parameters, sort_keys=True),
-                    json.dumps(item.previous_values, sort_keys=True) if item.previous_values else "",
-                ]
-            )
-    partial.replace(path)
-    return len(items)
+    return write_csv(
+        path,
+        EXPORT_COLUMNS,
+        (
+            [
+                item.row_number,
+                item.iccid,
+                item.state,
+                item.step or "",
+                item.attempts,
+                item.last_error or "",
+                item.carrier_request_id or "",
+                item.completed_at.isoformat() if item.completed_at else "",
+                json.dumps(item.parameters, sort_keys=True),
+                json.dumps(item.previous_values, sort_keys=True) if item.previous_values else "",
+            ]
+            for item in items
+        ),
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amop_pipelines.contracts import ASSIGNMENTS_COLUMNS, write_csv
+from amop_pipelines.contracts import ASSIGNMENTS_COLUMNS, check_output, write_csv
 from amop_pipelines.optimization.cost import assignment_cost, cents_to_decimal
 from amop_pipelines.optimization.exact import exact_optimize
 from amop_pipelines.optimization.inputs import read_problem
@@ -66,6 +66,7 @@ def optimize_files(
     """Validate both files (raising `InputError` before anything is written), optimize, write."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not '{method}'")
+    check_output(out, (devices_csv, plans_csv))  # before the work, not after it
     started = time.perf_counter()
     problem = read_problem(devices_csv, plans_csv, cycle_days)
     before, with_current = current_cost(problem)
@@ -79,7 +80,10 @@ def optimize_files(
         total = assignment_cost(problem, assignment).total_cents
     codes = problem.plans.codes
     write_csv(
-        out, ASSIGNMENTS_COLUMNS, zip(problem.devices.iccids, (codes[p] for p in assignment), strict=True)
+        out,
+        ASSIGNMENTS_COLUMNS,
+        zip(problem.devices.iccids, (codes[p] for p in assignment), strict=True),
+        inputs=(devices_csv, plans_csv),
     )
     return Summary(
         method=method,

@@ -131,3 +131,28 @@ def test_bad_input_names_file_row_and_field_and_writes_nothing(tmp_path, which, 
     assert any(line.startswith(message) for line in lines), result.output
     assert not out.exists()
     assert not any(tmp_path.glob(".assignments*"))
+
+
+def test_out_never_replaces_an_input_or_anything_but_a_regular_file(tmp_path):
+    """--out may be a new path or a regular file, never one of the inputs (under any name) and
+    never a device node, FIFO or symlink to one: refused before any work, nothing touched."""
+    import os
+
+    (tmp_path / "devices.csv").write_text(DEVICES, newline="")
+    (tmp_path / "plans.csv").write_text(PLANS, newline="")
+    os.symlink(tmp_path / "plans.csv", tmp_path / "plans-link.csv")
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink("/dev/null", tmp_path / "null-link")
+    base = ["optimize", "--devices", str(tmp_path / "devices.csv"), "--plans", str(tmp_path / "plans.csv")]
+    for out, words in (
+        (tmp_path / "devices.csv", "that is an input"),
+        (tmp_path / "plans-link.csv", "that is an input"),
+        (tmp_path / "pipe", "not a regular file"),
+        (tmp_path / "null-link", "not a regular file"),
+    ):
+        result = CliRunner().invoke(main, [*base, "--cycle-days", "30", "--out", str(out)])
+        assert result.exit_code == 1 and words in result.output, (out, result.output)
+    assert (tmp_path / "devices.csv").read_text() == DEVICES and (tmp_path / "plans.csv").read_text() == PLANS
+    assert (tmp_path / "null-link").is_symlink() and os.path.exists("/dev/null")
+    fine = CliRunner().invoke(main, [*base, "--cycle-days", "30", "--out", str(tmp_path / "out.csv")])
+    assert fine.exit_code == 0 and (tmp_path / "out.csv").is_file()
