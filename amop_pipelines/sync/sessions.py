@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 
 from amop_pipelines.db.models import OptimizationSession
 from amop_pipelines.settings import progress_webhook_url
@@ -68,27 +68,6 @@ def _post(url: str, body: dict) -> None:
 def session_guid(run_key: str) -> str:
     """The same session for every tick that asks for the same run."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"amop:{run_key}"))
-
-
-def open_session(engine: Engine, provider_id: int, billing_period_id: int | None, run_key: str) -> str:
-    """The session for this run key, made at progress 0 ("initiated") if it is new."""
-    guid = session_guid(run_key)
-    with engine.begin() as connection:
-        exists = connection.scalar(
-            select(OptimizationSession.id).where(OptimizationSession.session_guid == guid)
-        )
-        if exists is None:
-            connection.execute(
-                insert(OptimizationSession).values(
-                    session_guid=guid,
-                    service_provider_id=provider_id,
-                    billing_period_id=billing_period_id,
-                    status="initiated",
-                    progress=INITIATED,
-                    started_at=datetime.now(UTC),
-                )
-            )
-    return guid
 
 
 def attach_run(engine: Engine, guid: str, run_id: str) -> None:

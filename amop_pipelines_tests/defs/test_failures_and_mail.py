@@ -14,13 +14,16 @@ from amop_pipelines.defs.shared.partitions import providers
 from amop_pipelines.defs.sync.assets import SESSION_TAG, device_staging
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
+from amop_pipelines.planning.store import session_for_run
 from amop_pipelines.simulator.server import free_port
 from amop_pipelines.sync import sessions
 
 
 def test_a_failed_run_fails_its_session_and_files_an_error_mail(sqlite_url, sqlite_engine, tmp_path):
     seed_demo(sqlite_engine, devices=20)
-    guid = sessions.open_session(sqlite_engine, 1, None, "test-run-key")
+    # a session opened by an earlier run of this slot (the run whose failure we look at names it)
+    guid = sessions.session_guid("test-run-key")
+    session_for_run(sqlite_engine, "an-earlier-run", 1, None, guid)
     database = AmopDatabase(url=sqlite_url)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(providers.name, ["no-such-provider"])
