@@ -30,7 +30,8 @@ def _round_request(request_id: str, rounds: int, failed_runs: int, account: str 
 
 def _runs(instance: dg.DagsterInstance, request_id: str) -> tuple[bool, int]:
     """(a run of the request is queued or going, how many of its runs failed since one succeeded)."""
-    runs = instance.get_runs(dg.RunsFilter(tags={CHANGE_REQUEST_TAG: request_id}))
+    # newest first; a run still going is the newest, and only the failures in a row count
+    runs = instance.get_runs(dg.RunsFilter(tags={CHANGE_REQUEST_TAG: request_id}), limit=MAX_FAILED_RUNS + 1)
     going = any(not run.is_finished for run in runs)
     failed = 0
     for run in runs:  # newest first
