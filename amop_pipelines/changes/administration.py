@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, update
 
 from amop_pipelines.changes.executor import summarize
 from amop_pipelines.changes.requests import ChangeError, _request, audit
+from amop_pipelines.changes.states import FINISHED
 from amop_pipelines.contracts import write_csv
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, ServiceProvider
 
@@ -97,7 +98,7 @@ def cancel_request(engine: Engine, request_id: str, by: str) -> tuple[int, str]:
     Items sent, or being sent, are left to finish: a carrier call cannot be taken back."""
     with engine.begin() as connection:
         request = _request(connection, request_id)
-        if request.state in ("completed", "completed_with_errors", "cancelled"):
+        if request.state in FINISHED:
             raise ChangeError(f"request {request_id} is {request.state}: nothing left to cancel")
         cancelled = connection.execute(
             update(ChangeItem)

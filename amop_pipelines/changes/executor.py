@@ -25,10 +25,9 @@ from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError, 
 from amop_pipelines.changes.change_type import ONE_STEP, Handler
 from amop_pipelines.changes.registry import change_type
 from amop_pipelines.changes.requests import ChangeError, audit
+from amop_pipelines.changes.states import FINISHED, TERMINAL
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
-TERMINAL = ("completed", "failed", "dead", "cancelled")
-FINISHED = ("completed", "completed_with_errors", "cancelled")  # request states
 RUNNABLE = ("pending", "retry", "in_progress")
 
 

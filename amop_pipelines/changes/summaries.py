@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select, update
 
 from amop_pipelines.changes.cost_impact import cost_impact
+from amop_pipelines.changes.states import FINISHED
 from amop_pipelines.db.models import ChangeItem, ChangeRequest
 
-FINISHED = ("completed", "completed_with_errors", "cancelled")
 REPORTED = ":reported"  # appended to a group's name once its summary is sent
 
 

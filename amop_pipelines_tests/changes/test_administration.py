@@ -116,3 +116,13 @@ def test_export_writes_each_items_outcome(world, amop):
     with engine.connect() as connection:
         assert connection.scalar(sa.text("SELECT count(*) FROM change_request")) == 1
     assert "is a directory" in amop("changes", "export", request_id, "--out", str(tmp_path)).output
+
+
+def test_a_cancelled_plan_change_does_not_block_the_next_one(world, amop):
+    """Cancelled items are settled: the device may take a new plan change at once."""
+    _, engine, _, tmp_path = world
+    devices = _jasper_devices(engine, 1)
+    first = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    assert amop("changes", "cancel", first, "--by", "bob").exit_code == 0
+    second = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    assert status(engine, second).items_by_state == {"pending": 1}

@@ -17,11 +17,11 @@ from amop_pipelines.billing import period_containing
 from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.changes.change_type import ChangeType, Column, OneStep, ProblemSink
 from amop_pipelines.changes.records import set_carrier_plan
+from amop_pipelines.changes.states import TERMINAL
 from amop_pipelines.changes.validation import plan_allowed
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
 NAME = "change_carrier_rate_plan"
-SETTLED = ("completed", "failed", "dead")  # item states that are final
 
 
 def plan_change_blockers(
@@ -38,7 +38,7 @@ def plan_change_blockers(
         .where(
             ChangeRequest.change_type == NAME,
             ChangeItem.device_id.in_(ids),
-            ChangeItem.state.not_in(SETTLED),
+            ChangeItem.state.not_in(TERMINAL),
         )
     ).all()
     for device_id, request_id in unsettled:
