@@ -153,7 +153,7 @@ def add_account(engine: Engine, values: dict[str, Any], by: str) -> Account:
         if problems:
             raise AccountError(problems)
         connection.execute(ServiceProvider.__table__.insert().values(**values))
-        _audit(connection, by, values["name"], "account added", None, _plain(values))
+        _audit(connection, by, values["name"], "account added", None, values)
     return list_accounts(engine, values["name"])[0]
 
 
@@ -175,11 +175,11 @@ def edit_account(engine: Engine, name: str, changes: dict[str, Any], by: str) ->
             raise AccountError(problems)
         if "carrier_settings" in changes:
             changes["carrier_settings"] = {**current.carrier_settings, **changes["carrier_settings"]}
-        before = {field: _plain(getattr(current, field)) for field in changes}
+        before = {field: getattr(current, field) for field in changes}
         connection.execute(
             ServiceProvider.__table__.update().where(ServiceProvider.name == name).values(**changes)
         )
-        _audit(connection, by, name, "account edited", before, _plain(changes))
+        _audit(connection, by, name, "account edited", before, changes)
     return list_accounts(engine, name)[0]
 
 
@@ -189,7 +189,3 @@ def list_accounts(engine: Engine, name: str | None = None) -> list[Account]:
         query = query.where(ServiceProvider.name == name)
     with Session(engine) as session:
         return [_account(row) for row in session.scalars(query)]
-
-
-def _plain(value: Any) -> Any:
-    return value if not isinstance(value, dict) else {k: _plain(v) for k, v in value.items()}
