@@ -21,7 +21,7 @@ MONEY = "#,##0.00"
 MB = "#,##0.000"
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
-FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection list
 
 
 @dataclass
@@ -66,6 +66,11 @@ def safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def _put(sheet, row: int, column: int, value: object):
+    """The one way a single cell is written outside a table: through the formula guard."""
+    return sheet.cell(row=row, column=column, value=safe(value))
 
 
 def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], formats: dict[int, str]):
@@ -115,10 +120,10 @@ def write_report(
         {4: MONEY, 5: MONEY, 6: MONEY},
     )
     first_free = len(plans) + 3
-    stats.cell(row=first_free, column=1, value=title).font = Font(bold=True)
+    _put(stats, first_free, 1, title).font = Font(bold=True)
     for offset, (label, value) in enumerate(summary, start=1):
-        stats.cell(row=first_free + offset, column=1, value=label)
-        cell = stats.cell(row=first_free + offset, column=2, value=safe(value))
+        _put(stats, first_free + offset, 1, label)
+        cell = _put(stats, first_free + offset, 2, value)
         if isinstance(value, Decimal):
             cell.number_format = MONEY
     if plans:

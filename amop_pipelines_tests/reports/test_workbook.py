@@ -138,3 +138,19 @@ def test_the_report_renders_its_sheets_and_the_chart(tmp_path):
     pixels = list(image.get_flattened_data())
     bars = sum(1 for r, g, b in pixels if b > 150 and b - r > 60)  # the chart's bars
     assert bars > 1000, "the savings chart did not render"
+
+
+def test_every_text_cell_of_every_sheet_stays_text(tmp_path):
+    """The title (from the provider's name), the summary labels and every data field can come
+    from outside: none of them may become a live formula."""
+    hostile = '=HYPERLINK("http://evil","x")'
+    plans = [PlanStatistics(hostile, 1, 1, Decimal("1"), Decimal("1"))]
+    assignments = [
+        AssignmentRow(hostile, hostile, hostile, hostile, hostile, Decimal("1"), Decimal("1"), None, None)
+    ]
+    pools = [PoolRow(hostile, hostile, 1, Decimal("1"), Decimal("1"), Decimal("0"), Decimal("1"))]
+    path, _ = write_report(tmp_path, "r.xlsx", hostile, [(hostile, hostile)], plans, assignments, pools)
+    book = openpyxl.load_workbook(path)
+    texts = [c for sheet in book for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert sum(c.value == "'" + hostile for c in texts) >= 10  # title and label included
+    assert [c.coordinate for c in texts if c.data_type == "f" or c.value.startswith("=")] == []
