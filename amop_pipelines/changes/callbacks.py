@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from starlette.routing import Route
 from amop_pipelines import settings
 from amop_pipelines.carriers.base import CarrierClient
 from amop_pipelines.carriers.errors import CarrierError
+from amop_pipelines.changes import callback_body
 from amop_pipelines.changes.executor import (
     ExecutionReport,
     device_and_provider,
@@ -47,13 +47,17 @@ CALLBACK_TIMEOUT = timedelta(minutes=30)  # an item waiting longer is checked on
 
 
 def _insert_once(engine: Engine, row: dict) -> bool:
+    """True when this call stored the row, False for a repeat (a row comes back only when inserted;
+    rowcount is not reliable across drivers)."""
     dialect = engine.dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(CarrierCallback)
     with engine.begin() as connection:
-        result = connection.execute(
-            insert.values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
-    return bool(result.rowcount)
+        inserted = connection.execute(
+            insert.values(**row)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(CarrierCallback.id)
+        ).first()
+    return inserted is not None
 
 
 @contextlib.contextmanager
@@ -80,6 +84,24 @@ def running_receiver(
         thread.join(timeout=10)
 
 
+class _TooLarge(Exception):
+    pass
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read no further than the limit (a declared length over it is refused unread)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > callback_body.MAX_BODY_BYTES:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > callback_body.MAX_BODY_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def callback_username() -> str:
     return settings.get(CALLBACK_USERNAME_ENV)
 
@@ -96,30 +118,30 @@ def receiver_app(engine: Engine, secret: str | None = None, username: str | None
     username = username or callback_username()
 
     async def thingspace(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            body = None
-        by_body = (
-            isinstance(body, dict)
-            and _same(body.get("password"), secret)
-            and _same(body.get("username"), username)
-        )
         extra = request.headers.get("x-amop-callback-secret") or request.query_params.get("token")
-        if not (by_body or (extra is not None and _same(extra, secret))):
+        by_header = extra is not None and _same(extra, secret)
+        try:
+            body = callback_body.parse(await _bounded_body(request))
+        except _TooLarge:
+            return JSONResponse({"error": f"body over {callback_body.MAX_BODY_BYTES} bytes"}, status_code=413)
+        except callback_body.BadCallback as error:
+            # only a caller proven by header or token learns why its body was refused
+            if not by_header:
+                return JSONResponse({"error": "unauthorized"}, status_code=401)
+            return JSONResponse({"error": str(error)}, status_code=400)
+        by_body = _same(body.get("password"), secret) and _same(body.get("username"), username)
+        if not (by_body or by_header):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
-            request_id = str(body["requestId"])
-            ids = {e["kind"].lower(): e["id"] for e in body.get("deviceIds", [])}
-        except (KeyError, TypeError, AttributeError):
-            return JSONResponse({"error": "not a ThingSpace callback"}, status_code=400)
-        status = str(body.get("status", ""))
+            received = callback_body.callback(body)
+        except callback_body.BadCallback as error:
+            return JSONResponse({"error": f"not a ThingSpace callback: {error}"}, status_code=400)
         stored = _insert_once(
             engine,
             {
-                "carrier_request_id": request_id,
-                "dedupe_key": f"{request_id}:{ids.get('iccid', '')}:{status}",
-                "status": status,
+                "carrier_request_id": received.request_id,
+                "dedupe_key": received.dedupe_key,
+                "status": received.status,
                 "payload": {k: v for k, v in body.items() if k not in CREDENTIAL_FIELDS},
                 "received_at": datetime.now(UTC),
             },
