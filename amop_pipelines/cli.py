@@ -55,7 +55,7 @@ def settings_command() -> None:
                 value = settings.get(name)
             except SettingError:
                 value = "(malformed)"
-            shown = ", ".join(sorted(value)) if isinstance(value, frozenset) else value
+            shown = ", ".join(sorted(value)) if isinstance(value, frozenset | tuple) else value
         click.echo(f"{name}={'' if shown is None else shown}  # {setting.meaning}")
     problems = settings.problems()
     for problem in problems:
@@ -608,7 +608,7 @@ def callbacks() -> None:
 
 
 @callbacks.command("register")
-@click.option("--url", required=True, envvar="AMOP_CALLBACK_URL", help="The receiver's public URL.")
+@click.option("--url", default=None, help="The receiver's public URL (default: AMOP_CALLBACK_URL).")
 @click.option("--provider", default=None, help="Service provider name (default: every active one).")
 def callbacks_register(url: str, provider: str | None) -> None:
     """Register the receiver for the accounts' callbacks (ThingSpace: CarrierService and
@@ -627,6 +627,7 @@ def callbacks_register(url: str, provider: str | None) -> None:
         secret = settings.require(
             settings.CALLBACK_SECRET_ENV, "the carrier will echo it for the receiver to check"
         )
+        url = url or settings.require("AMOP_CALLBACK_URL", "or give --url: where the carrier calls back")
     except settings.SettingError as error:
         raise click.ClickException(str(error)) from None
     try:  # the resource as a run builds it: its EnvVar settings resolved
@@ -639,14 +640,18 @@ def callbacks_register(url: str, provider: str | None) -> None:
 
 
 @callbacks.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="AMOP_CALLBACK_HOST")
-@click.option("--port", default=8720, show_default=True, envvar="AMOP_CALLBACK_PORT")
-def callbacks_serve(host: str, port: int) -> None:
+@click.option("--host", default=None, help="Listen here (default: AMOP_CALLBACK_HOST, 127.0.0.1).")
+@click.option(
+    "--port", default=None, type=click.IntRange(1, 65535), help="Port (default: AMOP_CALLBACK_PORT, 8720)."
+)
+def callbacks_serve(host: str | None, port: int | None) -> None:
     """Receive carrier callbacks at /callbacks/thingspace (AMOP_CALLBACK_SECRET must be set)."""
     import uvicorn
 
     from amop_pipelines.changes.callbacks import receiver_app
 
+    host = host or settings.get(settings.CALLBACK_HOST_ENV)
+    port = port or settings.get(settings.CALLBACK_PORT_ENV)
     try:
         app = receiver_app(_engine())
     except ValueError as error:

@@ -7,6 +7,7 @@ database, carrier and notifier resources, step storage, partitions, the executor
 
 import dagster as dg
 
+from amop_pipelines import settings
 from amop_pipelines.defs.changes import jobs as change_jobs
 from amop_pipelines.defs.changes import launchpad_jobs
 from amop_pipelines.defs.changes import resources as change_resources
@@ -21,6 +22,10 @@ from amop_pipelines.defs.sync import assets as sync_assets
 from amop_pipelines.defs.sync import checks as sync_checks
 from amop_pipelines.defs.sync import jobs as sync_jobs
 from amop_pipelines.defs.sync import sensors as sync_sensors
+
+# the code location does not load on a malformed setting: the UI shows the error, naming it
+if _problems := settings.problems():
+    raise settings.SettingError("; ".join(_problems))
 
 defs = dg.Definitions.merge(
     database.defs,

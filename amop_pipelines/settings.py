@@ -11,10 +11,13 @@ in run configuration; their values are never part of an error message.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TRUE_WORDS = ("1", "true", "yes", "on", "y")
 FALSE_WORDS = ("0", "false", "no", "off", "n")
@@ -56,6 +59,73 @@ def one_of(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def url(*schemes: str) -> Callable[[str], str]:
+    """A URL of one of these schemes with a host (`sqlite` URLs name a file instead)."""
+
+    def parse(text: str) -> str:
+        value = text.strip()
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+        except ValueError as error:
+            raise ValueError(f"is not a URL ({error})") from None
+        scheme = parts.scheme.split("+")[0]
+        if scheme not in schemes:
+            raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL")
+        if any(c.isspace() for c in value) or (scheme != "sqlite" and not parts.hostname):
+            raise ValueError("is not a URL with a host")
+        return value
+
+    return parse
+
+
+def folder(text: str) -> str:
+    """A folder path: absent (made when needed) or an existing folder, never a file."""
+    path = Path(text.strip()).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError("names something that is not a folder")
+    return text.strip()
+
+
+def step_storage(text: str) -> str:
+    """A folder, or s3://bucket[/prefix]."""
+    if "://" in text:
+        return url("s3")(text)
+    return folder(text)
+
+
+HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$")
+
+
+def host(text: str) -> str:
+    """A host name or address (no scheme, port or path)."""
+    if not HOST_NAME.match(text.strip()):
+        raise ValueError("must be a host name or IP address (no scheme, port or path)")
+    return text.strip()
+
+
+def addresses(text: str) -> tuple[str, ...]:
+    """Comma-separated mail addresses, each name@domain."""
+    found = tuple(address for _, address in getaddresses([text]) if address)
+    bad = [a for a in found if not re.fullmatch(r"[^@\s]+@[^@\s]+", a)]
+    if not found or bad or len(found) != len([p for p in text.split(",") if p.strip()]):
+        raise ValueError("must be mail addresses like ops@example.com, separated by commas")
+    return found
+
+
+def secret_text(minimum: int) -> Callable[[str], str]:
+    """A shared secret: long enough to resist guessing, no spaces at either end."""
+
+    def parse(text: str) -> str:
+        if text != text.strip():
+            raise ValueError("has spaces at an end (they would be part of the secret)")
+        if len(text) < minimum:
+            raise ValueError(f"must be at least {minimum} characters")
+        return text
+
+    return parse
+
+
 def names(text: str) -> frozenset[str]:
     """A comma-separated list of names."""
     return frozenset(n.strip() for n in text.split(",") if n.strip())
@@ -79,40 +149,80 @@ CALLBACK_USERNAME_ENV = "AMOP_CALLBACK_USERNAME"
 CARRIER_BASE_URL_ENV = "AMOP_CARRIER_BASE_URL"
 STEP_STORAGE_ENV = "AMOP_STEP_STORAGE"
 S3_ENDPOINT_URL_ENV = "AMOP_S3_ENDPOINT_URL"
+CALLBACK_HOST_ENV = "AMOP_CALLBACK_HOST"
+CALLBACK_PORT_ENV = "AMOP_CALLBACK_PORT"
 
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in (
-        Setting(DATA_DIR_ENV, "data", "embedded database, Dagster storage, reports, mail outbox"),
+        Setting(DATA_DIR_ENV, "data", "embedded database, Dagster storage, reports, mail outbox", folder),
         Setting(
             DATABASE_URL_ENV,
             None,
             "the AMOP database URL (SQLite in the data folder without it)",
+            url("postgresql", "sqlite"),
             secret=True,
         ),
-        Setting(DAGSTER_PG_URL_ENV, None, "Dagster's runs, events and schedules in PostgreSQL", secret=True),
-        Setting(DAGSTER_HOME_ENV, None, "the folder holding dagster.yaml for the daemon and webserver"),
+        Setting(
+            DAGSTER_PG_URL_ENV,
+            None,
+            "Dagster's runs, events and schedules in PostgreSQL",
+            url("postgresql"),
+            secret=True,
+        ),
+        Setting(
+            DAGSTER_HOME_ENV, None, "the folder holding dagster.yaml for the daemon and webserver", folder
+        ),
         Setting("AMOP_EXECUTOR", "multiprocess", "where steps run", one_of("multiprocess", "celery")),
         Setting(
-            "AMOP_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//", "the Celery broker", secret=True
+            "AMOP_CELERY_BROKER",
+            "pyamqp://guest:guest@127.0.0.1:5672//",
+            "the Celery broker",
+            url("pyamqp", "amqp", "amqps", "redis", "rediss"),
+            secret=True,
         ),
-        Setting("AMOP_CELERY_BACKEND", "redis://127.0.0.1:6379/0", "the Celery result backend", secret=True),
+        Setting(
+            "AMOP_CELERY_BACKEND",
+            "redis://127.0.0.1:6379/0",
+            "the Celery result backend",
+            url("redis", "rediss", "rpc", "db"),
+            secret=True,
+        ),
         Setting(
             STEP_STORAGE_ENV,
             None,
             "where steps hand outputs to each other: a folder, or s3://bucket/prefix across hosts",
+            step_storage,
         ),
         Setting(
-            S3_ENDPOINT_URL_ENV, None, "an S3-compatible store's URL (MinIO, Ceph, ...) for step storage"
+            S3_ENDPOINT_URL_ENV,
+            None,
+            "an S3-compatible store's URL (MinIO, Ceph, ...) for step storage",
+            url("http", "https"),
         ),
         Setting(
-            CARRIER_BASE_URL_ENV, "http://127.0.0.1:8710", "carrier base URL of accounts without their own"
+            CARRIER_BASE_URL_ENV,
+            "http://127.0.0.1:8710",
+            "carrier base URL of accounts without their own",
+            url("http", "https"),
         ),
         Setting(
-            CALLBACK_SECRET_ENV, None, "the password the carrier echoes in each callback body", secret=True
+            CALLBACK_SECRET_ENV,
+            None,
+            "the password the carrier echoes in each callback body (16 characters or more)",
+            secret_text(16),
+            secret=True,
         ),
-        Setting(CALLBACK_USERNAME_ENV, "amop", "the username the carrier echoes beside it"),
-        Setting("AMOP_SMTP_HOST", None, "mail server; without it mail is written to the outbox"),
+        Setting(CALLBACK_USERNAME_ENV, "amop", "the username the carrier echoes beside it", secret_text(1)),
+        Setting(
+            "AMOP_CALLBACK_URL",
+            None,
+            "the receiver's public URL, for amop callbacks register",
+            url("http", "https"),
+        ),
+        Setting(CALLBACK_HOST_ENV, "127.0.0.1", "where amop callbacks serve listens", host),
+        Setting(CALLBACK_PORT_ENV, "8720", "the port amop callbacks serve listens on", whole(1, 65535)),
+        Setting("AMOP_SMTP_HOST", None, "mail server; without it mail is written to the outbox", host),
         Setting("AMOP_SMTP_PORT", "25", "mail server port", whole(1, 65535)),
         Setting("AMOP_SMTP_USERNAME", None, "mail server login", secret=True),
         Setting("AMOP_SMTP_PASSWORD", None, "mail server password", secret=True),
@@ -123,11 +233,18 @@ SETTINGS: dict[str, Setting] = {
             "send the SMTP password without STARTTLS (trusted relays)",
             parse_bool,
         ),
-        Setting("AMOP_MAIL_FROM", "amop@localhost", "notification sender"),
-        Setting("AMOP_MAIL_TO", "operations@localhost", "notification recipients (comma-separated)"),
-        Setting("AMOP_MAIL_BCC", None, "blind copies (comma-separated)"),
-        Setting("AMOP_OUTBOX_DIR", None, "where unsent mail is written ($AMOP_DATA_DIR/outbox)"),
-        Setting("AMOP_PROGRESS_WEBHOOK_URL", None, "optimization milestones are also posted here"),
+        Setting("AMOP_MAIL_FROM", "amop@localhost", "notification sender", addresses),
+        Setting(
+            "AMOP_MAIL_TO", "operations@localhost", "notification recipients (comma-separated)", addresses
+        ),
+        Setting("AMOP_MAIL_BCC", None, "blind copies (comma-separated)", addresses),
+        Setting("AMOP_OUTBOX_DIR", None, "where unsent mail is written ($AMOP_DATA_DIR/outbox)", folder),
+        Setting(
+            "AMOP_PROGRESS_WEBHOOK_URL",
+            None,
+            "optimization milestones are also posted here",
+            url("http", "https"),
+        ),
         Setting("AMOP_ARCHIVERS", "admin", "who may archive devices (comma-separated)", names),
         Setting("AMOP_APPROVAL_THRESHOLD", "1000", "requests of more devices wait for approval", whole(1)),
         Setting("AMOP_APPROVALS_REQUIRED", "1", "approvals a critical request needs", whole(0, 10)),
@@ -161,7 +278,9 @@ def get(name: str) -> Any:
     """The setting's value, parsed; its default when unset; a `SettingError` when malformed."""
     setting = _declared(name)
     text = os.environ.get(name, "")
-    if not text.strip():
+    if text and not text.strip():
+        raise SettingError(f"{name} is blank: unset it or give it a value")
+    if not text:
         if setting.default is None:
             return None
         text = setting.default

@@ -115,6 +115,10 @@ def receiver_app(engine: Engine, secret: str | None = None, username: str | None
     secret = secret or settings.require(
         CALLBACK_SECRET_ENV, "the callback endpoint refuses every call without a secret"
     )
+    try:  # a secret given directly meets the setting's rule too (length, no spaces at the ends)
+        settings.SETTINGS[CALLBACK_SECRET_ENV].parse(secret)
+    except ValueError as error:
+        raise ValueError(f"the callback secret {error}") from None
     username = username or callback_username()
 
     async def thingspace(request: Request) -> Response:

@@ -36,7 +36,7 @@ def account(amop_env, monkeypatch):
 
 def test_the_register_command_points_thingspaces_services_at_the_receiver(account, monkeypatch):
     sim, _ = account
-    monkeypatch.setenv("AMOP_CALLBACK_SECRET", "echoed-secret")
+    monkeypatch.setenv("AMOP_CALLBACK_SECRET", "echoed-callback-secret")
     result = CliRunner().invoke(main, ["callbacks", "register", "--url", RECEIVER])
     assert result.exit_code == 0, result.output
     assert f"{THINGSPACE.name}: CarrierService, DeviceUsage -> {RECEIVER}" in result.output
@@ -44,9 +44,10 @@ def test_the_register_command_points_thingspaces_services_at_the_receiver(accoun
     registered = sim.state.callbacks
     assert set(registered) == {"CarrierService", "DeviceUsage"}
     assert all(
-        (r.url, r.username, r.password) == (RECEIVER, "amop", "echoed-secret") for r in registered.values()
+        (r.url, r.username, r.password) == (RECEIVER, "amop", "echoed-callback-secret")
+        for r in registered.values()
     )
-    assert "echoed-secret" not in result.output
+    assert "echoed-callback-secret" not in result.output
 
 
 def test_the_register_command_without_a_secret_registers_nothing(account, monkeypatch):
@@ -58,7 +59,7 @@ def test_the_register_command_without_a_secret_registers_nothing(account, monkey
     result = CliRunner().invoke(
         main,
         ["callbacks", "register", "--url", RECEIVER, "--provider", "Nobody"],
-        env={"AMOP_CALLBACK_SECRET": "s"},
+        env={"AMOP_CALLBACK_SECRET": "sixteen-characters"},
     )
     assert result.exit_code != 0 and "no service provider 'Nobody'" in result.output
 
