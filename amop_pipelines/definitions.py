@@ -17,7 +17,15 @@ from amop_pipelines.defs.optimization import assets as optimization_assets
 from amop_pipelines.defs.optimization import checks as optimization_checks
 from amop_pipelines.defs.optimization import jobs as optimization_jobs
 from amop_pipelines.defs.optimization import sensors as optimization_sensors
-from amop_pipelines.defs.shared import carriers, database, executor, failure_alerts, notifier, step_storage
+from amop_pipelines.defs.shared import (
+    carriers,
+    database,
+    executor,
+    failure_alerts,
+    mail_retries,
+    notifier,
+    step_storage,
+)
 from amop_pipelines.defs.sync import assets as sync_assets
 from amop_pipelines.defs.sync import checks as sync_checks
 from amop_pipelines.defs.sync import jobs as sync_jobs
@@ -34,6 +42,7 @@ defs = dg.Definitions.merge(
     step_storage.defs,
     executor.defs,
     failure_alerts.defs,
+    mail_retries.defs,
     fleet_assets.defs,
     sync_assets.defs,
     sync_checks.defs,

@@ -1,4 +1,9 @@
-"""Sending or filing one notification, and recording it in the AMOP database."""
+"""Sending or filing one notification, and recording it in the AMOP database.
+
+A mail that cannot be sent never fails the work it reports on: it is recorded `failed` with the
+reason and everything needed to send it again, and `resend_due` tries it again with growing
+pauses (5 minutes, doubling) until it goes out or MAX_ATTEMPTS is reached (`undeliverable`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ import mimetypes
 import re
 import smtplib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, or_, select, update
 
 from amop_pipelines.db.models import Notification
 
@@ -40,10 +45,20 @@ class Message:
     attachments: list[Path] = field(default_factory=list)
 
 
+MAX_ATTEMPTS = 8
+FIRST_PAUSE = timedelta(minutes=5)
+
+
+def pause_after(attempts: int) -> timedelta:
+    """How long a mail that failed `attempts` times waits before the next try."""
+    return FIRST_PAUSE * 2 ** (attempts - 1)
+
+
 @dataclass(frozen=True)
 class Delivery:
-    status: str  # "sent" (SMTP) or "filed" (outbox)
+    status: str  # "sent" (SMTP), "filed" (outbox) or "failed" (recorded, tried again later)
     outbox_path: Path | None
+    error: str | None = None
 
 
 def build_email(message: Message, sender: str) -> EmailMessage:
@@ -88,27 +103,111 @@ class Mailer:
         return Delivery("sent", None)
 
     def notify(self, engine: Engine, message: Message) -> Delivery:
-        """Deliver and record; a delivery failure is recorded too, then raised."""
+        """Deliver and record. A delivery failure is recorded with what sending it again needs,
+        and returned (status `failed`), never raised: the caller's work stands."""
+        now = datetime.now(UTC)
         row = {
             "kind": message.kind,
             "subject": message.subject,
             "recipients": ", ".join(message.recipients),
+            "bcc": ", ".join(message.bcc) or None,
+            "attachments": [str(path) for path in message.attachments] or None,
             "body": message.body,
-            "created_at": datetime.now(UTC),
+            "created_at": now,
         }
-        try:
-            delivery = self.deliver(message)
-        except (OSError, smtplib.SMTPException) as error:
-            with engine.begin() as connection:
-                connection.execute(insert(Notification).values(**row, status="failed", error=str(error)))
-            raise
+        delivery = self._try(message)
         with engine.begin() as connection:
-            connection.execute(
-                insert(Notification).values(
-                    **row,
-                    status=delivery.status,
-                    outbox_path=str(delivery.outbox_path) if delivery.outbox_path else None,
-                    sent_at=datetime.now(UTC),
-                )
-            )
+            connection.execute(insert(Notification).values(**row, **_outcome(delivery, 1, now)))
         return delivery
+
+    def _try(self, message: Message) -> Delivery:
+        try:
+            return self.deliver(message)
+        except (OSError, smtplib.SMTPException) as error:
+            return Delivery("failed", None, f"{type(error).__name__}: {error}")
+
+    def resend_due(self, engine: Engine, now: datetime | None = None) -> Resent:
+        """Try again every failed mail whose pause is over."""
+        now = now or datetime.now(UTC)
+        with engine.connect() as connection:
+            due = connection.execute(
+                select(Notification)
+                .where(
+                    Notification.status == "failed",
+                    or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+                )
+                .order_by(Notification.id)
+            ).all()
+        resent = Resent()
+        for row in due:
+            attachments = [Path(p) for p in row.attachments or []]
+            missing = [p for p in attachments if not p.is_file()]
+            body = row.body + "".join(f"\n\n(attachment no longer available: {p})" for p in missing)
+            message = Message(
+                row.kind,
+                row.subject,
+                body,
+                _split(row.recipients),
+                _split(row.bcc or ""),
+                [p for p in attachments if p not in missing],
+            )
+            delivery = self._try(message)
+            attempts = row.attempts + 1
+            with engine.begin() as connection:
+                connection.execute(
+                    update(Notification)
+                    .where(Notification.id == row.id, Notification.status == "failed")
+                    .values(**_outcome(delivery, attempts, now))
+                )
+            if delivery.status == "failed":
+                resent.failed += 1
+                resent.given_up += attempts >= MAX_ATTEMPTS
+            else:
+                resent.delivered += 1
+        return resent
+
+
+@dataclass
+class Resent:
+    delivered: int = 0
+    failed: int = 0  # failed again (given_up of them for the last time)
+    given_up: int = 0
+
+
+def due_for_resend(engine: Engine, now: datetime | None = None) -> list[tuple[int, int]]:
+    """(id, attempts) of the failed mails whose pause is over: what the next resend would try."""
+    now = now or datetime.now(UTC)
+    with engine.connect() as connection:
+        return [
+            (row.id, row.attempts)
+            for row in connection.execute(
+                select(Notification.id, Notification.attempts)
+                .where(
+                    Notification.status == "failed",
+                    or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+                )
+                .order_by(Notification.id)
+            )
+        ]
+
+
+def _split(addresses: str) -> list[str]:
+    return [a.strip() for a in addresses.split(",") if a.strip()]
+
+
+def _outcome(delivery: Delivery, attempts: int, now: datetime) -> dict:
+    if delivery.status != "failed":
+        return {
+            "status": delivery.status,
+            "outbox_path": str(delivery.outbox_path) if delivery.outbox_path else None,
+            "sent_at": now,
+            "attempts": attempts,
+            "next_attempt_at": None,
+        }
+    final = attempts >= MAX_ATTEMPTS
+    return {
+        "status": "undeliverable" if final else "failed",
+        "error": delivery.error,
+        "attempts": attempts,
+        "next_attempt_at": None if final else now + pause_after(attempts),
+    }

@@ -406,3 +406,60 @@ def test_repeated_go_runs_queue_each_change_once_and_send_one_summary_per_go_run
     assert len(summaries) == 1
     assert all(request_id in summaries[0].body for request_id in requests)
     assert f"completed {items}" in summaries[0].body
+
+
+def test_an_unreachable_mail_server_fails_no_run_and_its_mail_is_sent_later(world):
+    """SMTP down: the month's runs succeed with their results stored, every mail is recorded as
+    failed; once the server answers, failed_mail_sensor launches resend_mail_job, which sends
+    them (the report with its workbook), and launches nothing more."""
+    from amop_pipelines.defs.shared.mail_retries import failed_mail_sensor, resend_mail_job
+    from amop_pipelines.simulator.server import free_port
+
+    sim, url, engine, inbox, smtp_port = world
+    down = {"notifier": Notifier(smtp_host="127.0.0.1", smtp_port=free_port(), recipients="ops@example.com")}
+    for integration in ("jasper", "thingspace"):
+        provider = _provider(engine, integration)
+        with dg.instance_for_test() as instance:
+            result = materialize_month(
+                [*sync_assets, *optimization_assets],
+                provider,
+                instance,
+                {"amop_db": AmopDatabase(url=url), "carriers": simulator_carriers(sim.base_url), **down},
+            )
+        assert result.success
+        (report,) = [
+            e
+            for e in result.get_asset_materialization_events()
+            if e.asset_key.path[-1] == "optimization_report"
+        ]
+        assert report.materialization.metadata["mail"].value == "failed"
+    with Session(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(OptimizationResultFile)) == 2
+        failed = session.execute(
+            sa.select(Notification.subject, Notification.status, Notification.error)
+        ).all()
+    assert {status for _, status, _ in failed} == {"failed"} and len(failed) >= 2
+    assert all("ConnectionRefusedError" in error for _, _, error in failed)
+    assert inbox.envelopes == []
+
+    resources = {
+        "amop_db": AmopDatabase(url=url),
+        "notifier": Notifier(smtp_host="127.0.0.1", smtp_port=smtp_port, recipients="ops@example.com"),
+    }
+    with dg.instance_for_test() as instance:
+        with Session(engine) as session:  # the pause after the first failure is over
+            session.execute(sa.update(Notification).values(next_attempt_at=datetime.now(UTC)))
+            session.commit()
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            (request,) = failed_mail_sensor(context).run_requests
+        assert request.run_key.startswith("resend-")
+        assert resend_mail_job.execute_in_process(instance=instance, resources=resources).success
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            assert not failed_mail_sensor(context).run_requests
+    with Session(engine) as session:
+        statuses = session.scalars(sa.select(Notification.status)).all()
+    assert set(statuses) == {"sent"} and len(inbox.envelopes) == len(failed)
+    reports = [e for e in inbox.envelopes if b"savings" in e.content]
+    assert len(reports) == 2
+    message = email.message_from_bytes(reports[0].content, policy=policy.default)
+    assert [a.get_filename().endswith(".xlsx") for a in message.iter_attachments()] == [True]

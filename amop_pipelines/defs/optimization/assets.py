@@ -227,7 +227,7 @@ def optimization_report(
         pools,
     )
     result_tables.record_report(amop_db.engine, totals, path, digest)
-    notifier.send(
+    mail = notifier.send(
         amop_db.engine,
         "success",
         f"AMOP optimization {totals.title}: savings {totals.savings_text()}",
@@ -235,12 +235,20 @@ def optimization_report(
         attachments=[path],
         recipients=totals.mail_to,
     )
-    result_tables.customer_notified(amop_db.engine, totals)
+    if mail.status == "failed":  # the results stand; failed_mail_sensor sends it later
+        context.log.warning(f"the report mail was not sent ({mail.error}); it is tried again later")
+    else:
+        result_tables.customer_notified(amop_db.engine, totals)
     sessions.report_progress(
         amop_db.engine, context.run.run_id, sessions.RESULTS_DELIVERED, "succeeded", totals.devices
     )
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(path)), "rows": len(assignments), "sha256": digest}
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "rows": len(assignments),
+            "sha256": digest,
+            "mail": mail.status,
+        }
     )
 
 
@@ -283,7 +291,7 @@ def rate_plan_updates(
         for iccid, why in queued.skipped[:20]:
             context.log.warning(f"{iccid} not queued: {why}")
     verdict = "go" if decision.go else "no_go"
-    notifier.send(
+    mail = notifier.send(
         amop_db.engine,
         verdict,
         f"AMOP rate plan updates {provider.name} {month}: {'Go' if decision.go else 'No Go'}",
@@ -297,6 +305,7 @@ def rate_plan_updates(
             "requests": len(queued.request_ids),
             "devices_not_queued": len(queued.skipped),
             "explanation": decision.explain(),
+            "mail": mail.status,
         }
     )
 

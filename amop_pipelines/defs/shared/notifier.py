@@ -8,7 +8,7 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from amop_pipelines import settings
-from amop_pipelines.notify.mail import Delivery, Mailer, Message, SmtpSettings
+from amop_pipelines.notify.mail import Delivery, Mailer, Message, Resent, SmtpSettings
 from amop_pipelines.settings import data_dir
 
 
@@ -56,6 +56,10 @@ class Notifier(dg.ConfigurableResource):
             list(attachments or []),
         )
         return self._mailer().notify(engine, message)
+
+    def resend_due(self, engine: Engine) -> Resent:
+        """Mail that failed earlier and whose pause is over, tried again."""
+        return self._mailer().resend_due(engine)
 
 
 _ENV = {
