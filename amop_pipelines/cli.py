@@ -438,8 +438,7 @@ def changes_submit(change_type: str, file: Path, requested_by: str) -> None:
     try:
         request_id = submit_file(engine, change_type, file, requested_by)
     except RejectedFile as rejected:
-        for problem in rejected.problems:
-            click.echo(str(problem), err=True)
+        click.echo(str(rejected), err=True)  # the first problems and how many in all
         sys.exit(2)
     except ChangeError as error:
         raise click.ClickException(str(error)) from error
@@ -592,8 +591,7 @@ def changes_rollback(request_id: str, requested_by: str) -> None:
     try:
         new_id = rollback_request(engine, request_id, requested_by)
     except RejectedFile as rejected:  # a device changed since: its previous plan no longer fits
-        for problem in rejected.problems:
-            click.echo(str(problem), err=True)
+        click.echo(str(rejected), err=True)
         sys.exit(2)
     except ChangeError as error:
         raise click.ClickException(str(error)) from error

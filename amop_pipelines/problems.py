@@ -28,4 +28,6 @@ class InputError(ValueError):
         self.problems = problems
         shown = "\n".join(str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
         more = len(problems) - MAX_PROBLEMS_SHOWN
-        super().__init__(shown + (f"\n... and {more} more problems" if more > 0 else ""))
+        super().__init__(
+            shown + (f"\n... and {more:,} more ({len(problems):,} problems in all)" if more > 0 else "")
+        )

@@ -16,6 +16,7 @@ from amop_pipelines.changes.people import same_person
 from amop_pipelines.changes.registry import UnknownChangeType
 from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.changes.validation import validate
+from amop_pipelines.db.bulk import in_chunks
 from amop_pipelines.db.models import (
     AuditLog,
     CarrierRatePlan,
@@ -183,6 +184,7 @@ def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str,
         # what each device was before, kept on its item so that a rollback request can be made
         before = {
             row.id: row
+            for ids in in_chunks(item.device_id for item in valid)
             for row in connection.execute(
                 select(
                     Device.id,
@@ -193,7 +195,7 @@ def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str,
                     CarrierRatePlan.plan_code,
                 )
                 .outerjoin(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
-                .where(Device.id.in_([item.device_id for item in valid]))
+                .where(Device.id.in_(ids))
             )
         }
     provider_ids = {row.service_provider_id for row in before.values()}

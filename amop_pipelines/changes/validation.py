@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines.changes.change_type import ChangeType, ProblemSink
 from amop_pipelines.changes.csvfile import Problem, Row
+from amop_pipelines.db.bulk import in_chunks
 from amop_pipelines.db.models import (
     CarrierRatePlan,
     CommunicationPlanRatePlan,
@@ -45,8 +46,11 @@ def validate(
     seen: dict[str, int] = {}
     valid: list[ValidItem] = []
     with Session(engine) as session:
-        iccids = [row.values["iccid"] for row in rows]
-        devices = {d.iccid: d for d in session.scalars(select(Device).where(Device.iccid.in_(iccids)))}
+        devices = {}
+        for iccids in in_chunks(row.values["iccid"] for row in rows):
+            devices.update(
+                {d.iccid: d for d in session.scalars(select(Device).where(Device.iccid.in_(iccids)))}
+            )
         for row in rows:
             values = row.values
             iccid = values["iccid"]

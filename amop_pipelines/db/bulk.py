@@ -1,12 +1,15 @@
-"""Bulk writes that are safe to repeat: rows whose natural key exists already are left alone."""
+"""Bulk work within the databases' limits: writes that are safe to repeat (rows whose natural key
+exists already are left alone) and IN lists cut to a size every driver takes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+
+T = TypeVar("T")
 
 
 def insert_ignoring_existing(
@@ -32,3 +35,19 @@ def insert_ignoring_existing(
             chunk = []
     if chunk:
         connection.execute(statement, chunk)
+
+
+IN_LIST_SIZE = 5_000  # within every database's bound-parameter limit (PostgreSQL: 65,535)
+
+
+def in_chunks(values: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]]:
+    """The values in lists small enough for one `IN (...)`: a query over a whole file's devices
+    runs as several, never as one statement past the driver's limit."""
+    chunk: list[T] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

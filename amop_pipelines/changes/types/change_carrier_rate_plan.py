@@ -19,6 +19,7 @@ from amop_pipelines.changes.change_type import ChangeType, Column, OneStep, Prob
 from amop_pipelines.changes.records import set_carrier_plan
 from amop_pipelines.changes.states import TERMINAL
 from amop_pipelines.changes.validation import plan_allowed
+from amop_pipelines.db.bulk import in_chunks
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
 NAME = "change_carrier_rate_plan"
@@ -32,15 +33,19 @@ def plan_change_blockers(
     if not ids:
         return {}
     blockers: dict[int, str] = {}
-    unsettled = connection.execute(
-        select(ChangeItem.device_id, ChangeRequest.request_id)
-        .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
-        .where(
-            ChangeRequest.change_type == NAME,
-            ChangeItem.device_id.in_(ids),
-            ChangeItem.state.not_in(TERMINAL),
+    unsettled = [
+        row
+        for chunk in in_chunks(ids)
+        for row in connection.execute(
+            select(ChangeItem.device_id, ChangeRequest.request_id)
+            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+            .where(
+                ChangeRequest.change_type == NAME,
+                ChangeItem.device_id.in_(chunk),
+                ChangeItem.state.not_in(TERMINAL),
+            )
         )
-    ).all()
+    ]
     for device_id, request_id in unsettled:
         blockers.setdefault(device_id, f"a plan change is already under way (request {request_id})")
     limit = carrier_kind(provider.integration).plan_changes_per_month
@@ -51,17 +56,21 @@ def plan_change_blockers(
             provider.billing_cycle_end_hour,
             provider.time_zone,
         )
-        done = connection.execute(
-            select(ChangeItem.device_id, func.count())
-            .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
-            .where(
-                ChangeRequest.change_type == NAME,
-                ChangeItem.device_id.in_(ids),
-                ChangeItem.state == "completed",
-                ChangeItem.completed_at >= period.starts_at,
+        done = [
+            row
+            for chunk in in_chunks(ids)
+            for row in connection.execute(
+                select(ChangeItem.device_id, func.count())
+                .join(ChangeRequest, ChangeRequest.id == ChangeItem.change_request_id)
+                .where(
+                    ChangeRequest.change_type == NAME,
+                    ChangeItem.device_id.in_(chunk),
+                    ChangeItem.state == "completed",
+                    ChangeItem.completed_at >= period.starts_at,
+                )
+                .group_by(ChangeItem.device_id)
             )
-            .group_by(ChangeItem.device_id)
-        ).all()
+        ]
         for device_id, count in done:
             if count >= limit:
                 blockers.setdefault(
