@@ -296,7 +296,9 @@ def rate_plans_import(provider: str, plans_csv: Path) -> None:
 @main.command("optimize")
 @click.option("--devices", "devices_csv", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--plans", "plans_csv", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--cycle-days", type=int, required=True, help="Days in the billing cycle (proration).")
+@click.option(
+    "--cycle-days", type=click.IntRange(1, 31), required=True, help="Days in the billing cycle (proration)."
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="assignments.csv to write."
 )

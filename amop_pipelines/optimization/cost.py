@@ -101,9 +101,10 @@ def assignment_cost(problem: Problem, assignment: np.ndarray) -> CostBreakdown:
         raise ValueError("one plan per device is needed")
     p, d, D = problem.plans, problem.devices, problem.cycle_days
     assignment = np.asarray(assignment, dtype=np.int64)
-    device_cents = device_pool_cents(problem, assignment).astype(np.float64)
+    own_cents = device_pool_cents(problem, assignment)
+    device_cents = own_cents.astype(np.float64)
     pooled = p.pooled[assignment]
-    total = int(device_cents[~pooled].sum())
+    total = sum(own_cents[~pooled].tolist())  # Python integers: exact at any fleet size
     pools: list[PoolCost] = []
     if pooled.any():
         sums = pooled_pool_sums(problem, assignment).sort("plan", "key")

@@ -19,7 +19,13 @@ import polars as pl
 from amop_pipelines.contracts import COMM_PLAN_SEPARATOR, DEVICES_COLUMNS, PLANS_COLUMNS
 from amop_pipelines.identifiers import iccid_problem
 from amop_pipelines.optimization.problem import (
+    MAX_CHARGE,
+    MAX_DEVICES,
+    MAX_MB,
+    MAX_RATE,
+    MAX_SMS,
     MB_SCALE,
+    MIN_UNIT_MB,
     MONEY_SCALE,
     DeviceTable,
     PlanTable,
@@ -103,12 +109,12 @@ def plans_from_rows(name: str, rows: list[list[str]]) -> PlanTable:
         elif code in codes:
             problems.append(InputProblem(name, line, "plan_code", f"'{code}' appears twice"))
         parsed: dict[str, int] = {}
-        for field, key, scale, positive in (
-            ("monthly_charge", "charge", MONEY_SCALE, False),
-            ("allowance_mb", "allowance", MB_SCALE, False),
-            ("overage_rate", "rate", MONEY_SCALE, True),
-            ("overage_unit_mb", "unit", MB_SCALE, True),
-            ("sms_rate", "sms", MONEY_SCALE, False),
+        for field, key, scale, least, most in (
+            ("monthly_charge", "charge", MONEY_SCALE, None, MAX_CHARGE),
+            ("allowance_mb", "allowance", MB_SCALE, None, MAX_MB),
+            ("overage_rate", "rate", MONEY_SCALE, Decimal("0.0001"), MAX_RATE),
+            ("overage_unit_mb", "unit", MB_SCALE, MIN_UNIT_MB, MAX_MB),
+            ("sms_rate", "sms", MONEY_SCALE, None, MAX_RATE),
         ):
             try:
                 amount = _money(get[field], 4 if scale == MONEY_SCALE else 6)
@@ -120,9 +126,14 @@ def plans_from_rows(name: str, rows: list[list[str]]) -> PlanTable:
                 )
                 problems.append(InputProblem(name, line, field, detail))
                 continue
-            if amount < 0 or (positive and amount == 0):
-                bound = "above zero (a plan without it cannot be optimized)" if positive else "zero or more"
+            if amount < 0 or (least is not None and amount < least):
+                bound = (
+                    f"at least {least} (a plan without it cannot be optimized)" if least else "zero or more"
+                )
                 problems.append(InputProblem(name, line, field, f"{amount} must be {bound}"))
+                continue
+            if amount > most:
+                problems.append(InputProblem(name, line, field, f"{amount} is over the limit of {most:,}"))
                 continue
             parsed[key] = int(amount * scale)
         flag = get["pooled"].lower()
@@ -182,6 +193,10 @@ def devices_from_frame(name: str, frame: pl.DataFrame, plans: PlanTable, cycle_d
         raise InputError(problems)
     if frame.height == 0:
         raise InputError([InputProblem(name, 2, "file", "has no devices")])
+    if frame.height > MAX_DEVICES:
+        raise InputError(
+            [InputProblem(name, MAX_DEVICES + 2, "file", f"has more than {MAX_DEVICES:,} devices, the limit")]
+        )
     frame = frame.with_columns(pl.all().fill_null("").str.strip_chars())
     for column in DEVICES_COLUMNS:
         if column not in frame.columns:
@@ -217,8 +232,10 @@ def devices_from_frame(name: str, frame: pl.DataFrame, plans: PlanTable, cycle_d
         pl.col("_usage").is_null() | ~pl.col("_usage").is_finite(), "usage_mb", "'{value}' is not a number"
     )
     report(pl.col("_usage") < 0, "usage_mb", "{value} must not be negative")
+    report(pl.col("_usage") > float(MAX_MB), "usage_mb", f"{{value}} is over the limit of {MAX_MB:,} MB")
     report(pl.col("_sms").is_null(), "sms_count", "'{value}' is not a whole number")
     report(pl.col("_sms") < 0, "sms_count", "{value} must not be negative")
+    report(pl.col("_sms") > MAX_SMS, "sms_count", f"{{value}} is over the limit of {MAX_SMS:,}")
     report(pl.col("_days").is_null(), "days_active", "'{value}' is not a whole number")
     report(pl.col("_days") < 0, "days_active", "{value} must not be negative")
     known_plans = plans.codes

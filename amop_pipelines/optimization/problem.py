@@ -8,11 +8,26 @@ f = min(days_active, D) / D for a cycle of D days; `days` holds min(days_active,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
 MONEY_SCALE = 10_000  # units per currency unit
 MB_SCALE = 1_000_000  # micro-MB per MB
+
+# The bounds every input is held to (a value outside is refused, FILE:ROW: field). Within them no
+# int64 step of the cost engine can overflow: per device, the overage is at most
+# 1,000,000 MB / 0.001 MB = 1e9 blocks at 10,000 (1e8 units) each, times D <= 31 days: 3.1e18 <
+# 9.2e18; a pool's usage sum is at most 5,000,000 devices x 1e12 micro-MB = 5e18. Totals are summed
+# as Python integers (no bound). Every bound also fits its AMOP column (NUMERIC(14,4) money,
+# NUMERIC(18,6) megabytes).
+MAX_CHARGE = Decimal(1_000_000)  # monthly_charge per device
+MAX_RATE = Decimal(10_000)  # overage_rate per block, sms_rate per SMS
+MAX_MB = Decimal(1_000_000)  # allowance_mb, overage_unit_mb, a device's usage_mb (1 TB a month)
+MIN_UNIT_MB = Decimal("0.001")  # overage_unit_mb (1 KB blocks at the finest)
+MAX_SMS = 10_000_000  # a device's sms_count
+MAX_DEVICES = 5_000_000  # devices in one problem
+MAX_CYCLE_DAYS = 31
 
 
 @dataclass(frozen=True)

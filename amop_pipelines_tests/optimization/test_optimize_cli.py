@@ -100,12 +100,12 @@ BAD = [
     (
         "plans",
         lambda p: p.replace("1.00,5,0.50,1", "1.00,5,0,1"),
-        "plans.csv:2: overage_rate: 0 must be above zero",
+        "plans.csv:2: overage_rate: 0 must be at least 0.0001",
     ),
     (
         "plans",
         lambda p: p.replace("3.00,20,4.00,20", "3.00,20,4.00,0"),
-        "plans.csv:4: overage_unit_mb: 0 must be above zero",
+        "plans.csv:4: overage_unit_mb: 0 must be at least 0.001",
     ),
     (
         "plans",
