@@ -27,6 +27,7 @@ EDITABLE = (
     "is_active",
     "mail_to",
 )
+MAX_SETTINGS_CHARS = 10_000
 MAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 
 
@@ -93,6 +94,15 @@ def _problems(values: dict[str, Any], integration: str) -> list[str]:
         wrong = [a for a in addresses if not MAIL.match(a)]
         if wrong:
             problems.append(f"mail_to: {wrong[0]!r} is not a mail address (give addresses, comma-separated)")
+    for field in ("name", "account_name", "base_url", "mail_to"):
+        limit = ServiceProvider.__table__.c[field].type.length  # the column's own bound
+        if values.get(field) is not None and len(str(values[field])) > limit:
+            problems.append(f"{field}: {len(str(values[field])):,} characters, at most {limit}")
+    settings_text = repr(values.get("carrier_settings") or {})
+    if len(settings_text) > MAX_SETTINGS_CHARS:
+        problems.append(
+            f"carrier settings: {len(settings_text):,} characters, at most {MAX_SETTINGS_CHARS:,}"
+        )
     bounded("billing_cycle_end_day", 1, 31)
     bounded("billing_cycle_end_hour", 0, 23)
     bounded("optimization_start_hour", 0, 23)

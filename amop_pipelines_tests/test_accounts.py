@@ -122,3 +122,20 @@ def test_bad_values_are_refused_by_field_and_nothing_is_stored(amop_env):
         in _amop("providers", "edit", "Nobody", "--rate-limit", "3", "--by", "o").output
     )
     assert _stored() == before
+
+
+def test_text_longer_than_its_column_is_refused_by_field_and_nothing_is_stored(amop_env):
+    """PostgreSQL refuses a 101-character name in VARCHAR(100) with a traceback; SQLite would keep
+    it: both are told the limit up front."""
+    assert _amop(*ADD).exit_code == 0
+    before = _stored()
+    values = {"--name": "N" * 101, "--account": "A" * 101, "--base-url": "https://" + "u" * 500}
+    args = [a for pair in values.items() for a in pair]
+    refused = _amop(
+        "providers", "add", "--integration", "jasper", "--time-zone", "UTC", *args, "--by", "admin"
+    )
+    assert refused.exit_code == 1
+    assert "name: 101 characters, at most 100" in refused.output
+    assert "account_name: 101 characters, at most 100" in refused.output
+    assert "base_url: 508 characters, at most 500" in refused.output
+    assert _stored() == before

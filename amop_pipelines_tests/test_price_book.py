@@ -123,7 +123,10 @@ def test_a_book_with_a_bad_row_is_refused_whole_and_stores_nothing(engine, tmp_p
     )
     assert result.exit_code == 2
     lines = result.output.splitlines()
-    assert f"{path}:3: overage_rate: -0.5 must be at least 0.0001 (a plan without it cannot be optimized)" in lines
+    assert (
+        f"{path}:3: overage_rate: -0.5 must be at least 0.0001 (a plan without it cannot be optimized)"
+        in lines
+    )
     assert f"{path}:4: pooled: 'maybe' must be true or false" in lines
     after, allowed_after = _plan(engine, JASPER.name, "J-PAYG")
     assert (after.monthly_charge, allowed_after) == (before.monthly_charge, allowed_before)
