@@ -122,24 +122,23 @@ def create_request(
         )
         .returning(ChangeRequest.id, ChangeRequest.request_id, ChangeRequest.state)
     ).one()
-    connection.execute(
-        insert(ChangeItem),
-        [
-            {
-                "change_request_id": request.id,
-                "row_number": row,
-                "iccid": item["iccid"],
-                "device_id": item["device_id"],
-                "parameters": item["parameters"],
-                "previous_values": item.get("previous_values"),
-                "state": "pending",
-                "idempotency_key": f"{request.request_id}:{row}",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row, item in enumerate(items, start=1)
-        ],
+    rows = (
+        {
+            "change_request_id": request.id,
+            "row_number": row,
+            "iccid": item["iccid"],
+            "device_id": item["device_id"],
+            "parameters": item["parameters"],
+            "previous_values": item.get("previous_values"),
+            "state": "pending",
+            "idempotency_key": f"{request.request_id}:{row}",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for row, item in enumerate(items, start=1)
     )
+    for chunk in in_chunks(rows):  # one statement's parameters stay small, whatever the file's size
+        connection.execute(insert(ChangeItem), chunk)
     audit(
         connection,
         requested_by,

@@ -46,34 +46,36 @@ def validate(
     seen: dict[str, int] = {}
     valid: list[ValidItem] = []
     with Session(engine) as session:
-        devices = {}
-        for iccids in in_chunks(row.values["iccid"] for row in rows):
-            devices.update(
-                {d.iccid: d for d in session.scalars(select(Device).where(Device.iccid.in_(iccids)))}
-            )
-        for row in rows:
-            values = row.values
-            iccid = values["iccid"]
-            if (why := iccid_problem(iccid)) is not None:
-                problem(row.line, "iccid", why)
-                continue
-            if iccid in seen:
-                problem(row.line, "iccid", f"'{iccid}' appears twice (first on line {seen[iccid]})")
-                continue
-            seen[iccid] = row.line
-            device = devices.get(iccid)
-            if device is None or device.is_archived:
-                problem(
-                    row.line,
-                    "iccid",
-                    f"unknown device '{iccid}'" if device is None else f"'{iccid}' is archived",
-                )
-                continue
-            before = len(problems)
-            change_type.rule(session, device, values, lambda f, m, line=row.line: problem(line, f, m))
-            if len(problems) == before:
-                parameters = {k: v for k, v in values.items() if k != "iccid" and v != ""}
-                valid.append(ValidItem(row.line, iccid, device.id, parameters))
+        # in chunks: each chunk's devices are loaded once and let go before the next (a file at the
+        # row limit would otherwise hold every device's ORM object at once)
+        for chunk in in_chunks(rows):
+            wanted = [row.values["iccid"] for row in chunk]
+            devices = {d.iccid: d for d in session.scalars(select(Device).where(Device.iccid.in_(wanted)))}
+            for row in chunk:
+                values = row.values
+                iccid = values["iccid"]
+                if (why := iccid_problem(iccid)) is not None:
+                    problem(row.line, "iccid", why)
+                    continue
+                if iccid in seen:
+                    problem(row.line, "iccid", f"'{iccid}' appears twice (first on line {seen[iccid]})")
+                    continue
+                seen[iccid] = row.line
+                device = devices.get(iccid)
+                if device is None or device.is_archived:
+                    problem(
+                        row.line,
+                        "iccid",
+                        f"unknown device '{iccid}'" if device is None else f"'{iccid}' is archived",
+                    )
+                    continue
+                before = len(problems)
+                change_type.rule(session, device, values, lambda f, m, line=row.line: problem(line, f, m))
+                if len(problems) == before:
+                    parameters = {k: v for k, v in values.items() if k != "iccid" and v != ""}
+                    valid.append(ValidItem(row.line, iccid, device.id, parameters))
+            devices.clear()
+            session.expunge_all()
     return valid, problems
 
 
