@@ -122,7 +122,7 @@ def providers_list() -> None:
 @click.option("--name", required=True, help="The account's name in AMOP (its partition key derives from it).")
 @click.option("--integration", required=True, help="The carrier: one of the registered integrations.")
 @_account_options
-@click.option("--by", required=True, help="Who adds it (audited).")
+@click.option("--by", default=None, help="Who adds it (audited; with users set up, your token says).")
 def providers_add(name: str, integration: str, by: str, **options) -> None:
     """Add a carrier account; a wrong value is refused by name and nothing is stored."""
     from amop_pipelines.accounts import AccountError, add_account
@@ -131,7 +131,7 @@ def providers_add(name: str, integration: str, by: str, **options) -> None:
     migrate.upgrade(database_url())
     values = {"name": name, "integration": integration, **_account_values(options)}
     try:
-        account = add_account(_engine(), values, _named(by, "--by"))
+        account = add_account(_engine(), values, _acting(by, "--by", "admin"))
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(account.line())
@@ -141,13 +141,13 @@ def providers_add(name: str, integration: str, by: str, **options) -> None:
 @click.argument("name")
 @_account_options
 @click.option("--active/--inactive", "is_active", default=None, help="Sync and optimize it, or not.")
-@click.option("--by", required=True, help="Who edits it (audited).")
+@click.option("--by", default=None, help="Who edits it (audited; with users set up, your token says).")
 def providers_edit(name: str, by: str, **options) -> None:
     """Change an account's settings (carrier settings are merged)."""
     from amop_pipelines.accounts import AccountError, edit_account
 
     try:
-        account = edit_account(_engine(), name, _account_values(options), _named(by, "--by"))
+        account = edit_account(_engine(), name, _account_values(options), _acting(by, "--by", "admin"))
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(account.line())
@@ -425,8 +425,12 @@ def changes_types() -> None:
 @changes.command("submit")
 @click.argument("change_type")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--requested-by", default="operator", show_default=True, help="Who asks for the change.")
-def changes_submit(change_type: str, file: Path, requested_by: str) -> None:
+@click.option(
+    "--requested-by",
+    default=None,
+    help="Who asks for the change (default operator; with users set up, your token says).",
+)
+def changes_submit(change_type: str, file: Path, requested_by: str | None) -> None:
     """File a bulk change request of CHANGE_TYPE from FILE.csv; the last line is request_id=<id>.
 
     A file with any invalid row is rejected whole, one line per problem as FILE:ROW: field:
@@ -438,7 +442,9 @@ def changes_submit(change_type: str, file: Path, requested_by: str) -> None:
     migrate.upgrade(database_url())
     engine = _engine()
     try:
-        request_id = submit_file(engine, change_type, file, requested_by)
+        request_id = submit_file(
+            engine, change_type, file, _acting(requested_by, "--requested-by", "requester", "operator")
+        )
     except RejectedFile as rejected:
         click.echo(str(rejected), err=True)  # the first problems and how many in all
         sys.exit(2)
@@ -468,11 +474,17 @@ def _notify_approvers(engine, request_id: str) -> bool:
 
 @changes.command("approve")
 @click.argument("request_id")
-@click.option("--by", "approver", required=True, help="Who approves (never the requester).")
+@click.option(
+    "--by",
+    "approver",
+    default=None,
+    help="Who approves (never the requester; with users set up, your token says).",
+)
 def changes_approve(request_id: str, approver: str) -> None:
     """Approve a request that waits for approval."""
     from amop_pipelines.changes.requests import ChangeError, approve
 
+    approver = _acting(approver, "--by", "approver")
     try:
         state = approve(_engine(), request_id, approver)
     except ChangeError as error:
@@ -525,14 +537,14 @@ def changes_list(state: str | None, provider: str | None) -> None:
 
 @changes.command("cancel")
 @click.argument("request_id")
-@click.option("--by", required=True, help="Who cancels (audited).")
+@click.option("--by", default=None, help="Who cancels (audited; with users set up, your token says).")
 def changes_cancel(request_id: str, by: str) -> None:
     """Cancel the request's items not sent to the carrier yet (sent ones finish)."""
     from amop_pipelines.changes.administration import cancel_request
     from amop_pipelines.changes.requests import ChangeError
 
     try:
-        cancelled, state = cancel_request(_engine(), request_id, _named(by, "--by"))
+        cancelled, state = cancel_request(_engine(), request_id, _acting(by, "--by", "requester"))
     except ChangeError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"request {request_id}: {cancelled} items cancelled; state: {state}")
@@ -540,14 +552,14 @@ def changes_cancel(request_id: str, by: str) -> None:
 
 @changes.command("retry")
 @click.argument("request_id")
-@click.option("--by", required=True, help="Who retries (audited).")
+@click.option("--by", default=None, help="Who retries (audited; with users set up, your token says).")
 def changes_retry(request_id: str, by: str) -> None:
     """Run the request's failed and dead items again, as a new round (the sensor launches it)."""
     from amop_pipelines.changes.administration import retry_request
     from amop_pipelines.changes.requests import ChangeError
 
     try:
-        retried = retry_request(_engine(), request_id, _named(by, "--by"))
+        retried = retry_request(_engine(), request_id, _acting(by, "--by", "requester"))
     except ChangeError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"request {request_id}: {retried} items to run again; state: pending")
@@ -575,23 +587,42 @@ def changes_export(request_id: str, out: Path) -> None:
     click.echo(f"{rows} items written to {out}")
 
 
-def _named(name: str, option: str) -> str:
-    if not name.strip():
+def _acting(typed: str | None, option: str, role: str, default: str | None = None) -> str:
+    """Who acts. With users set up (`amop users`), the user AMOP_TOKEN proves, holding `role`; a
+    name typed beside it must be theirs. Before the first user, the typed name as given."""
+    from amop_pipelines.db import migrate
+    from amop_pipelines.identities import IdentityError, acting_user, identities_enabled
+
+    migrate.upgrade(database_url())
+    engine = _engine()
+    if identities_enabled(engine):
+        try:
+            return acting_user(engine, settings.get(settings.TOKEN_ENV), role, typed).name
+        except IdentityError as error:
+            raise click.ClickException(str(error)) from None
+    name = typed if typed is not None else default
+    if name is None or not name.strip():
         raise click.ClickException(f"{option} must name someone")
     return name.strip()
 
 
 @changes.command("rollback")
 @click.argument("request_id")
-@click.option("--requested-by", default="operator", show_default=True, help="Who asks for the rollback.")
-def changes_rollback(request_id: str, requested_by: str) -> None:
+@click.option(
+    "--requested-by",
+    default=None,
+    help="Who asks for the rollback (default operator; with users, your token says).",
+)
+def changes_rollback(request_id: str, requested_by: str | None) -> None:
     """File a request taking each device a rate plan request changed back to its previous plan;
     the last line is request_id=<id>."""
     from amop_pipelines.changes.requests import ChangeError, RejectedFile, rollback_request, status
 
     engine = _engine()
     try:
-        new_id = rollback_request(engine, request_id, requested_by)
+        new_id = rollback_request(
+            engine, request_id, _acting(requested_by, "--requested-by", "requester", "operator")
+        )
     except RejectedFile as rejected:  # a device changed since: its previous plan no longer fits
         click.echo(str(rejected), err=True)
         sys.exit(2)
@@ -600,6 +631,79 @@ def changes_rollback(request_id: str, requested_by: str) -> None:
     for line in status(engine, new_id).lines():
         click.echo(line)
     click.echo(f"request_id={new_id}")
+
+
+@main.group()
+def users() -> None:
+    """The people who act in AMOP, their roles (requester, approver, admin) and tokens."""
+
+
+def _admin_or_first():
+    """The acting admin, or None when no user exists yet (the first one is being added)."""
+    from amop_pipelines.identities import IdentityError, acting_user, identities_enabled
+
+    engine = _engine()
+    if not identities_enabled(engine):
+        return None
+    try:
+        return acting_user(engine, settings.get(settings.TOKEN_ENV), "admin")
+    except IdentityError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help="requester, approver or admin (repeatable)."
+)
+def users_add(name: str, roles: tuple[str, ...]) -> None:
+    """Add a user (an admin's AMOP_TOKEN needed, except for the first user, an admin) and print
+    their token: it is shown once and stored only as a hash."""
+    from amop_pipelines.db import migrate
+    from amop_pipelines.identities import IdentityError, add_user
+
+    migrate.upgrade(database_url())
+    try:
+        token = add_user(_engine(), name, list(roles), _admin_or_first())
+    except IdentityError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{name.strip()} added ({', '.join(sorted(set(roles)))}); their token, shown this once:")
+    click.echo(token)
+
+
+@users.command("token")
+@click.argument("name")
+def users_token(name: str) -> None:
+    """A new token for NAME (yours, or anyone's for an admin); the old one stops working."""
+    from amop_pipelines.identities import IdentityError, authenticate, new_token
+
+    try:
+        token = new_token(_engine(), name, authenticate(_engine(), settings.get(settings.TOKEN_ENV)))
+    except IdentityError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(token)
+
+
+@users.command("revoke")
+@click.argument("name")
+def users_revoke(name: str) -> None:
+    """Revoke NAME's token (an admin's AMOP_TOKEN needed); `amop users token` gives a new one."""
+    from amop_pipelines.identities import IdentityError, acting_user, revoke
+
+    try:
+        revoke(_engine(), name, acting_user(_engine(), settings.get(settings.TOKEN_ENV), "admin"))
+    except IdentityError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{name} revoked")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every user with their roles, and whether their token works."""
+    from amop_pipelines.identities import list_users
+
+    for name, roles, active in list_users(_engine()):
+        click.echo(f"{name}  {roles}  {'active' if active else 'revoked'}")
 
 
 @main.group()

@@ -150,6 +150,7 @@ CARRIER_BASE_URL_ENV = "AMOP_CARRIER_BASE_URL"
 STEP_STORAGE_ENV = "AMOP_STEP_STORAGE"
 S3_ENDPOINT_URL_ENV = "AMOP_S3_ENDPOINT_URL"
 CALLBACK_HOST_ENV = "AMOP_CALLBACK_HOST"
+TOKEN_ENV = "AMOP_TOKEN"
 CALLBACK_PORT_ENV = "AMOP_CALLBACK_PORT"
 
 SETTINGS: dict[str, Setting] = {
@@ -244,6 +245,13 @@ SETTINGS: dict[str, Setting] = {
             None,
             "optimization milestones are also posted here",
             url("http", "https"),
+        ),
+        Setting(
+            TOKEN_ENV,
+            None,
+            "your token, proving who you are to amop commands once users are set up (amop users)",
+            secret_text(20),
+            secret=True,
         ),
         Setting("AMOP_ARCHIVERS", "admin", "who may archive devices (comma-separated)", names),
         Setting("AMOP_APPROVAL_THRESHOLD", "1000", "requests of more devices wait for approval", whole(1)),

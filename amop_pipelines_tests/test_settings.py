@@ -145,6 +145,7 @@ MALFORMED = {
     "AMOP_MAIL_BCC": "@example.com",
     "AMOP_OUTBOX_DIR": "{file}",
     "AMOP_PROGRESS_WEBHOOK_URL": "hooks.example.com/amop",
+    "AMOP_TOKEN": "short",
     "AMOP_ARCHIVERS": " ",
     "AMOP_APPROVAL_THRESHOLD": "0",
     "AMOP_APPROVALS_REQUIRED": "11",

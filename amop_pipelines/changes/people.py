@@ -1,9 +1,13 @@
-"""Names of the people who file and approve changes, compared as people mean them (real
-identities are for later: until then a typed name is all there is, so at least case and
-surrounding spaces must not make another person)."""
+"""Names of the people who file and approve changes, compared as people mean them: case and
+surrounding spaces never make another person (with identities, `identities.py`, the names come
+from authenticated users; without them, typed names are compared the same way)."""
 
 from __future__ import annotations
 
 
+def normalized(name: str) -> str:
+    return name.strip().casefold()
+
+
 def same_person(a: str, b: str) -> bool:
-    return a.strip().casefold() == b.strip().casefold()
+    return normalized(a) == normalized(b)

@@ -101,11 +101,13 @@ def create_request(
     source: str,
     service_provider_id: int | None = None,
     filing_group: str | None = None,
+    min_approvals: int = 0,
 ) -> str:
-    """Store a request with its items and an audit row, in the caller's transaction."""
+    """Store a request with its items and an audit row, in the caller's transaction;
+    `min_approvals` 1 for a requester nobody authenticated (it waits for an approver)."""
     requested_by = person(requested_by, "requested_by")
     now = datetime.now(UTC)
-    required = approvals_needed(change_type, items)
+    required = max(approvals_needed(change_type, items), min_approvals)
     waived = required == 0 and _critical(change_type, items)
     request = connection.execute(
         insert(ChangeRequest)
@@ -178,7 +180,9 @@ def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str)
     return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}")
 
 
-def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str, source: str) -> str:
+def _store(
+    engine: Engine, change_type: str, valid: Sequence, requested_by: str, source: str, min_approvals: int = 0
+) -> str:
     with engine.connect() as connection:
         # what each device was before, kept on its item so that a rollback request can be made
         before = {
@@ -219,6 +223,7 @@ def _store(engine: Engine, change_type: str, valid: Sequence, requested_by: str,
             requested_by,
             source,
             provider_ids.pop() if len(provider_ids) == 1 else None,
+            min_approvals=min_approvals,
         )
 
 
@@ -347,7 +352,12 @@ __all__ = [
 
 
 def submit_rows(
-    engine: Engine, change_type: str, rows: Sequence[dict[str, str]], requested_by: str, source: str
+    engine: Engine,
+    change_type: str,
+    rows: Sequence[dict[str, str]],
+    requested_by: str,
+    source: str,
+    min_approvals: int = 0,
 ) -> str:
     """The launchpad's way in: rows as a file's, validated by the same rules (row N = item N)."""
     requested_by = person(requested_by, "requested_by")
@@ -369,7 +379,7 @@ def submit_rows(
     valid, problems = validate(engine, spec, parsed, source, requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
-    return _store(engine, change_type, valid, requested_by, source)
+    return _store(engine, change_type, valid, requested_by, source, min_approvals)
 
 
 def rollback_request(engine: Engine, request_id: str, requested_by: str) -> str:

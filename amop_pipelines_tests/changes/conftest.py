@@ -15,10 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from amop_pipelines.changes.callbacks import running_receiver
+from amop_pipelines.db.engine import make_engine
 from amop_pipelines.db.models import CarrierCallback, ServiceProvider
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.settings import database_url
 from amop_pipelines.simulator.server import running_simulator, start_simulator_process
 
 SECRET = "s3cret-callback-token"
@@ -119,3 +121,23 @@ def simulator_process():
     yield base
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture
+def fleet(amop_env):
+    """A seeded embedded database; returns some ICCIDs of each kind the tests need."""
+    engine = make_engine(database_url())
+    from amop_pipelines.db import migrate
+
+    migrate.upgrade(database_url())
+    seed_demo(engine, devices=300)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT d.iccid, cp.name, rp.plan_code FROM device d "
+                "JOIN communication_plan cp ON cp.id = d.communication_plan_id "
+                "JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+                "WHERE cp.name = 'CP-CORE' ORDER BY d.iccid"
+            )
+        ).all()
+    yield engine, rows

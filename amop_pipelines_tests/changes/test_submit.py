@@ -7,30 +7,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from amop_pipelines.cli import main
-from amop_pipelines.db.engine import make_engine
 from amop_pipelines.db.models import AuditLog, ChangeItem, ChangeRequest, Device
-from amop_pipelines.demo.seed import seed_demo
-from amop_pipelines.settings import database_url
-
-
-@pytest.fixture
-def fleet(amop_env):
-    """A seeded embedded database; returns some ICCIDs of each kind the tests need."""
-    engine = make_engine(database_url())
-    from amop_pipelines.db import migrate
-
-    migrate.upgrade(database_url())
-    seed_demo(engine, devices=300)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.text(
-                "SELECT d.iccid, cp.name, rp.plan_code FROM device d "
-                "JOIN communication_plan cp ON cp.id = d.communication_plan_id "
-                "JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
-                "WHERE cp.name = 'CP-CORE' ORDER BY d.iccid"
-            )
-        ).all()
-    yield engine, rows
 
 
 def _submit(tmp_path, change_type: str, text: str, *extra: str):
@@ -290,4 +267,4 @@ def test_approval_names_compare_as_people_mean_them_and_critical_changes_keep_an
     blank = _submit(
         tmp_path, "update_device_status", f"iccid,status\n{rows[3][0]},Active\n", "--requested-by", " "
     )
-    assert blank[0].exit_code != 0 and "requested_by must name someone" in blank[0].output
+    assert blank[0].exit_code != 0 and "--requested-by must name someone" in blank[0].output

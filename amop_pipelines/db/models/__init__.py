@@ -42,8 +42,10 @@ from amop_pipelines.db.models.plans import (
     OptimizationGroup,
 )
 from amop_pipelines.db.models.providers import BillingPeriod, ServiceProvider
+from amop_pipelines.db.models.users import AmopUser
 
 __all__ = [
+    "AmopUser",
     "AuditLog",
     "Base",
     "BillingPeriod",

@@ -14,6 +14,7 @@ from amop_pipelines.changes.requests import RejectedFile, status, submit_rows
 from amop_pipelines.changes.summaries import approval_notice
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.notifier import Notifier
+from amop_pipelines.identities import launchpad_requester
 
 
 def item_type(change_type: ChangeType) -> type[dg.Config]:
@@ -47,8 +48,15 @@ def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
         notifier: Notifier,
     ) -> str:
         rows = [item.model_dump() for item in config.items]  # type: ignore[attr-defined]
+        requester, unproven = launchpad_requester(
+            amop_db.engine,
+            context.run.tags.get("dagster/user"),
+            config.requested_by,  # type: ignore[attr-defined]
+        )
         try:
-            request_id = submit_rows(amop_db.engine, change_type, rows, config.requested_by, "launchpad")  # type: ignore[attr-defined]
+            request_id = submit_rows(
+                amop_db.engine, change_type, rows, requester, "launchpad", min_approvals=int(unproven)
+            )
         except RejectedFile as rejected:
             raise dg.Failure(
                 description=f"{len(rejected.problems)} problems; nothing was filed",
@@ -64,6 +72,7 @@ def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
                 "state": state.state,
                 "items": len(rows),
                 "approvers_notified": bool(notice),
+                "requested_by": requester,
             }
         )
         return request_id
