@@ -12,7 +12,9 @@ import numpy as np
 
 from amop_pipelines.optimization.problem import Problem
 
-MAX_PLANS_PER_GROUP = 15  # a larger M2M group is not optimized, and an alert names it
+# A group allowing more plans is not optimized (its devices keep their plans) and an alert names it
+# (the seeds: 15 per M2M group, "a maximum limit per optimization group" for Mobility).
+MAX_PLANS_PER_GROUP = {"M2M": 15, "Mobility": 15}
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,16 @@ class CommGroup:
         return f"{label} [{self.optimization_group}]" if self.optimization_group else label
 
     @property
+    def kind(self) -> str:
+        return "Mobility" if self.optimization_group else "M2M"
+
+    @property
+    def plan_limit(self) -> int:
+        return MAX_PLANS_PER_GROUP[self.kind]
+
+    @property
     def over_plan_limit(self) -> bool:
-        return len(self.plans) > MAX_PLANS_PER_GROUP
+        return len(self.plans) > self.plan_limit
 
 
 def comm_groups(problem: Problem) -> tuple[list[CommGroup], np.ndarray]:

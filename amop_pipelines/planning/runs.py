@@ -13,7 +13,7 @@ import numpy as np
 
 from amop_pipelines.optimization.cost import CostBreakdown, assignment_cost
 from amop_pipelines.optimization.exact import ExactResult, KeyReport, combine_keys, exact_optimize
-from amop_pipelines.optimization.groups import MAX_PLANS_PER_GROUP, CommGroup, comm_groups, independent_sets
+from amop_pipelines.optimization.groups import CommGroup, comm_groups, independent_sets
 from amop_pipelines.optimization.legacy import Candidate, LegacyResult, legacy_optimize
 from amop_pipelines.optimization.problem import Problem
 from amop_pipelines.planning.inputs import LoadedMonth
@@ -28,12 +28,12 @@ class GroupPlan:
 
 
 def plan_groups(month: LoadedMonth) -> GroupPlan:
-    """Comm-plan groups; an M2M group allowing more than 15 plans is not optimized."""
+    """Comm-plan groups; a group allowing more plans than its kind's limit is not optimized."""
     groups, group_of = comm_groups(month.problem)
     skipped = {
-        g.index: f"{len(g.plans)} rate plans, more than the {MAX_PLANS_PER_GROUP} an M2M group may have"
+        g.index: f"{len(g.plans)} rate plans, more than the {g.plan_limit} a {g.kind} group may have"
         for g in groups
-        if g.over_plan_limit and not g.is_mobility
+        if g.over_plan_limit
     }
     optimized = np.flatnonzero(~np.isin(group_of, list(skipped))) if skipped else np.arange(len(group_of))
     return GroupPlan(groups, group_of, skipped, optimized)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from amop_pipelines.db.models import (
     BillingPeriod,
+    CarrierRatePlan,
     CommunicationPlanRatePlan,
     Device,
     Notification,
@@ -463,3 +464,54 @@ def test_an_unreachable_mail_server_fails_no_run_and_its_mail_is_sent_later(worl
     assert len(reports) == 2
     message = email.message_from_bytes(reports[0].content, policy=policy.default)
     assert [a.get_filename().endswith(".xlsx") for a in message.iter_attachments()] == [True]
+
+
+def test_a_mobility_group_over_its_plan_limit_is_skipped_with_an_alert(world):
+    """The PHONE optimization group of TS-MOBILITY given 17 plans: like an M2M group over 15, its
+    devices keep their plans and an alert names it; the TABLET group is optimized."""
+    _, _, engine, _, _ = world
+    provider = _provider(engine, "thingspace")
+    with engine.begin() as connection:
+        phone = connection.scalar(
+            sa.text("SELECT id FROM optimization_group WHERE name = 'PHONE' AND service_provider_id = :p"),
+            {"p": provider.id},
+        )
+        mobility = connection.scalar(
+            sa.text(
+                "SELECT id FROM communication_plan WHERE name = 'TS-MOBILITY' AND service_provider_id = :p"
+            ),
+            {"p": provider.id},
+        )
+        for n in range(14):  # the demo's PHONE group has 3 plans
+            plan_id = connection.execute(
+                sa.insert(CarrierRatePlan)
+                .values(
+                    service_provider_id=provider.id,
+                    plan_code=f"T-MOB-PH-X{n}",
+                    name=f"T-MOB-PH-X{n}",
+                    plan_type="Mobility",
+                    monthly_charge=Decimal(30 + n),
+                    allowance_mb=Decimal(1000 * (n + 1)),
+                    overage_rate=Decimal("0.01"),
+                    overage_unit_mb=Decimal(1),
+                    sms_rate=Decimal(0),
+                    is_pooled=False,
+                    optimization_group_id=phone,
+                    is_priced=True,
+                )
+                .returning(CarrierRatePlan.id)
+            ).scalar_one()
+            connection.execute(
+                sa.insert(CommunicationPlanRatePlan).values(
+                    communication_plan_id=mobility, carrier_rate_plan_id=plan_id
+                )
+            )
+    result = _run(world, provider)
+    assert result.success
+    groups = result.asset_materializations_for_node("comm_plan_groups")[0].metadata
+    assert groups["skipped_groups"].value == "TS-MOBILITY [PHONE]"
+    assert "17 rate plans, more than the 15 a Mobility group may have" in groups["preview"].value
+    assert "TS-MOBILITY [TABLET]" in groups["preview"].value
+    with Session(engine) as session:
+        alerts = session.scalars(sa.select(Notification.subject).where(Notification.kind == "alert")).all()
+    assert any("TS-MOBILITY [PHONE]" in a for a in alerts)

@@ -14,12 +14,16 @@ from amop_pipelines.defs.optimization.assets import comm_plan_groups
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import provider_of
 from amop_pipelines.defs.shared.partitions import provider_months
+from amop_pipelines.optimization.groups import MAX_PLANS_PER_GROUP
 
 
 @dg.asset_check(
     asset=comm_plan_groups,
     partitions_def=provider_months,
-    description="Every M2M comm group allows at most 15 rate plans.",
+    description=(
+        "Every comm group allows at most its kind's number of rate plans "
+        f"({', '.join(f'{kind} {n}' for kind, n in MAX_PLANS_PER_GROUP.items())})."
+    ),
 )
 def comm_groups_within_plan_limit(
     context: dg.AssetCheckExecutionContext, amop_db: AmopDatabase
@@ -45,7 +49,7 @@ def comm_groups_within_plan_limit(
     return dg.AssetCheckResult(
         passed=not over,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"not optimized, over 15 rate plans: {', '.join(over)}" if over else None,
+        description=f"not optimized, over their plan limit: {', '.join(over)}" if over else None,
         metadata={"groups_over_limit": ", ".join(over) or "-"},
     )
 
