@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from amop_pipelines import settings
+from amop_pipelines.changes.priorities import OPERATOR_CHOICES
 from amop_pipelines.changes.registry import CHANGE_TYPES
 from amop_pipelines.settings import SettingError, database_url
 
@@ -430,12 +431,20 @@ def changes_types() -> None:
     default=None,
     help="Who asks for the change (default operator; with users set up, your token says).",
 )
-def changes_submit(change_type: str, file: Path, requested_by: str | None) -> None:
+@click.option(
+    "--priority",
+    type=click.Choice(OPERATOR_CHOICES),
+    default="normal",
+    show_default=True,
+    help="What goes first (pushes before billing close go ahead of all).",
+)
+def changes_submit(change_type: str, file: Path, requested_by: str | None, priority: str) -> None:
     """File a bulk change request of CHANGE_TYPE from FILE.csv; the last line is request_id=<id>.
 
     A file with any invalid row is rejected whole, one line per problem as FILE:ROW: field:
     message, and nothing is stored. `amop changes types` lists each type's columns.
     """
+    from amop_pipelines.changes.priorities import PRIORITIES
     from amop_pipelines.changes.requests import ChangeError, RejectedFile, status, submit_file
     from amop_pipelines.db import migrate
 
@@ -443,7 +452,11 @@ def changes_submit(change_type: str, file: Path, requested_by: str | None) -> No
     engine = _engine()
     try:
         request_id = submit_file(
-            engine, change_type, file, _acting(requested_by, "--requested-by", "requester", "operator")
+            engine,
+            change_type,
+            file,
+            _acting(requested_by, "--requested-by", "requester", "operator"),
+            PRIORITIES[priority],
         )
     except RejectedFile as rejected:
         click.echo(str(rejected), err=True)  # the first problems and how many in all

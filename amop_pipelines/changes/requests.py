@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from amop_pipelines import settings
 from amop_pipelines.changes.csvfile import Problem, RejectedFile, Row, read_change_file
 from amop_pipelines.changes.people import same_person
+from amop_pipelines.changes.priorities import name_of as priority_name
 from amop_pipelines.changes.registry import UnknownChangeType
 from amop_pipelines.changes.registry import change_type as registered_type
 from amop_pipelines.changes.validation import validate
@@ -102,6 +103,7 @@ def create_request(
     service_provider_id: int | None = None,
     filing_group: str | None = None,
     min_approvals: int = 0,
+    priority: int = 0,
 ) -> str:
     """Store a request with its items and an audit row, in the caller's transaction;
     `min_approvals` 1 for a requester nobody authenticated (it waits for an approver)."""
@@ -119,6 +121,7 @@ def create_request(
             approvals_required=required,
             source=source,
             filing_group=filing_group,
+            priority=priority,
             created_at=now,
             updated_at=now,
         )
@@ -169,7 +172,7 @@ def _spec(change_type: str):
         raise ChangeError(str(unknown)) from None
 
 
-def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str) -> str:
+def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str, priority: int = 0) -> str:
     """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
     requested_by = person(requested_by, "requested_by")
     spec = _spec(change_type)
@@ -177,11 +180,17 @@ def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str)
     valid, problems = validate(engine, spec, rows, str(path), requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
-    return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}")
+    return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}", priority=priority)
 
 
 def _store(
-    engine: Engine, change_type: str, valid: Sequence, requested_by: str, source: str, min_approvals: int = 0
+    engine: Engine,
+    change_type: str,
+    valid: Sequence,
+    requested_by: str,
+    source: str,
+    min_approvals: int = 0,
+    priority: int = 0,
 ) -> str:
     with engine.connect() as connection:
         # what each device was before, kept on its item so that a rollback request can be made
@@ -224,6 +233,7 @@ def _store(
             source,
             provider_ids.pop() if len(provider_ids) == 1 else None,
             min_approvals=min_approvals,
+            priority=priority,
         )
 
 
@@ -288,11 +298,13 @@ class RequestStatus:
     approvals: int
     approvals_required: int
     items_by_state: dict[str, int]
+    priority: int = 0
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{state} {count}" for state, count in sorted(self.items_by_state.items()))
         return [
-            f"request {self.request_id}: {self.change_type} by {self.requested_by}",
+            f"request {self.request_id}: {self.change_type} by {self.requested_by}, "
+            f"priority {priority_name(self.priority)}",
             f"state: {self.state} (approvals {self.approvals} of {self.approvals_required})",
             f"items: {counts}",
         ]
@@ -321,6 +333,7 @@ def status(engine: Engine, request_id: str) -> RequestStatus:
         approvals,
         request.approvals_required,
         counts,
+        request.priority,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from amop_pipelines.changes.priorities import GO_RUN
 from amop_pipelines.changes.requests import create_request
 from amop_pipelines.changes.types import change_carrier_rate_plan
 from amop_pipelines.db.models import ServiceProvider
@@ -67,6 +68,7 @@ def queue_rate_plan_changes(
                 source,
                 provider.id,
                 filing_group,
+                priority=GO_RUN,  # pushes before close go ahead of everything else of the account
             )
             for batch in batches(queued)
         ]

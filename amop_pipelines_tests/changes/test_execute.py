@@ -279,3 +279,42 @@ def test_a_request_whose_run_failed_before_its_round_started_is_launched_again(w
     assert (
         not held.run_requests and f"held after 3 failed runs: {request_id}" in held.skip_reason.skip_message
     )
+
+
+def test_a_push_before_close_is_launched_ahead_of_earlier_requests_of_the_account(world, sqlite_url):
+    """Two requests filed earlier (normal, low) and then a Go run's push: the sensor launches the
+    push first, and each run carries its request's priority for the run queue to dequeue by."""
+    import dagster as dg
+    from sqlalchemy.orm import Session
+
+    from amop_pipelines.changes.priorities import PRIORITIES
+    from amop_pipelines.changes.requests import status
+    from amop_pipelines.defs.changes.sensors import change_requests_sensor
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.planning.requests import queue_rate_plan_changes
+
+    _, engine, _, tmp_path = world
+    first, second, third = _jasper_devices(engine, 3)
+    normal = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, [first]), "alice")
+    low = submit_file(
+        engine, "change_carrier_rate_plan", _plan_file(tmp_path, [second]), "alice", PRIORITIES["low"]
+    )
+    with Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    iccid, plan, device_id = third
+    target = "J-POOL-20MB" if plan != "J-POOL-20MB" else "J-POOL-5MB"
+    (push,) = queue_rate_plan_changes(
+        engine, provider, [(device_id, iccid, target, plan)], "optimization", "session 1"
+    ).request_ids
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
+            instance=instance, resources={"amop_db": AmopDatabase(url=sqlite_url)}
+        ) as context,
+    ):
+        launched = change_requests_sensor(context).run_requests
+    assert [r.tags["amop/change-request"] for r in launched] == [push, normal, low]
+    assert [r.tags["dagster/priority"] for r in launched] == ["20", "0", "-10"]
+    assert "priority before-close" in status(engine, push).lines()[0]
+    assert "priority low" in status(engine, low).lines()[0]

@@ -33,6 +33,7 @@ class ChangeRequest(Base):
     filing_group: Mapped[str | None] = mapped_column(String(64), index=True)
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     rounds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # runs started
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # changes/priorities.py
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -14,17 +14,22 @@ from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.sync.providers import provider_key
 
 CHANGE_REQUEST_TAG = "amop/change-request"
+PRIORITY_TAG = "dagster/priority"  # the run queue dequeues higher values first
 MAX_FAILED_RUNS = 3  # runs of one request that may fail in a row before it waits for an operator
 
 
-def _round_request(request_id: str, rounds: int, failed_runs: int, account: str | None) -> dg.RunRequest:
+def _round_request(
+    request_id: str, rounds: int, failed_runs: int, account: str | None, priority: int = 0
+) -> dg.RunRequest:
     """The run key names the request, its round and the runs that failed before: one run per round
-    however often ticks see it, and a new one after a run failed (even before its round started)."""
+    however often ticks see it, and a new one after a run failed (even before its round started).
+    The request's priority becomes the run's `dagster/priority`: the run queue dequeues by it."""
     key = request_id if rounds == 0 else f"{request_id}:round-{rounds + 1}"
     return dg.RunRequest(
         run_key=key + (f":after-{failed_runs}-failed" if failed_runs else ""),
         run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
-        tags={CHANGE_REQUEST_TAG: request_id} | ({ACCOUNT_TAG: account} if account else {}),
+        tags={CHANGE_REQUEST_TAG: request_id, PRIORITY_TAG: str(priority)}
+        | ({ACCOUNT_TAG: account} if account else {}),
     )
 
 
@@ -45,14 +50,21 @@ def _runs(instance: dg.DagsterInstance, request_id: str) -> tuple[bool, int]:
 @dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     """A run for each pending request (approved and new, or with items ready for their next step),
+    in priority order (pushes before billing close first),
     for each request whose last run ended while it was still running, and again for a request
     whose run failed (up to MAX_FAILED_RUNS in a row; the failure alert says so each time)."""
     with Session(amop_db.engine) as session:
         requests = session.execute(
-            select(ChangeRequest.request_id, ChangeRequest.rounds, ChangeRequest.state, ServiceProvider.name)
+            select(
+                ChangeRequest.request_id,
+                ChangeRequest.rounds,
+                ChangeRequest.state,
+                ChangeRequest.priority,
+                ServiceProvider.name,
+            )
             .outerjoin(ServiceProvider, ServiceProvider.id == ChangeRequest.service_provider_id)
             .where(ChangeRequest.state.in_(("pending", "running")))
-            .order_by(ChangeRequest.id)
+            .order_by(ChangeRequest.priority.desc(), ChangeRequest.id)  # what goes first, first
         ).all()
     run_requests, held = [], []
     for request in requests:
@@ -63,7 +75,9 @@ def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
             held.append(request.request_id)
             continue
         account = provider_key(request.name) if request.name else None
-        run_requests.append(_round_request(request.request_id, request.rounds, failed, account))
+        run_requests.append(
+            _round_request(request.request_id, request.rounds, failed, account, request.priority)
+        )
     skip = f"held after {MAX_FAILED_RUNS} failed runs: {', '.join(held)}" if held else None
     return dg.SensorResult(run_requests=run_requests, skip_reason=None if run_requests else skip)
 
