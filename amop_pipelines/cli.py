@@ -438,7 +438,12 @@ def changes_types() -> None:
     show_default=True,
     help="What goes first (pushes before billing close go ahead of all).",
 )
-def changes_submit(change_type: str, file: Path, requested_by: str | None, priority: str) -> None:
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and show what would change and cost; store nothing."
+)
+def changes_submit(
+    change_type: str, file: Path, requested_by: str | None, priority: str, dry_run: bool
+) -> None:
     """File a bulk change request of CHANGE_TYPE from FILE.csv; the last line is request_id=<id>.
 
     A file with any invalid row is rejected whole, one line per problem as FILE:ROW: field:
@@ -450,6 +455,21 @@ def changes_submit(change_type: str, file: Path, requested_by: str | None, prior
 
     migrate.upgrade(database_url())
     engine = _engine()
+    if dry_run:
+        from amop_pipelines.changes.dry_run import dry_run as rehearse
+
+        try:
+            rehearsal = rehearse(
+                engine, change_type, file, _acting(requested_by, "--requested-by", "requester", "operator")
+            )
+        except RejectedFile as rejected:
+            click.echo(str(rejected), err=True)
+            sys.exit(2)
+        except ChangeError as error:
+            raise click.ClickException(str(error)) from error
+        for line in rehearsal.lines():
+            click.echo(line)
+        return
     try:
         request_id = submit_file(
             engine,

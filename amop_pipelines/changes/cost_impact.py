@@ -65,32 +65,56 @@ def cost_impact(
             )
             if values and values.get("rate_plan")
         }
-        provider = session.get(ServiceProvider, request.service_provider_id)
-        period = period_containing(
-            now, provider.billing_cycle_end_day, provider.billing_cycle_end_hour, provider.time_zone
-        )
-        billing_period = session.scalars(
-            select(BillingPeriod).filter_by(
-                service_provider_id=provider.id, billing_month=period.billing_month
-            )
-        ).one_or_none()
+        provider, period, billing_period = _running_period(session, request.service_provider_id, now)
     if not previous or billing_period is None:
         return None
+    current, previous_total, changed = _month_with(engine, provider, billing_period, period, previous, now)
+    return CostImpact(period.billing_month, changed, previous_total, current)
+
+
+def planned_cost_impact(
+    engine: Engine, provider_id: int, planned: dict[int, str], now: datetime | None = None
+) -> CostImpact | None:
+    """What changing these devices' plans (device id -> plan code) would do to the provider's
+    running month, before anything is filed (a dry run). None without usage for the period yet."""
+    now = now or datetime.now(UTC)
+    with Session(engine) as session:
+        provider, period, billing_period = _running_period(session, provider_id, now)
+    if not planned or billing_period is None:
+        return None
+    current, planned_total, changed = _month_with(engine, provider, billing_period, period, planned, now)
+    return CostImpact(period.billing_month, changed, current, planned_total)
+
+
+def _running_period(session: Session, provider_id: int, now: datetime) -> tuple:
+    """The provider, its billing period running at `now`, and that period's row (None before its
+    first sync)."""
+    provider = session.get(ServiceProvider, provider_id)
+    session.expunge(provider)
+    period = period_containing(
+        now, provider.billing_cycle_end_day, provider.billing_cycle_end_hour, provider.time_zone
+    )
+    billing_period = session.scalars(
+        select(BillingPeriod).filter_by(service_provider_id=provider.id, billing_month=period.billing_month)
+    ).one_or_none()
+    if billing_period is not None:
+        session.expunge(billing_period)
+    return provider, period, billing_period
+
+
+def _month_with(engine, provider, billing_period, period, replaced: dict[int, str], now) -> tuple:
+    """The month priced on the devices' current plans and with some devices on other plans:
+    (current total, total with the replacements, devices replaced)."""
     loaded = load_month(engine, provider.id, billing_period, period, as_of=now)
     problem = loaded.problem
-    after = problem.devices.current.copy()
-    before = after.copy()
+    current = problem.devices.current.copy()
+    other = current.copy()
     plan_index = {code: index for index, code in enumerate(problem.plans.codes)}
     changed = 0
     for row, device_id in enumerate(loaded.device_ids.tolist()):
-        if device_id in previous and previous[device_id] in plan_index:
-            before[row] = plan_index[previous[device_id]]
+        if device_id in replaced and replaced[device_id] in plan_index:
+            other[row] = plan_index[replaced[device_id]]
             changed += 1
-    priced = np.flatnonzero((before >= 0) & (after >= 0))  # devices on a plan the optimizer knows
+    priced = np.flatnonzero((current >= 0) & (other >= 0))  # devices on a plan the optimizer knows
     sub = problem.subset(priced)
-    return CostImpact(
-        period.billing_month,
-        changed,
-        assignment_cost(sub, before[priced]).total,
-        assignment_cost(sub, after[priced]).total,
-    )
+    return assignment_cost(sub, current[priced]).total, assignment_cost(sub, other[priced]).total, changed
