@@ -170,11 +170,20 @@ def db_upgrade(revision: str) -> None:
 
 
 @db.command("downgrade")
-@click.option("--revision", default="base", show_default=True, help="Alembic revision to go back to.")
-def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION ('base' drops every AMOP table)."""
+@click.option("--revision", required=True, help="Alembic revision to go back to ('base' drops every table).")
+@click.option(
+    "--yes", "confirmed", is_flag=True, help="Confirm: the columns and tables removed lose their data."
+)
+def db_downgrade(revision: str, confirmed: bool) -> None:
+    """Revert migrations down to REVISION, losing the data of what they added; needs --yes."""
     from amop_pipelines.db import migrate
 
+    current = migrate.current_revision(database_url()) or "base"
+    if not confirmed:
+        raise click.ClickException(
+            f"the database is at revision {current}; going back to {revision} deletes the data of every "
+            "table and column added since. Nothing was changed: run again with --yes to do it"
+        )
     migrate.downgrade(database_url(), revision)
     click.echo(f"database at revision {migrate.current_revision(database_url()) or 'base'}")
 

@@ -40,3 +40,19 @@ def test_seed_refuses_an_impossible_fleet_size(amop_env):
     result = CliRunner().invoke(main, ["demo", "seed", "--devices", "0"])
     assert result.exit_code != 0
     assert "--devices" in result.output
+
+
+def test_db_downgrade_needs_a_revision_and_a_confirmation_and_changes_nothing_without_them(amop_env):
+    from amop_pipelines.db import migrate
+    from amop_pipelines.settings import database_url
+
+    migrate.upgrade(database_url())
+    head = migrate.current_revision(database_url())
+    runner = CliRunner()
+    bare = runner.invoke(main, ["db", "downgrade"])
+    assert bare.exit_code == 2 and "Missing option '--revision'" in bare.output
+    unconfirmed = runner.invoke(main, ["db", "downgrade", "--revision", "base"])
+    assert unconfirmed.exit_code == 1 and "Nothing was changed: run again with --yes" in unconfirmed.output
+    assert migrate.current_revision(database_url()) == head
+    confirmed = runner.invoke(main, ["db", "downgrade", "--revision", "0007", "--yes"])
+    assert confirmed.exit_code == 0 and migrate.current_revision(database_url()) == "0007"
