@@ -121,7 +121,13 @@ def reconcile_carrier_callbacks(
     )
 
 
-@dg.job(tags={"amop/kind": "change"})
+@dg.job(
+    tags={"amop/kind": "change"},
+    description=(
+        "Settles the items awaiting carrier callbacks from the stored callbacks, and checks on the "
+        "carrier the items that waited too long. Launched by callback_reconciliation_sensor."
+    ),
+)
 def reconcile_callbacks_job() -> None:
     reconcile_carrier_callbacks()
 
@@ -157,7 +163,10 @@ def register_carrier_callbacks(
     )
 
 
-@dg.job(tags={"amop/kind": "setup"})
+@dg.job(
+    tags={"amop/kind": "setup"},
+    description="Points a ThingSpace account's callbacks at AMOP's receiver (launch it from the launchpad).",
+)
 def register_callbacks_job() -> None:
     register_carrier_callbacks()
 

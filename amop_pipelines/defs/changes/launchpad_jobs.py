@@ -79,7 +79,14 @@ def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
 
     file_request.__doc__ = f"File a {spec.title} request from the typed items."
 
-    @dg.job(name=f"{change_type}_job", tags={"amop/kind": "change"})
+    @dg.job(
+        name=f"{change_type}_job",
+        tags={"amop/kind": "change"},
+        description=(
+            f"Files a {spec.title} request from typed items (the launchpad's form), checked like "
+            "`amop changes submit`; change_requests_sensor runs it once approved."
+        ),
+    )
     def change_job() -> None:
         file_request()
 

@@ -47,7 +47,16 @@ def _runs(instance: dg.DagsterInstance, request_id: str) -> tuple[bool, int]:
     return going, failed
 
 
-@dg.sensor(job=change_request_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=change_request_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Watches change requests: launches change_request_job for each pending one (approved, or "
+        "with items ready for their next step), in priority order, and again for one whose run "
+        "failed (held after 3 failed runs in a row)."
+    ),
+)
 def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     """A run for each pending request (approved and new, or with items ready for their next step),
     in priority order (pushes before billing close first),
@@ -83,7 +92,13 @@ def change_requests_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
 
 
 @dg.sensor(
-    job=change_request_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING
+    description=(
+        "Watches scheduled customer plan changes: launches change_request_job for a request once "
+        "the effective date of one of its items has come."
+    ),
+    job=change_request_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def effective_dates_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     """A run for each request with scheduled items whose effective date has come."""
@@ -109,7 +124,13 @@ def effective_dates_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDat
 
 
 @dg.sensor(
-    job=reconcile_callbacks_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+    description=(
+        "Watches the stored carrier callbacks: launches reconcile_callbacks_job when new ones "
+        "arrive, or every ten minutes while items wait for theirs."
+    ),
+    job=reconcile_callbacks_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def callback_reconciliation_sensor(
     context: dg.SensorEvaluationContext, amop_db: AmopDatabase

@@ -36,7 +36,15 @@ def current_time() -> datetime:
     return datetime.now(UTC)
 
 
-@dg.sensor(job=optimization_job, minimum_interval_seconds=60)
+@dg.sensor(
+    job=optimization_job,
+    minimum_interval_seconds=60,
+    description=(
+        "Watches each active provider's billing close: in its optimization window (from the "
+        "account's start hour on the days before close, hourly on the last day) it launches "
+        "optimization_job for the provider's month, one per slot (run key: provider, month, slot)."
+    ),
+)
 def optimization_window_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     """Requests each provider's optimization run (sync, then optimization) when its slot comes."""
     now = current_time()

@@ -19,7 +19,14 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_failure_sensor(
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    monitor_all_code_locations=False,
+    description=(
+        "Watches every run of the code location: when one fails, marks its optimization session "
+        "failed or notes it in its change request's audit trail, and mails the failing steps."
+    ),
+)
 def failure_alert_sensor(
     context: dg.RunFailureSensorContext, amop_db: AmopDatabase, notifier: Notifier
 ) -> None:

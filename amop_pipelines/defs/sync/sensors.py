@@ -7,7 +7,14 @@ from amop_pipelines.defs.shared.partitions import providers
 from amop_pipelines.sync.providers import active_provider_keys
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Watches the carrier accounts: adds a provider partition when an account is added or "
+        "activated, removes it when deactivated. Launches no run."
+    ),
+)
 def provider_partitions_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     """Adds partitions for new active providers and removes those of deactivated ones."""
     wanted = set(active_provider_keys(amop_db.engine))
