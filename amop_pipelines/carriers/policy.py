@@ -231,7 +231,11 @@ class CarrierHttp:
                 response = self.client.request(method, path, headers=headers() if headers else None, **kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 self.breaker.record(False)
-                raise NotSentError(f"{what} failed: {error.__class__.__name__}") from error
+                raise NotSentError(
+                    f"{what} failed: {error.__class__.__name__}: no connection to {self.client.base_url} "
+                    "(check the account's base URL or AMOP_CARRIER_BASE_URL, that the carrier, or the "
+                    "simulator `amop simulator serve`, is up and reachable from this host)"
+                ) from error
             except httpx.TimeoutException as error:
                 self.breaker.record(False)
                 raise TransientCarrierError(f"{what} timed out") from error

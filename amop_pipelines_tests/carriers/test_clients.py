@@ -200,3 +200,16 @@ def test_rate_plans_arrive_by_code_with_their_allowance_and_no_price(sim):
     assert ts["T-MOB-PH-2GB"].allowance_mb == Decimal("2048")  # sizeKb / 1024
     assert ts["T-MOB-PH-2GB"].name != "T-MOB-PH-2GB"  # devices and changes name the code, not the name
     assert not any(hasattr(p, "monthly_charge") for p in [*jasper.values(), *ts.values()])
+
+
+def test_no_connection_names_the_carrier_url_and_what_to_check():
+    from amop_pipelines.carriers.jasper import JasperClient
+    from amop_pipelines.simulator.server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/rws/api/v1"
+    client = JasperClient(url, CREDS.jasper_username, CREDS.jasper_api_key, replace(FAST, max_attempts=1))
+    with pytest.raises(TransientCarrierError) as refused:
+        client.rate_plans()
+    message = str(refused.value)
+    assert "ConnectError" in message and f"no connection to {url}" in message
+    assert "AMOP_CARRIER_BASE_URL" in message and "amop simulator serve" in message
