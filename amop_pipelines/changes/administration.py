@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select, update
 
 from amop_pipelines.changes.executor import summarize
 from amop_pipelines.changes.requests import ChangeError, _request, audit
-from amop_pipelines.changes.states import FINISHED
+from amop_pipelines.changes.states import FINISHED, ITEM_FAILURES
 from amop_pipelines.contracts import write_csv
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, ServiceProvider
 
@@ -27,7 +27,7 @@ REQUEST_STATES = (
     "cancelled",
 )
 NOT_SENT = ("pending", "scheduled")  # item states that never reached the carrier (with no attempt)
-RETRYABLE = ("failed", "dead")
+RETRYABLE = ITEM_FAILURES
 EXPORT_COLUMNS = (
     "row",
     "iccid",

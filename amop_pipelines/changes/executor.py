@@ -25,7 +25,7 @@ from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError, 
 from amop_pipelines.changes.change_type import ONE_STEP, Handler
 from amop_pipelines.changes.registry import change_type
 from amop_pipelines.changes.requests import ChangeError, audit
-from amop_pipelines.changes.states import FINISHED, TERMINAL
+from amop_pipelines.changes.states import FINISHED, ITEM_FAILURES, TERMINAL
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
 
 RUNNABLE = ("pending", "retry", "in_progress")
@@ -407,5 +407,5 @@ def summarize(engine: Engine, request_id: str, actor: str = "change-engine") -> 
     else:
         state = "scheduled"  # what is left waits for its effective date
     _set_request(engine, request_id, actor, state)
-    failures = [(row.iccid, row.last_error or row.state) for row in rows if row.state in ("failed", "dead")]
+    failures = [(row.iccid, row.last_error or row.state) for row in rows if row.state in ITEM_FAILURES]
     return ExecutionReport(request_id, state, counts, failures)

@@ -2,3 +2,4 @@
 
 TERMINAL = ("completed", "failed", "dead", "cancelled")  # item states: nothing more will happen
 FINISHED = ("completed", "completed_with_errors", "cancelled")  # request states
+ITEM_FAILURES = ("failed", "dead")  # item states that end a request with errors

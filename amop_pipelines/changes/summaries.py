@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select, update
 
 from amop_pipelines.changes.cost_impact import cost_impact
-from amop_pipelines.changes.states import FINISHED
+from amop_pipelines.changes.states import FINISHED, ITEM_FAILURES
 from amop_pipelines.db.models import ChangeItem, ChangeRequest
 
 REPORTED = ":reported"  # appended to a group's name once its summary is sent
@@ -74,7 +74,7 @@ def summary_for(engine: Engine, request_id: str) -> Summary | None:
     if impact is not None:
         lines.append(impact.line().capitalize() + ".")
     lines += [
-        f"{item.iccid}: {item.last_error or item.state}" for item in items if item.state in ("failed", "dead")
+        f"{item.iccid}: {item.last_error or item.state}" for item in items if item.state in ITEM_FAILURES
     ]
     subject_id = request_id if group is None else group
     costs = (

@@ -318,3 +318,38 @@ def test_a_push_before_close_is_launched_ahead_of_earlier_requests_of_the_accoun
     assert [r.tags["dagster/priority"] for r in launched] == ["20", "0", "-10"]
     assert "priority before-close" in status(engine, push).lines()[0]
     assert "priority low" in status(engine, low).lines()[0]
+
+
+def test_a_change_run_that_leaves_dead_items_ends_failed_with_its_outcome(world, sqlite_url):
+    import dagster as dg
+
+    from amop_pipelines.defs.changes.jobs import change_request_job
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.notifier import Notifier
+
+    sim, engine, _, tmp_path = world
+    request_id = submit_file(
+        engine,
+        "change_carrier_rate_plan",
+        _plan_file(tmp_path, devices := _jasper_devices(engine, 1)),
+        "alice",
+    )
+    sim.set_faults("jasper", route="/rws/api/v1/devices/", error_rate=1.0)  # every change refused
+    config = {"ops": {"start_change_round": {"config": {"request_id": request_id, "max_attempts": 1}}}}
+    with dg.instance_for_test() as instance:
+        result = change_request_job.execute_in_process(
+            run_config=config,
+            instance=instance,
+            resources={
+                "amop_db": AmopDatabase(url=sqlite_url),
+                "carriers": simulator_carriers(sim.base_url),
+                "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+            },
+            raise_on_error=False,
+        )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    error = failure.step_failure_data.error
+    assert "1 items failed (dead 1)" in error.message and "amop changes retry" in error.message
+    metadata = failure.step_failure_data.user_failure_data.metadata
+    assert metadata["dead"].value == 1 and devices[0][0] in metadata["failures"].value

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from amop_pipelines.changes.callbacks import reconcile, register_receiver
 from amop_pipelines.changes.executor import ExecutionReport, run_items, start_round, summarize
+from amop_pipelines.changes.states import ITEM_FAILURES
 from amop_pipelines.changes.summaries import summary_for
 from amop_pipelines.defs.changes.resources import CallbackReceiver
 from amop_pipelines.defs.shared.carriers import CARRIER_CALLS, CarrierClients
@@ -82,16 +83,21 @@ def finish_change_round(
     report = summarize(amop_db.engine, ran[0].request_id)  # a round always has a batch
     context.log.info(f"request {report.request_id}: {report.state} ({_counts(report)})")
     costs = notify_finished(notifier, amop_db.engine, report) if report.finished else {}
-    return dg.Output(
-        report.state,
-        metadata={
-            **{state: count for state, count in report.counts.items()},
-            **costs,
-            "items_run": sum(len(batch.item_ids) for batch in ran),
-            "batches": len(ran),
-            "failures": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.failures, 50)),
-        },
-    )
+    metadata = {
+        **{state: count for state, count in report.counts.items()},
+        **costs,
+        "items_run": sum(len(batch.item_ids) for batch in ran),
+        "batches": len(ran),
+        "failures": dg.MetadataValue.md(markdown_table(["iccid", "why"], report.failures, 50)),
+    }
+    unsettled = sum(report.counts.get(state, 0) for state in ITEM_FAILURES)
+    if report.finished and unsettled:  # the run shows red, with the outcome beside it
+        raise dg.Failure(
+            description=f"request {report.request_id}: {unsettled} items failed ({_counts(report)}); "
+            "`amop changes retry` runs them again",
+            metadata=metadata,
+        )
+    return dg.Output(report.state, metadata=metadata)
 
 
 @dg.job(tags={"amop/kind": "change"})
