@@ -27,6 +27,7 @@ from amop_pipelines.changes.registry import change_type
 from amop_pipelines.changes.requests import ChangeError, audit
 from amop_pipelines.changes.states import FINISHED, ITEM_FAILURES, TERMINAL
 from amop_pipelines.db.models import ChangeItem, ChangeRequest, Device, ServiceProvider
+from amop_pipelines.db.retry import unit_of_work
 
 RUNNABLE = ("pending", "retry", "in_progress")
 
@@ -44,6 +45,7 @@ class ExecutionReport:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (iccid, why)
 
 
+@unit_of_work
 def set_item(
     engine: Engine,
     item_id: int,
@@ -87,6 +89,7 @@ def set_item(
     return True
 
 
+@unit_of_work
 def _set_request(engine: Engine, request_id: str, actor: str, state: str) -> None:
     with engine.begin() as connection:
         before = connection.scalar(select(ChangeRequest.state).where(ChangeRequest.request_id == request_id))
@@ -124,6 +127,7 @@ def execute_request(
     return summarize(engine, request_id, actor)
 
 
+@unit_of_work
 def start_round(engine: Engine, request_id: str, actor: str = "change-engine") -> list[int]:
     """Mark the request running and count the round; returns its unsettled items (row order), which
     a round may run in batches, each in a process or on a worker of its own (`run_items`)."""
@@ -164,10 +168,7 @@ def run_items(
     """Run those of the items that may run now, until none is left to run: items the reconciler
     readies for their next step while this runs are taken too. Batches of one request may run side
     by side, since each item is only ever in one batch."""
-    with engine.connect() as connection:
-        request = connection.execute(
-            select(ChangeRequest.id, ChangeRequest.change_type).where(ChangeRequest.request_id == request_id)
-        ).one()
+    request = _request_row(engine, request_id)
     handler = change_type(request.change_type).handler
     clients: dict[int, CarrierClient] = {}
 
@@ -186,6 +187,15 @@ def run_items(
             client.close()
 
 
+@unit_of_work
+def _request_row(engine: Engine, request_id: str):
+    with engine.connect() as connection:
+        return connection.execute(
+            select(ChangeRequest.id, ChangeRequest.change_type).where(ChangeRequest.request_id == request_id)
+        ).one()
+
+
+@unit_of_work
 def _runnable(engine: Engine, request_pk: int, now: datetime, among: list[int]) -> list:
     due = (ChangeItem.state == "scheduled") & (ChangeItem.next_attempt_at <= now)
     runnable = []
@@ -203,6 +213,7 @@ def _runnable(engine: Engine, request_pk: int, now: datetime, among: list[int]) 
     return runnable
 
 
+@unit_of_work
 def device_and_provider(engine: Engine, device_id: int):
     with engine.connect() as connection:
         device = connection.execute(select(Device).where(Device.id == device_id)).one()
@@ -212,6 +223,7 @@ def device_and_provider(engine: Engine, device_id: int):
     return device, provider
 
 
+@unit_of_work
 def step_done(
     engine: Engine, handler: Handler, item, request_id: str, actor: str, found_applied: bool = False
 ) -> str | None:
@@ -372,6 +384,7 @@ class _ItemRunner:
             item, attempts = self._reload(item.id), 0
             device, _ = device_and_provider(self.engine, item.device_id)
 
+    @unit_of_work
     def _reload(self, item_id: int):
         with self.engine.connect() as connection:
             return connection.execute(select(ChangeItem).where(ChangeItem.id == item_id)).one()
@@ -381,6 +394,7 @@ class _ItemRunner:
         return f"{item.step}: {error}" if item.steps and len(item.steps) > 1 else str(error)
 
 
+@unit_of_work
 def summarize(engine: Engine, request_id: str, actor: str = "change-engine") -> ExecutionReport:
     """Settle the request's state from its items' states."""
     with engine.connect() as connection:
