@@ -24,6 +24,7 @@ from amop_pipelines.defs.shared import (
     failure_alerts,
     mail_retries,
     notifier,
+    operations_alerts,
     step_storage,
 )
 from amop_pipelines.defs.sync import assets as sync_assets
@@ -43,6 +44,7 @@ defs = dg.Definitions.merge(
     executor.defs,
     failure_alerts.defs,
     mail_retries.defs,
+    operations_alerts.defs,
     fleet_assets.defs,
     sync_assets.defs,
     sync_checks.defs,

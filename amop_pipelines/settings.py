@@ -151,6 +151,7 @@ STEP_STORAGE_ENV = "AMOP_STEP_STORAGE"
 S3_ENDPOINT_URL_ENV = "AMOP_S3_ENDPOINT_URL"
 CALLBACK_HOST_ENV = "AMOP_CALLBACK_HOST"
 TOKEN_ENV = "AMOP_TOKEN"
+BACKLOG_ALERT_ENV = "AMOP_BACKLOG_ALERT_MINUTES"
 CALLBACK_PORT_ENV = "AMOP_CALLBACK_PORT"
 
 SETTINGS: dict[str, Setting] = {
@@ -252,6 +253,12 @@ SETTINGS: dict[str, Setting] = {
             "your token, proving who you are to amop commands once users are set up (amop users)",
             secret_text(20),
             secret=True,
+        ),
+        Setting(
+            BACKLOG_ALERT_ENV,
+            "120",
+            "minutes a change request may wait unfinished before the operations alert",
+            whole(5, 100_000),
         ),
         Setting("AMOP_ARCHIVERS", "admin", "who may archive devices (comma-separated)", names),
         Setting("AMOP_APPROVAL_THRESHOLD", "1000", "requests of more devices wait for approval", whole(1)),

@@ -146,6 +146,7 @@ MALFORMED = {
     "AMOP_OUTBOX_DIR": "{file}",
     "AMOP_PROGRESS_WEBHOOK_URL": "hooks.example.com/amop",
     "AMOP_TOKEN": "short",
+    "AMOP_BACKLOG_ALERT_MINUTES": "2",
     "AMOP_ARCHIVERS": " ",
     "AMOP_APPROVAL_THRESHOLD": "0",
     "AMOP_APPROVALS_REQUIRED": "11",
