@@ -86,8 +86,8 @@ class JasperClient:
     def close(self) -> None:
         self.http.close()
 
-    def _page_bodies(self, path: str, params: dict) -> Iterator[dict]:
-        number = 1
+    def _page_bodies(self, path: str, params: dict, first: int = 1) -> Iterator[dict]:
+        number = first
         while True:
             body = self.http.request(
                 "GET", path, params={**params, "pageSize": PAGE_SIZE, "pageNumber": number}
@@ -103,9 +103,23 @@ class JasperClient:
             yield from body.get(items, [])
 
     def iter_devices(self, modified_since: datetime | None = None) -> Iterator[CarrierDevice]:
+        for _, devices, _ in self.iter_device_pages(modified_since):
+            yield from devices
+
+    def iter_device_pages(
+        self, modified_since: datetime | None = None, first_page: int = 1
+    ) -> Iterator[tuple[int, list[CarrierDevice], bool]]:
+        """(page number, its devices, whether it is the last) from `first_page` on: a sync that
+        records the pages it finished can continue from the next one."""
         since = (modified_since or FULL_SYNC_SINCE).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for body in self._pages("/devices", {"modifiedSince": since}, "devices"):
-            yield _device(body)
+        number = first_page
+        for body in self._page_bodies("/devices", {"modifiedSince": since}, first_page):
+            yield (
+                number,
+                [_device(item) for item in body.get("devices", [])],
+                bool(body.get("lastPage", True)),
+            )
+            number += 1
 
     def device(self, iccid: str) -> CarrierDevice:
         return _device(self.http.request("GET", f"/devices/{iccid}"))
@@ -228,6 +242,7 @@ KIND = CarrierKind(
     transition_problem=transition_problem,
     spare_states=frozenset({"DEACTIVATED", "INVENTORY"}),
     max_in_flight=1,
+    settings=("max_pages_per_run",),  # the seeds' MaxPagesToProcess: a large account's sync over several runs
     keeps_customers=True,
     api_path="/rws/api/v1",
 )

@@ -48,27 +48,29 @@ def _replace_staged(
     return StagingReport(len(seen), duplicates)
 
 
+def staging_row(provider_id: int, device: CarrierDevice, now: datetime) -> dict[str, Any]:
+    """A device as the staging table keeps it."""
+    return {
+        "service_provider_id": provider_id,
+        "iccid": device.iccid,
+        "imei": device.imei,
+        "msisdn": device.msisdn,
+        "imsi": device.imsi,
+        "status": device.status,
+        "rate_plan": device.rate_plan,
+        "communication_plan": device.communication_plan,
+        "customer": device.customer,
+        "date_activated": device.date_activated,
+        "date_updated": device.date_updated,
+        "synced_at": now,
+    }
+
+
 def stage_devices(engine: Engine, provider_id: int, devices: Iterable[CarrierDevice]) -> StagingReport:
     now = datetime.now(UTC)
-
-    def rows() -> Iterator[dict[str, Any]]:
-        for device in devices:
-            yield {
-                "service_provider_id": provider_id,
-                "iccid": device.iccid,
-                "imei": device.imei,
-                "msisdn": device.msisdn,
-                "imsi": device.imsi,
-                "status": device.status,
-                "rate_plan": device.rate_plan,
-                "communication_plan": device.communication_plan,
-                "customer": device.customer,
-                "date_activated": device.date_activated,
-                "date_updated": device.date_updated,
-                "synced_at": now,
-            }
-
-    return _replace_staged(engine, DeviceStaging, provider_id, rows())
+    return _replace_staged(
+        engine, DeviceStaging, provider_id, (staging_row(provider_id, d, now) for d in devices)
+    )
 
 
 def stage_usage(

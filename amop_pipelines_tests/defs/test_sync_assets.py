@@ -232,17 +232,15 @@ class RepeatingClients(CarrierClients):
 
     def for_provider(self, provider, inbox=None):
         client = super().for_provider(provider, inbox)
-        listing = client.iter_devices
+        pages = client.iter_device_pages
 
-        def iter_devices(since=None):
+        def iter_device_pages(since=None, first_page=1):
             first = None
-            for device in listing(since):
-                first = first or device
-                yield device
-            if first is not None:
-                yield first
+            for number, devices, last in pages(since, first_page):
+                first = first or (devices[0] if devices else None)
+                yield number, devices + ([first] if last and first is not None else []), last
 
-        client.iter_devices = iter_devices
+        client.iter_device_pages = iter_device_pages
         return client
 
 

@@ -42,6 +42,7 @@ from amop_pipelines.db.models.plans import (
     OptimizationGroup,
 )
 from amop_pipelines.db.models.providers import BillingPeriod, ServiceProvider
+from amop_pipelines.db.models.sync_progress import SyncProgress
 from amop_pipelines.db.models.users import AmopUser
 
 __all__ = [
@@ -79,5 +80,6 @@ __all__ = [
     "OptimizationSharedPoolResult",
     "ServiceProvider",
     "Site",
+    "SyncProgress",
     "UsageStaging",
 ]

@@ -3,6 +3,7 @@ and billing month. The steps that call the carrier take turns within a run (`CAR
 that a run keeps to its account's rate limit."""
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -19,7 +20,14 @@ from amop_pipelines.sync.freshness import mark_devices_synced, recently_synced
 from amop_pipelines.sync.periods import billing_period_id, provider_period
 from amop_pipelines.sync.providers import live_device_count
 from amop_pipelines.sync.rate_plans import sync_rate_plans
-from amop_pipelines.sync.staging import devices_for_usage, stage_devices, stage_usage, staged_preview
+from amop_pipelines.sync.resumable import stage_device_pages
+from amop_pipelines.sync.staging import (
+    StagingReport,
+    devices_for_usage,
+    stage_devices,
+    stage_usage,
+    staged_preview,
+)
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
 
 SESSION_TAG = "amop/session"
@@ -41,17 +49,26 @@ class DeviceSyncConfig(dg.Config):
     )
 
 
-@dg.asset(partitions_def=provider_months, group_name=GROUP, op_tags=CARRIER_CALLS, kinds={"api", "sql"})
+@dg.asset(
+    partitions_def=provider_months,
+    group_name=GROUP,
+    op_tags=CARRIER_CALLS,
+    kinds={"api", "sql"},
+    output_required=False,  # a sync split by its page limit materializes in the run that finishes it
+)
 def device_staging(
     context: dg.AssetExecutionContext,
     config: DeviceSyncConfig,
     amop_db: AmopDatabase,
     carriers: CarrierClients,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """The provider's devices as the carrier reports them, duplicates by ICCID dropped.
 
-    Jasper: devices modified in the last 30 days (or all, with `full_sync`); ThingSpace: the whole
-    list by cursor. Skipped when the provider synced within `freshness_hours` of this cycle.
+    Jasper: devices modified in the last 30 days (or all, with `full_sync`), page by page with its
+    progress recorded: a killed or failed sync continues where it stopped, and with the account's
+    `max_pages_per_run` setting a large account is read over several runs (the later steps run
+    with the one that finishes). ThingSpace: the whole list by cursor. Skipped when the provider
+    synced within `freshness_hours` of this cycle.
     """
     started = time.perf_counter()
     guid = context.run.tags.get(SESSION_TAG)
@@ -69,19 +86,36 @@ def device_staging(
         provider, provider_period(provider, month), config.freshness_hours
     ):
         context.log.info(f"{provider.name} synced at {last:%Y-%m-%d %H:%M} UTC: staging kept")
-        return dg.MaterializeResult(metadata={"skipped": True, "last_sync": last.isoformat()})
+        yield dg.MaterializeResult(metadata={"skipped": True, "last_sync": last.isoformat()})
+        return
     client = carriers.for_provider(provider)
     since = None if config.full_sync else datetime.now(UTC) - timedelta(days=config.modified_since_days)
+    paging: dict = {}
     try:
-        report = stage_devices(amop_db.engine, provider.id, client.iter_devices(since))
+        if hasattr(client, "iter_device_pages"):  # a paged carrier: resumable
+            limit = (provider.carrier_settings or {}).get("max_pages_per_run")
+            paged = stage_device_pages(
+                amop_db.engine, provider.id, client.iter_device_pages, since, int(limit) if limit else None
+            )
+            report = StagingReport(paged.rows, paged.duplicates_dropped)
+            paging = {"resumed_from_page": paged.resumed_from or "-", "complete": paged.complete}
+            if not paged.complete:
+                context.log.info(
+                    f"{provider.name}: page limit of {limit} reached; {paged.rows} devices staged so far, "
+                    f"the next run continues from page {paged.next_page}"
+                )
+                return
+        else:
+            report = stage_devices(amop_db.engine, provider.id, client.iter_devices(since))
     finally:
         client.close()
     skipped = list(getattr(client, "skipped", []))
     if skipped:
         context.log.warning(f"{len(skipped)} devices without an ICCID skipped: {'; '.join(skipped[:20])}")
     preview = staged_preview(amop_db.engine, provider.id)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
+            **paging,
             "rows": report.rows,
             "duplicates_dropped": report.duplicates_dropped,
             "skipped_without_iccid": len(skipped),
