@@ -8,16 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from amop_pipelines.changes.cost_impact import CostImpact, planned_cost_impact
 from amop_pipelines.changes.csvfile import RejectedFile, read_change_file
 from amop_pipelines.changes.registry import UnknownChangeType
 from amop_pipelines.changes.registry import change_type as registered_type
-from amop_pipelines.changes.requests import ChangeError
+from amop_pipelines.changes.requests import ChangeError, current_values
 from amop_pipelines.changes.validation import validate
-from amop_pipelines.db.bulk import in_chunks
-from amop_pipelines.db.models import CarrierRatePlan, Device
 
 # a column that replaces one of the device's values, and which one
 REPLACES = {"rate_plan": "rate_plan", "status": "status", "new_iccid": "iccid", "new_imei": "imei"}
@@ -46,28 +44,16 @@ def dry_run(engine: Engine, change_type: str, path: Path, requested_by: str) -> 
     valid, problems = validate(engine, spec, rows, str(path), requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
-    now: dict[int, dict] = {}
-    with engine.connect() as connection:
-        for ids in in_chunks(item.device_id for item in valid):
-            for row in connection.execute(
-                select(
-                    Device.id,
-                    Device.service_provider_id,
-                    Device.status,
-                    Device.iccid,
-                    Device.imei,
-                    CarrierRatePlan.plan_code,
-                )
-                .outerjoin(CarrierRatePlan, CarrierRatePlan.id == Device.carrier_rate_plan_id)
-                .where(Device.id.in_(ids))
-            ):
-                now[row.id] = {
-                    "provider": row.service_provider_id,
-                    "status": row.status,
-                    "iccid": row.iccid,
-                    "imei": row.imei,
-                    "rate_plan": row.plan_code,
-                }
+    now = {
+        device_id: {
+            "provider": row.service_provider_id,
+            "status": row.status,
+            "iccid": row.iccid,
+            "imei": row.imei,
+            "rate_plan": row.plan_code,
+        }
+        for device_id, row in current_values(engine, [item.device_id for item in valid]).items()
+    }
     result = DryRun(change_type)
     planned: dict[int, dict[int, str]] = defaultdict(dict)
     for item in valid:

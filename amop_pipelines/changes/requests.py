@@ -183,20 +183,13 @@ def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str,
     return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}", priority=priority)
 
 
-def _store(
-    engine: Engine,
-    change_type: str,
-    valid: Sequence,
-    requested_by: str,
-    source: str,
-    min_approvals: int = 0,
-    priority: int = 0,
-) -> str:
+def current_values(engine: Engine, device_ids: Sequence[int]) -> dict[int, Any]:
+    """Each device's values a change may replace (status, ICCID, IMEI, carrier plan code) and its
+    provider, by device id."""
     with engine.connect() as connection:
-        # what each device was before, kept on its item so that a rollback request can be made
-        before = {
+        return {
             row.id: row
-            for ids in in_chunks(item.device_id for item in valid)
+            for ids in in_chunks(device_ids)
             for row in connection.execute(
                 select(
                     Device.id,
@@ -210,6 +203,19 @@ def _store(
                 .where(Device.id.in_(ids))
             )
         }
+
+
+def _store(
+    engine: Engine,
+    change_type: str,
+    valid: Sequence,
+    requested_by: str,
+    source: str,
+    min_approvals: int = 0,
+    priority: int = 0,
+) -> str:
+    # what each device was before, kept on its item so that a rollback request can be made
+    before = current_values(engine, [item.device_id for item in valid])
     provider_ids = {row.service_provider_id for row in before.values()}
     with engine.begin() as connection:
         return create_request(
