@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select, update
 from amop_pipelines.changes.cost_impact import cost_impact
 from amop_pipelines.changes.states import FINISHED, ITEM_FAILURES
 from amop_pipelines.db.models import ChangeItem, ChangeRequest
+from amop_pipelines.db.retry import unit_of_work
 
 REPORTED = ":reported"  # appended to a group's name once its summary is sent
 
@@ -27,6 +28,7 @@ class Summary:
     costs: dict[str, str] = field(default_factory=dict)  # cost before, after, change (rate plan changes)
 
 
+@unit_of_work  # reads, then its one write (the group's claim) last: safe to run again
 def summary_for(engine: Engine, request_id: str) -> Summary | None:
     """The summary to send now that `request_id` finished, or None: the request is not finished,
     another request of its group is not, or the group's summary went already."""
@@ -59,8 +61,6 @@ def summary_for(engine: Engine, request_id: str) -> Summary | None:
             .where(ChangeRequest.request_id.in_(ids))
             .order_by(ChangeRequest.id, ChangeItem.row_number)
         ).all()
-    if group is not None and not _claim(engine, group):
-        return None  # another run finishing a sibling at the same moment sends it
     counts = Counter(item.state for item in items)
     states = {s for _, s in members}
     state = states.pop() if len(states) == 1 else "completed_with_errors"
@@ -86,6 +86,8 @@ def summary_for(engine: Engine, request_id: str) -> Summary | None:
             "cost_change": f"{impact.change:+}",
         }
     )
+    if group is not None and not _claim(engine, group):
+        return None  # another run finishing a sibling at the same moment sends it
     return Summary(f"AMOP change request {subject_id}: {state}", "\n".join(lines), costs)
 
 

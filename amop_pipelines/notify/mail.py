@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, or_, select, update
 
 from amop_pipelines.db.models import Notification
+from amop_pipelines.db.retry import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,7 @@ class Mailer:
             "created_at": now,
         }
         delivery = self._try(message)
-        with engine.begin() as connection:
-            connection.execute(insert(Notification).values(**row, **_outcome(delivery, 1, now)))
+        _record(engine, {**row, **_outcome(delivery, 1, now)})  # sent once, recorded however often needed
         return delivery
 
     def _try(self, message: Message) -> Delivery:
@@ -172,6 +172,12 @@ class Resent:
     delivered: int = 0
     failed: int = 0  # failed again (given_up of them for the last time)
     given_up: int = 0
+
+
+@unit_of_work
+def _record(engine: Engine, row: dict) -> None:
+    with engine.begin() as connection:
+        connection.execute(insert(Notification).values(**row))
 
 
 def due_for_resend(engine: Engine, now: datetime | None = None) -> list[tuple[int, int]]:

@@ -138,7 +138,11 @@ def test_thingspace_actions_follow_the_state_machine_and_answer_by_callback(sim,
     accepted = client.change_status(active, "activate")  # already active
     suspended = client.change_status(active, "suspend")
     sim.flush_callbacks()
-    _wait_for(receiver, 2)
+    deadline = time.monotonic() + 30  # both answers, however the deliveries interleave under load
+    while {accepted.request_id, suspended.request_id} - {c["requestId"] for c in receiver.received}:
+        assert time.monotonic() < deadline, receiver.received
+        sim.flush_callbacks()
+        time.sleep(0.1)
     by_request = {c["requestId"]: c for c in receiver.received}
     assert by_request[accepted.request_id]["status"] == "Failed"
     assert by_request[accepted.request_id]["faultResponse"]["faultcode"].endswith("DeviceAlreadyActive")

@@ -1,17 +1,20 @@
-"""A change run on PostgreSQL while the database drops its connections again and again (as a
-failover or an administrator's restart does): the run completes, every item once."""
+"""A change run (the Dagster job the sensor launches) on PostgreSQL while the database drops its
+connections again and again, as a failover or an administrator's restart does: the run completes,
+every item applied once."""
 
 import threading
-from dataclasses import replace
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from amop_pipelines.changes.executor import execute_request
-from amop_pipelines.changes.requests import submit_file
+from amop_pipelines.changes.requests import status, submit_file
 from amop_pipelines.db import migrate
 from amop_pipelines.db.engine import make_engine
 from amop_pipelines.db.models import ServiceProvider
+from amop_pipelines.defs.changes.jobs import change_request_job
+from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.shared.notifier import Notifier
 from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.demo.simulated_fleet import new_state
@@ -72,21 +75,26 @@ def test_a_change_run_completes_while_the_database_drops_its_connections(postgre
         sim.set_faults(
             "jasper", route="/rws/api/v1/devices/", hang_rate=1.0, hang_seconds=0.02
         )  # slower calls
-        carriers = simulator_carriers(sim.base_url)
-
-        def client_for(provider):
-            client = carriers.for_provider(provider)
-            client.http.policy = replace(client.http.policy, backoff_initial_seconds=0.01)
-            return client
-
+        resources = {
+            "amop_db": AmopDatabase(url=postgres_url),
+            "carriers": simulator_carriers(sim.base_url),
+            "notifier": Notifier(outbox_dir=str(tmp_path / "outbox")),
+        }
         killer = ConnectionKiller(postgres_url)
-        killer.start()
-        try:
-            report = execute_request(engine, request_id, client_for, backoff_seconds=0.01)
-        finally:
-            kills = killer.stop()
+        with dg.instance_for_test() as instance:
+            killer.start()
+            try:
+                run = change_request_job.execute_in_process(
+                    run_config={"ops": {"start_change_round": {"config": {"request_id": request_id}}}},
+                    instance=instance,
+                    resources=resources,
+                )
+            finally:
+                kills = killer.stop()
         edits = [op for op in sim.operations() if op["operation"] == "edit"]
+    report = status(engine, request_id)
     engine.dispose()
     assert kills >= 10  # the database really dropped sessions under the run
-    assert report.state == "completed" and report.counts == {"completed": ITEMS}
+    assert run.success and run.output_for_node("finish_change_round") == "completed"
+    assert report.state == "completed" and report.items_by_state == {"completed": ITEMS}
     assert sorted(op["iccid"] for op in edits) == sorted(i for i, _ in rows)  # each applied once

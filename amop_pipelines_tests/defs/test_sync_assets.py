@@ -265,3 +265,42 @@ def test_an_iccid_listed_twice_is_staged_once(setup):
     carrier_devices = len([d for d in sim.state.devices.values() if d.carrier == "jasper"])
     assert staged["duplicates_dropped"] == 1 and staged["rows"] == carrier_devices
     assert all(check.passed for check in result.get_asset_check_evaluations())  # no ICCID staged twice
+
+
+def test_a_page_limit_reads_a_large_account_over_several_runs(setup):
+    """max_pages_per_run=7 on an account of 18 pages: two runs stage 7 pages each and succeed
+    without materializing (the later steps wait, the device table untouched); the third stages the
+    rest, materializes and fills the device table."""
+    from amop_pipelines.carriers.jasper import PAGE_SIZE
+
+    sim, url, engine = setup
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(ServiceProvider)
+            .where(ServiceProvider.integration == "jasper")
+            .values(carrier_settings={"max_pages_per_run": 7})
+        )
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    devices = len([d for d in sim.state.devices.values() if d.carrier == "jasper"])
+    pages = -(-devices // PAGE_SIZE)
+    assert pages > 14
+    with dg.instance_for_test() as instance:
+        for run in range(3):
+            result = _materialize(sim, url, provider, instance)
+            assert result.success
+            materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+            with engine.connect() as connection:
+                staged = connection.scalar(sa.select(sa.func.count()).select_from(DeviceStaging))
+                known = connection.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Device)
+                    .where(Device.service_provider_id == provider.id)
+                )
+            if run < 2:
+                assert "device_staging" not in materialized and "devices" not in materialized
+                assert staged == 7 * PAGE_SIZE * (run + 1) and known == 0
+            else:
+                assert "device_staging" in materialized
+                assert staged == devices and known == devices
