@@ -515,3 +515,21 @@ def test_a_mobility_group_over_its_plan_limit_is_skipped_with_an_alert(world):
     with Session(engine) as session:
         alerts = session.scalars(sa.select(Notification.subject).where(Notification.kind == "alert")).all()
     assert any("TS-MOBILITY [PHONE]" in a for a in alerts)
+
+
+def test_a_provider_named_like_a_formula_gets_a_report_without_a_live_formula(world):
+    """The account's name heads the report: named =HYPERLINK(...), it stays text, as every cell."""
+    _, _, engine, _, _ = world
+    hostile = '=HYPERLINK("http://evil.example","open me")'
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(ServiceProvider).where(ServiceProvider.integration == "jasper").values(name=hostile)
+        )
+    result = _run(world, _provider(engine, "jasper"))
+    assert result.success
+    with Session(engine) as session:
+        report = session.scalars(sa.select(OptimizationResultFile)).one()
+    book = openpyxl.load_workbook(report.path)
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    assert any(isinstance(c.value, str) and c.value.startswith("'" + hostile) for c in cells)
