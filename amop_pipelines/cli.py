@@ -246,7 +246,7 @@ def devices() -> None:
 @click.option("--billing-month", default=None, help="YYYY-MM whose usage to export (default: latest).")
 @click.option("--customer-pools", is_flag=True, help="Fill pool_key with the customer for pooled customers.")
 def devices_export(out: Path, provider: str | None, billing_month: str | None, customer_pools: bool) -> None:
-    """Write devices.csv in the contract format (DESIGN.md section 5)."""
+    """Write devices.csv in the contract format (docs/CONTRACTS.md)."""
     from amop_pipelines.contracts import OutputError
     from amop_pipelines.exports import ExportError, export_devices
 
@@ -268,7 +268,7 @@ def rate_plans() -> None:
 )
 @click.option("--provider", default=None, help="Service provider name (default: all).")
 def rate_plans_export(out: Path, provider: str | None) -> None:
-    """Write plans.csv in the contract format (DESIGN.md section 5)."""
+    """Write plans.csv in the contract format (docs/CONTRACTS.md)."""
     from amop_pipelines.contracts import OutputError
     from amop_pipelines.exports import ExportError, export_rate_plans
 
@@ -283,7 +283,7 @@ def rate_plans_export(out: Path, provider: str | None) -> None:
 @click.option("--provider", required=True, help="Service provider name.")
 @click.argument("plans_csv", type=click.Path(dir_okay=False, path_type=Path))
 def rate_plans_import(provider: str, plans_csv: Path) -> None:
-    """Price rate plans from plans.csv (DESIGN.md section 5): carriers publish no prices.
+    """Price rate plans from plans.csv (docs/CONTRACTS.md): carriers publish no prices.
 
     A file with any bad row is refused whole, one line per problem as FILE:ROW: field: message,
     and nothing is stored. Plans the file does not list keep their prices.

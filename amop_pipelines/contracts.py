@@ -1,4 +1,4 @@
-"""The public CSV contracts of DESIGN.md section 5: column names and order, and their writers.
+"""The public CSV contracts of docs/CONTRACTS.md: column names and order, and their writers.
 
 Other teams' tools read and write these files: change a column only with a migration note in
 the README.
