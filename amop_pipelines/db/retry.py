@@ -11,6 +11,7 @@ raised as it was.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 from collections.abc import Callable
@@ -46,6 +47,8 @@ TRANSIENT_MESSAGES = (
     "ssl syscall",
 )
 
+_inside = contextvars.ContextVar("amop_unit_of_work", default=False)
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -79,15 +82,25 @@ def unit_of_work(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def retried(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in Retrying(
-            retry=retry_if_exception(is_transient),
-            stop=stop_after_attempt(ATTEMPTS),
-            wait=wait_exponential_jitter(multiplier=0.1, max=3),
-            before_sleep=_before_sleep,
-            reraise=True,
-        ):
-            with attempt:
-                return fn(*args, **kwargs)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if _inside.get():  # a unit of work within another: the outer one runs the whole again
+            return fn(*args, **kwargs)
+        marker = _inside.set(True)
+        try:
+            return _retrying(fn, *args, **kwargs)
+        finally:
+            _inside.reset(marker)
 
     return retried
+
+
+def _retrying(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    for attempt in Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=wait_exponential_jitter(multiplier=0.1, max=3),
+        before_sleep=_before_sleep,
+        reraise=True,
+    ):
+        with attempt:
+            return fn(*args, **kwargs)
+    raise AssertionError("unreachable")  # pragma: no cover
