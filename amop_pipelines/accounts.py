@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,7 +12,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.carriers.registry import CARRIERS
-from amop_pipelines.db.models import AuditLog, ServiceProvider
+from amop_pipelines.changes.requests import audit
+from amop_pipelines.db.models import ServiceProvider
 
 EDITABLE = (
     "account_name",
@@ -117,18 +117,7 @@ def _problems(values: dict[str, Any], integration: str) -> list[str]:
 
 
 def _audit(connection, by: str, name: str, action: str, before: dict | None, after: dict) -> None:
-    connection.execute(
-        AuditLog.__table__.insert().values(
-            at=datetime.now(UTC),
-            actor=by,
-            entity_type="service_provider",
-            entity_id=name,
-            request_id=None,
-            action=action,
-            before=before,
-            after=after,
-        )
-    )
+    audit(connection, by, "service_provider", name, None, action, before, after)
 
 
 def _account(row: ServiceProvider) -> Account:

@@ -464,29 +464,15 @@ def changes_submit(
 
     migrate.upgrade(database_url())
     engine = _engine()
-    if dry_run:
-        from amop_pipelines.changes.dry_run import dry_run as rehearse
-
-        try:
-            rehearsal = rehearse(
-                engine, change_type, file, _acting(requested_by, "--requested-by", "requester", "operator")
-            )
-        except RejectedFile as rejected:
-            click.echo(str(rejected), err=True)
-            sys.exit(2)
-        except ChangeError as error:
-            raise click.ClickException(str(error)) from error
-        for line in rehearsal.lines():
-            click.echo(line)
-        return
+    requester = _acting(requested_by, "--requested-by", "requester", "operator")
     try:
-        request_id = submit_file(
-            engine,
-            change_type,
-            file,
-            _acting(requested_by, "--requested-by", "requester", "operator"),
-            PRIORITIES[priority],
-        )
+        if dry_run:
+            from amop_pipelines.changes.dry_run import dry_run as rehearse
+
+            for line in rehearse(engine, change_type, file, requester).lines():
+                click.echo(line)
+            return
+        request_id = submit_file(engine, change_type, file, requester, PRIORITIES[priority])
     except RejectedFile as rejected:
         click.echo(str(rejected), err=True)  # the first problems and how many in all
         sys.exit(2)
@@ -633,15 +619,11 @@ def _acting(typed: str | None, option: str, role: str, default: str | None = Non
     """Who acts. With users set up (`amop users`), the user AMOP_TOKEN proves, holding `role`; a
     name typed beside it must be theirs. Before the first user, the typed name as given."""
     from amop_pipelines.db import migrate
-    from amop_pipelines.identities import IdentityError, acting_user, identities_enabled
+    from amop_pipelines.identities import identities_enabled
 
     migrate.upgrade(database_url())
-    engine = _engine()
-    if identities_enabled(engine):
-        try:
-            return acting_user(engine, settings.get(settings.TOKEN_ENV), role, typed).name
-        except IdentityError as error:
-            raise click.ClickException(str(error)) from None
+    if identities_enabled(_engine()):
+        return _proven(role, typed).name
     name = typed if typed is not None else default
     if name is None or not name.strip():
         raise click.ClickException(f"{option} must name someone")
@@ -680,17 +662,21 @@ def users() -> None:
     """The people who act in AMOP, their roles (requester, approver, admin) and tokens."""
 
 
-def _admin_or_first():
-    """The acting admin, or None when no user exists yet (the first one is being added)."""
-    from amop_pipelines.identities import IdentityError, acting_user, identities_enabled
+def _proven(role: str, claimed: str | None = None):
+    """The user AMOP_TOKEN proves, holding `role` (a name typed beside it must be theirs)."""
+    from amop_pipelines.identities import IdentityError, acting_user
 
-    engine = _engine()
-    if not identities_enabled(engine):
-        return None
     try:
-        return acting_user(engine, settings.get(settings.TOKEN_ENV), "admin")
+        return acting_user(_engine(), settings.get(settings.TOKEN_ENV), role, claimed)
     except IdentityError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _admin_or_first():
+    """The acting admin, or None when no user exists yet (the first one is being added)."""
+    from amop_pipelines.identities import identities_enabled
+
+    return _proven("admin") if identities_enabled(_engine()) else None
 
 
 @users.command("add")
@@ -730,10 +716,10 @@ def users_token(name: str) -> None:
 @click.argument("name")
 def users_revoke(name: str) -> None:
     """Revoke NAME's token (an admin's AMOP_TOKEN needed); `amop users token` gives a new one."""
-    from amop_pipelines.identities import IdentityError, acting_user, revoke
+    from amop_pipelines.identities import IdentityError, revoke
 
     try:
-        revoke(_engine(), name, acting_user(_engine(), settings.get(settings.TOKEN_ENV), "admin"))
+        revoke(_engine(), name, _proven("admin"))
     except IdentityError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{name} revoked")

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, insert, select, update
 
 from amop_pipelines.changes.people import normalized
-from amop_pipelines.db.models import AmopUser, AuditLog
+from amop_pipelines.changes.requests import audit
+from amop_pipelines.db.models import AmopUser
 
 ROLES = ("requester", "approver", "admin")
 
@@ -37,6 +38,10 @@ class User:
 
     def can(self, role: str) -> bool:
         return role in self.roles or "admin" in self.roles
+
+
+def _user(name: str, roles: str) -> User:
+    return User(name, frozenset(roles.split(",")))
 
 
 def _hash(token: str) -> str:
@@ -60,7 +65,7 @@ def authenticate(engine: Engine, token: str | None) -> User:
         ).one_or_none()
     if row is None:
         raise IdentityError("AMOP_TOKEN is not a valid token (mistyped, replaced or revoked)")
-    return User(row.name, frozenset(row.roles.split(",")))
+    return _user(row.name, row.roles)
 
 
 def acting_user(engine: Engine, token: str | None, role: str, claimed: str | None = None) -> User:
@@ -84,9 +89,7 @@ def launchpad_requester(engine: Engine, run_user: str | None, typed: str) -> tup
             for name, roles in connection.execute(
                 select(AmopUser.name, AmopUser.roles).where(AmopUser.revoked_at.is_(None))
             ):
-                if normalized(name) == normalized(run_user) and User(name, frozenset(roles.split(","))).can(
-                    "requester"
-                ):
+                if normalized(name) == normalized(run_user) and _user(name, roles).can("requester"):
                     return name, False
     return f"{typed.strip() or 'launchpad'} (launchpad, unproven)"[:100], True
 
@@ -175,15 +178,4 @@ def list_users(engine: Engine) -> list[tuple[str, str, bool]]:
 
 
 def _audit(connection, actor: str, name: str, action: str, after: dict) -> None:
-    connection.execute(
-        insert(AuditLog).values(
-            at=datetime.now(UTC),
-            actor=actor,
-            entity_type="user",
-            entity_id=name[:64],
-            request_id=None,
-            action=action,
-            before=None,
-            after=after,
-        )
-    )
+    audit(connection, actor, "user", name, None, action, None, after)

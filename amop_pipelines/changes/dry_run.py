@@ -11,14 +11,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from amop_pipelines.changes.cost_impact import CostImpact, planned_cost_impact
-from amop_pipelines.changes.csvfile import RejectedFile, read_change_file
-from amop_pipelines.changes.registry import UnknownChangeType
-from amop_pipelines.changes.registry import change_type as registered_type
-from amop_pipelines.changes.requests import ChangeError, current_values
-from amop_pipelines.changes.validation import validate
+from amop_pipelines.changes.requests import checked_file, current_values
 
-# a column that replaces one of the device's values, and which one
-REPLACES = {"rate_plan": "rate_plan", "status": "status", "new_iccid": "iccid", "new_imei": "imei"}
+# a column that replaces one of the device's values, and which (`current_values`' names)
+REPLACES = {"rate_plan": "plan_code", "status": "status", "new_iccid": "iccid", "new_imei": "imei"}
 
 
 @dataclass
@@ -36,35 +32,21 @@ class DryRun:
 
 
 def dry_run(engine: Engine, change_type: str, path: Path, requested_by: str) -> DryRun:
-    try:
-        spec = registered_type(change_type)
-    except UnknownChangeType as unknown:
-        raise ChangeError(str(unknown)) from None
-    rows = read_change_file(path, spec)
-    valid, problems = validate(engine, spec, rows, str(path), requested_by)
-    if problems:
-        raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
-    now = {
-        device_id: {
-            "provider": row.service_provider_id,
-            "status": row.status,
-            "iccid": row.iccid,
-            "imei": row.imei,
-            "rate_plan": row.plan_code,
-        }
-        for device_id, row in current_values(engine, [item.device_id for item in valid]).items()
-    }
+    valid = checked_file(engine, change_type, path, requested_by)
+    now = current_values(engine, [item.device_id for item in valid])
     result = DryRun(change_type)
     planned: dict[int, dict[int, str]] = defaultdict(dict)
     for item in valid:
         current = now[item.device_id]
         changes = [
-            f"{key} {current[REPLACES[key]] or '-'} -> {value}" if key in REPLACES else f"{key} = {value}"
+            f"{key} {getattr(current, REPLACES[key]) or '-'} -> {value}"
+            if key in REPLACES
+            else f"{key} = {value}"
             for key, value in item.parameters.items()
         ]
         result.items.append(f"{Path(path).name}:{item.line}: {item.iccid}: {'; '.join(changes)}")
         if change_type == "change_carrier_rate_plan":
-            planned[current["provider"]][item.device_id] = item.parameters["rate_plan"]
+            planned[current.service_provider_id][item.device_id] = item.parameters["rate_plan"]
     for provider_id, plans in planned.items():
         impact = planned_cost_impact(engine, provider_id, plans)
         if impact is not None:

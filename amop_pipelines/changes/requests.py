@@ -28,6 +28,7 @@ from amop_pipelines.db.models import (
 )
 
 AWAITING_APPROVAL, PENDING = "awaiting_approval", "pending"
+ENTITY_ID_CHARS = AuditLog.__table__.c.entity_id.type.length
 
 
 class ChangeError(ValueError):
@@ -44,12 +45,13 @@ def audit(
     before: dict | None,
     after: dict | None,
 ) -> None:
+    """One audit row, in the caller's transaction: the one writer of the audit log."""
     connection.execute(
         insert(AuditLog).values(
             at=datetime.now(UTC),
             actor=actor,
             entity_type=entity_type,
-            entity_id=entity_id,
+            entity_id=entity_id[:ENTITY_ID_CHARS],  # a user's or account's name may be longer
             request_id=request_id,
             action=action,
             before=before,
@@ -172,14 +174,21 @@ def _spec(change_type: str):
         raise ChangeError(str(unknown)) from None
 
 
-def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str, priority: int = 0) -> str:
-    """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
-    requested_by = person(requested_by, "requested_by")
+def checked_file(engine: Engine, change_type: str, path: Path, requested_by: str) -> list:
+    """Every row of the file validated (`ValidItem`s); `RejectedFile` with every problem otherwise.
+    What filing and the dry run both check."""
     spec = _spec(change_type)
     rows = read_change_file(path, spec)
     valid, problems = validate(engine, spec, rows, str(path), requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
+    return valid
+
+
+def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str, priority: int = 0) -> str:
+    """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
+    requested_by = person(requested_by, "requested_by")
+    valid = checked_file(engine, change_type, path, requested_by)
     return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}", priority=priority)
 
 
@@ -362,6 +371,7 @@ __all__ = [
     "RejectedFile",
     "approve",
     "audit_trail",
+    "checked_file",
     "create_request",
     "rollback_request",
     "status",

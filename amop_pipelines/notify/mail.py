@@ -130,14 +130,7 @@ class Mailer:
         """Try again every failed mail whose pause is over."""
         now = now or datetime.now(UTC)
         with engine.connect() as connection:
-            due = connection.execute(
-                select(Notification)
-                .where(
-                    Notification.status == "failed",
-                    or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-                )
-                .order_by(Notification.id)
-            ).all()
+            due = connection.execute(select(Notification).where(_due(now)).order_by(Notification.id)).all()
         resent = Resent()
         for row in due:
             attachments = [Path(p) for p in row.attachments or []]
@@ -174,6 +167,13 @@ class Resent:
     given_up: int = 0
 
 
+def _due(now: datetime):
+    """A failed mail whose pause is over: what `resend_due` tries and `due_for_resend` counts."""
+    return (Notification.status == "failed") & or_(
+        Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now
+    )
+
+
 @unit_of_work
 def _record(engine: Engine, row: dict) -> None:
     with engine.begin() as connection:
@@ -187,12 +187,7 @@ def due_for_resend(engine: Engine, now: datetime | None = None) -> list[tuple[in
         return [
             (row.id, row.attempts)
             for row in connection.execute(
-                select(Notification.id, Notification.attempts)
-                .where(
-                    Notification.status == "failed",
-                    or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-                )
-                .order_by(Notification.id)
+                select(Notification.id, Notification.attempts).where(_due(now)).order_by(Notification.id)
             )
         ]
 
