@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from amop_pipelines.carriers.models import CarrierDevice, ChangeAccepted, RatePlanInfo, UsageRecord
+from amop_pipelines.carriers.models import (
+    CarrierDevice,
+    ChangeAccepted,
+    RatePlanInfo,
+    UsagePeriod,
+    UsageRecord,
+)
 from amop_pipelines.carriers.policy import Policy
 
 
@@ -21,9 +27,10 @@ class CarrierClient(Protocol):
     def device(self, iccid: str) -> CarrierDevice: ...
 
     def iter_usage(
-        self, devices: Iterable[CarrierDevice], start: datetime | None = None, end: datetime | None = None
+        self, devices: Iterable[CarrierDevice], period: UsagePeriod | None = None
     ) -> Iterator[UsageRecord]:
-        """Usage of these devices in the billing period [start, end], through bulk endpoints."""
+        """Usage of these devices in the billing period (the current one to date for None), through
+        bulk endpoints."""
 
     def rate_plans(self) -> list[RatePlanInfo]: ...
 
@@ -99,3 +106,6 @@ class CarrierKind:
     keeps_customers: bool = False  # the carrier holds a device's customer (Assign Customer is sent)
     plan_changes_per_month: int | None = None  # the carrier's limit of rate plan changes per device
     api_path: str = ""  # appended to the base URL
+    # Closed billing periods whose usage the carrier still answers, besides the current one: a
+    # month further back is refused rather than read from another period.
+    closed_periods_held: int = 0

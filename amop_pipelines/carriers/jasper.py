@@ -11,7 +11,13 @@ import httpx
 
 from amop_pipelines.carriers.base import CarrierKind, Target
 from amop_pipelines.carriers.errors import PermanentCarrierError, TransientCarrierError, UncertainOutcomeError
-from amop_pipelines.carriers.models import CarrierDevice, ChangeAccepted, RatePlanInfo, UsageRecord
+from amop_pipelines.carriers.models import (
+    CarrierDevice,
+    ChangeAccepted,
+    RatePlanInfo,
+    UsagePeriod,
+    UsageRecord,
+)
 from amop_pipelines.carriers.policy import CarrierHttp, Policy
 
 log = logging.getLogger("amop.carriers.jasper")
@@ -72,6 +78,23 @@ def _usage(body: dict) -> UsageRecord:
     return UsageRecord(body["iccid"], int(body.get("ctdDataUsage") or 0), int(body.get("ctdSMSUsage") or 0))
 
 
+_BYTES = {"bytes": 1, "b": 1, "kb": 1024, "mb": 1024 * 1024}
+
+
+def _usage_in_zones(iccid: str, body: dict) -> UsageRecord:
+    """A device's cycle from Get Device Usage by Zone: rows per rate plan and zone, each with its
+    data unit; SMS as mobile-originated plus mobile-terminated."""
+    data = sms = 0
+    for rows in (body.get("deviceCycleUsageInZones") or {}).values():
+        for row in rows or []:
+            unit = str(row.get("dataUsageUnit") or "bytes").lower()
+            if unit not in _BYTES:
+                raise PermanentCarrierError(f"usage of {iccid} in a unit AMOP does not know: {unit!r}")
+            data += int(row.get("dataUsage") or 0) * _BYTES[unit]
+            sms += int(row.get("smsmousage") or 0) + int(row.get("smsmtusage") or 0)
+    return UsageRecord(iccid, data, sms)
+
+
 class JasperClient:
     """Basic auth with the API key; one call in flight and the account's rate (5/s by default)."""
 
@@ -124,13 +147,24 @@ class JasperClient:
     def device(self, iccid: str) -> CarrierDevice:
         return _device(self.http.request("GET", f"/devices/{iccid}"))
 
-    def device_usage(self, iccid: str) -> UsageRecord:
-        return _usage({"iccid": iccid, **self.http.request("GET", f"/devices/{iccid}/ctdUsages")})
+    def device_usage(self, iccid: str, cycle_start: date | None = None) -> UsageRecord:
+        """One device's usage: cycle to date, or in the closed cycle that began on `cycle_start`
+        (Get Device Usage by Zone: every plan and zone the device used then, summed)."""
+        if cycle_start is None:
+            return _usage({"iccid": iccid, **self.http.request("GET", f"/devices/{iccid}/ctdUsages")})
+        body = self.http.request(
+            "GET", f"/devices/{iccid}/usageInZone", params={"cycleStartDate": f"{cycle_start:%Y-%m-%d}Z"}
+        )
+        return _usage_in_zones(iccid, body)
 
-    def iter_usage(self, devices: Iterable[CarrierDevice], *_window: object) -> Iterator[UsageRecord]:
-        """Cycle-to-date usage by rate plan, 50 devices a page, each device summed over the zones
-        it used. Any 4xx on a plan (shared plans are refused, with a code no source settles) reads
-        that plan's devices one by one; the other plans stay in bulk."""
+    def iter_usage(
+        self, devices: Iterable[CarrierDevice], period: UsagePeriod | None = None
+    ) -> Iterator[UsageRecord]:
+        """Usage by rate plan, 50 devices a page, each device summed over the zones it used: cycle
+        to date, or a closed cycle's by its first day (`cycleStartDate`). Any 4xx on a plan (shared
+        plans are refused, with a code no source settles) reads that plan's devices one by one;
+        the other plans stay in bulk."""
+        cycle_start = period.cycle_start if period is not None and period.closed else None
         by_plan: dict[str, list[str]] = defaultdict(list)
         for device in devices:
             by_plan[device.rate_plan or ""].append(device.iccid)
@@ -138,7 +172,7 @@ class JasperClient:
             wanted = set(iccids)
             try:
                 if plan:
-                    yield from self._plan_usage(plan, wanted)
+                    yield from self._plan_usage(plan, wanted, cycle_start)
             except PermanentCarrierError as error:
                 log.info(
                     "usage by rate plan %s refused (%s): reading %d devices one by one",
@@ -146,11 +180,14 @@ class JasperClient:
                     error,
                     len(wanted),
                 )
-            for iccid in sorted(wanted):  # refused plans, and devices that changed plan meanwhile
-                yield self.device_usage(iccid)
+            for iccid in sorted(wanted):  # refused plans, and devices on another plan then
+                yield self.device_usage(iccid, cycle_start)
 
-    def _plan_usage(self, plan: str, wanted: set[str]) -> Iterator[UsageRecord]:
-        for body in self._page_bodies("/usages", {"ratePlanName": plan}):
+    def _plan_usage(self, plan: str, wanted: set[str], cycle_start: date | None) -> Iterator[UsageRecord]:
+        params = {"ratePlanName": plan}
+        if cycle_start is not None:
+            params["cycleStartDate"] = f"{cycle_start:%Y-%m-%d}"
+        for body in self._page_bodies("/usages", params):
             totals: dict[str, list[int]] = {}
             for zone in body.get("zones") or []:
                 for entry in zone.get("devices") or []:
@@ -245,4 +282,5 @@ KIND = CarrierKind(
     settings=("max_pages_per_run",),  # the seeds' MaxPagesToProcess: a large account's sync over several runs
     keeps_customers=True,
     api_path="/rws/api/v1",
+    closed_periods_held=2,  # usage by zone answers the current cycle and the two before it
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 BYTES_PER_MB = 1024 * 1024
@@ -23,9 +23,21 @@ class CarrierDevice:
     date_updated: datetime | None = None
 
 
+@dataclass(frozen=True)
+class UsagePeriod:
+    """The billing period whose usage is read. An open period is read cycle to date; a closed one
+    from the carrier's history, which Control Center names by the cycle's first day (in the
+    provider's zone, hence carried here rather than derived from `start`)."""
+
+    start: datetime  # aware, UTC
+    end: datetime  # aware, UTC: the period's end when closed, now while open
+    cycle_start: date
+    closed: bool
+
+
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
-    """Cycle-to-date usage of one device."""
+    """Usage of one device in a billing period."""
 
     iccid: str
     data_bytes: int

@@ -25,7 +25,13 @@ from amop_pipelines.carriers.errors import (
     SessionExpiredError,
     UncertainOutcomeError,
 )
-from amop_pipelines.carriers.models import CarrierDevice, ChangeAccepted, RatePlanInfo, UsageRecord
+from amop_pipelines.carriers.models import (
+    CarrierDevice,
+    ChangeAccepted,
+    RatePlanInfo,
+    UsagePeriod,
+    UsageRecord,
+)
 from amop_pipelines.carriers.policy import CarrierHttp, Policy
 
 log = logging.getLogger("amop.carriers.thingspace")
@@ -302,13 +308,13 @@ class ThingSpaceClient:
         }
 
     def iter_usage(
-        self, devices: Iterable[CarrierDevice], start: datetime | None = None, end: datetime | None = None
+        self, devices: Iterable[CarrierDevice], period: UsagePeriod | None = None
     ) -> Iterator[UsageRecord]:
-        """Usage in [start, end] (default: the last month): in bulk when the account has a
+        """Usage in the period's window (default: the last month): in bulk when the account has a
         `DeviceUsage` callback and an inbox to read it from, 10,000 devices a request; each device
         whose figures did not come in time (and every device without a callback) is read alone."""
-        end = end or datetime.now(UTC)
-        start = max(start or end - USAGE_WINDOW, end - USAGE_WINDOW)
+        end = period.end if period is not None else datetime.now(UTC)
+        start = max(period.start if period is not None else end - USAGE_WINDOW, end - USAGE_WINDOW)
         wanted = {d.iccid: d for d in devices}
         if self.inbox is not None and "DeviceUsage" in self.registered_callbacks():
             yield from self._usage_by_callback(wanted, start, end)
@@ -554,4 +560,7 @@ KIND = CarrierKind(
     has_communication_plans=False,
     changes_identifiers=True,
     plan_changes_per_month=4,  # CARRIERS.md: at most 4 plan changes a month for a device
+    # bulk usage windows start at most six months back: the fifth period before the current one
+    # is the oldest that always starts within them
+    closed_periods_held=5,
 )

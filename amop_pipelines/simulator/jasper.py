@@ -20,6 +20,7 @@ from amop_pipelines.simulator.state import (
 BASE = "/rws/api/v1"
 MAX_PAGE_SIZE = 50
 MAX_EFFECTIVE_DAYS = 180
+CYCLES_HELD = 3  # usage by zone: the current billing cycle and the two before it
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -60,6 +61,31 @@ def _details(state: SimState, device: SimDevice) -> dict:
     }
 
 
+def _cycle(state: SimState, text: str | None) -> tuple[datetime, datetime] | JSONResponse:
+    """[start, end) of the cycle that began on `text` (yyyy-MM-dd, a "Z" allowed): cycle to date
+    for None; one of the last `CYCLES_HELD` cycles, or a 400."""
+    now = state.now()
+    current = state.cycle_start(now)
+    if text is None:
+        return current, now
+    try:
+        first = datetime.strptime(text.removesuffix("Z"), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return _error(400, "10000005", f"cycleStartDate {text!r} is not a date (yyyy-MM-dd)")
+    if state.cycle_start(first + timedelta(hours=12)) != first:
+        return _error(400, "10000025", f"cycleStartDate {text} is not the first day of a billing cycle")
+    oldest = current
+    for _ in range(CYCLES_HELD - 1):
+        oldest = state.cycle_start(oldest - timedelta(days=1))
+    if not oldest <= first <= current:
+        return _error(
+            400,
+            "10000025",
+            f"cycleStartDate {text}: usage is kept for the current and the two previous cycles",
+        )
+    return first, now if first == current else state.cycle_start(first + timedelta(days=32))
+
+
 def _usage(state: SimState, device: SimDevice, now: datetime | None = None) -> dict:
     data, sms = state.cycle_to_date(device, now)
     return {
@@ -75,13 +101,13 @@ def _usage(state: SimState, device: SimDevice, now: datetime | None = None) -> d
 ROAMING_SHARE = 5  # every fifth device spends a fifth of its usage in a roaming zone
 
 
-def _zones(state: SimState, devices: list[SimDevice], now: datetime) -> list[dict]:
+def _zones(state: SimState, devices: list[SimDevice], cycle: tuple[datetime, datetime]) -> list[dict]:
     """Usage by rate plan as Control Center answers it: zones, each listing its devices' usage; a
     device that roamed appears in more than one zone (the reader sums it)."""
     home: list[dict] = []
     roaming: list[dict] = []
     for device in devices:
-        data, sms = state.cycle_to_date(device, now)
+        data, sms = state.usage_between(device, *cycle)
         if device.device_id % ROAMING_SHARE == 0 and data:
             away = data // 5
             roaming.append({"deviceId": device.iccid, "usage": {"dataUsage": away, "smsUsage": 0}})
@@ -91,6 +117,35 @@ def _zones(state: SimState, devices: list[SimDevice], now: datetime) -> list[dic
         )
     zones = [{"zone": "Home", "devices": home}]
     return zones + ([{"zone": "Roaming Zone 1", "devices": roaming}] if roaming else [])
+
+
+def _usage_in_zones(state: SimState, device: SimDevice, cycle: tuple[datetime, datetime]) -> dict:
+    """Get Device Usage by Zone: the cycle's usage keyed "plan, version", a row per zone. The
+    simulator keeps no plan history: a cycle's usage is shown under the device's plan now."""
+    data, sms = state.usage_between(device, *cycle)
+    away = data // 5 if device.device_id % ROAMING_SHARE == 0 else 0
+    rows = [("Home", data - away, sms)] + ([("Roaming Zone 1", away, 0)] if away else [])
+    stamp = "%Y-%m-%dT%H:%M:%S.000Z"
+    return {
+        "iccid": device.iccid,
+        "timestamp": state.now().strftime(stamp),
+        "cycleStartDate": cycle[0].strftime(stamp),
+        "cycleEndDate": (cycle[1] - timedelta(seconds=1)).strftime(stamp),
+        "deviceCycleUsageInZones": {
+            f"{device.rate_plan}, 1": [
+                {
+                    "ratePlan": device.rate_plan,
+                    "ratePlanVersion": "1",
+                    "zone": zone,
+                    "dataUsage": zone_data,
+                    "dataUsageUnit": "bytes",
+                    "smsmousage": zone_sms,
+                    "smsmtusage": 0,
+                }
+                for zone, zone_data, zone_sms in rows
+            ]
+        },
+    }
 
 
 def routes(state: SimState) -> list[tuple[str, Handler, str]]:
@@ -107,6 +162,7 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
                 "carrier": "jasper",
                 "method": request.method,
                 "path": request.url.path,
+                "query": dict(request.query_params),
                 "body": None,
                 "at": time.time(),
             }
@@ -177,6 +233,17 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
         device = find(request)
         return device if isinstance(device, JSONResponse) else JSONResponse(_usage(state, device))
 
+    async def usage_in_zone(request: Request) -> Response:
+        if denied := authorized(request):
+            return denied
+        device = find(request)
+        if isinstance(device, JSONResponse):
+            return device
+        cycle = _cycle(state, request.query_params.get("cycleStartDate"))
+        if isinstance(cycle, JSONResponse):
+            return cycle
+        return JSONResponse(_usage_in_zones(state, device, cycle))
+
     async def usages(request: Request) -> Response:
         if denied := authorized(request):
             return denied
@@ -190,6 +257,9 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
         paging = page_args(request)
         if isinstance(paging, JSONResponse):
             return paging
+        cycle = _cycle(state, request.query_params.get("cycleStartDate"))
+        if isinstance(cycle, JSONResponse):
+            return cycle
         size, number = paging
         on_plan = state.cached(
             ("plan", plan), lambda: [d for d in state.by_id("jasper") if d.rate_plan == plan]
@@ -201,7 +271,7 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
                 "ratePlanVersion": 1,
                 "pageNumber": number,
                 "lastPage": number * size >= len(on_plan),
-                "zones": _zones(state, page, state.now()),
+                "zones": _zones(state, page, cycle),
             }
         )
 
@@ -288,6 +358,7 @@ def routes(state: SimState) -> list[tuple[str, Handler, str]]:
         (f"{BASE}/devices/{{iccid}}", details, "GET"),
         (f"{BASE}/devices/{{iccid}}", edit, "PUT"),
         (f"{BASE}/devices/{{iccid}}/ctdUsages", ctd_usage, "GET"),
+        (f"{BASE}/devices/{{iccid}}/usageInZone", usage_in_zone, "GET"),
         (f"{BASE}/usages", usages, "GET"),
         (f"{BASE}/rateplans", rate_plans, "GET"),
     ]

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from amop_pipelines.carriers.errors import PermanentCarrierError, UncertainOutcomeError
+from amop_pipelines.carriers.models import UsagePeriod
 
 from .conftest import FAST, jasper_client, thingspace_client
 
@@ -84,6 +85,52 @@ def test_a_4xx_on_one_plans_usage_reads_that_plan_alone_and_the_rest_in_bulk(sim
     read_alone = {path.split("/")[-2] for path in _jasper_reads(sim, "/ctdUsages")}
     assert read_alone == refused  # J-IND-50MB stayed in bulk
     assert _jasper_reads(sim, "/usages")  # the bulk pages were asked
+
+
+def _closed_cycle(sim, back: int) -> UsagePeriod:
+    """The closed cycle `back` cycles before the simulator's current one."""
+    start = sim.state.cycle_start()
+    for _ in range(back):
+        end, start = start, sim.state.cycle_start(start - timedelta(days=1))
+    return UsagePeriod(start, end, start.date(), closed=True)
+
+
+def test_jasper_closed_cycle_usage_is_that_cycles_in_bulk_and_device_by_device(sim):
+    """A closed cycle is read by its first day, through usage by rate plan and, for a plan that
+    refuses it, Get Device Usage by Zone: that cycle's figures, never the current cycle's."""
+    client = jasper_client(sim)
+    sim.freeze_clock(True)
+    try:
+        period = _closed_cycle(sim, back=2)
+        devices = [d for d in client.iter_devices() if d.rate_plan in ("J-POOL-20MB", "J-POOL-500MB")][:200]
+        refused = {d.iccid for d in devices if d.rate_plan == "J-POOL-500MB"}
+        sim.set_faults("jasper", usage_refused_plans=["J-POOL-500MB"])
+        sim.state.captured.clear()
+        usage = {u.iccid: u for u in client.iter_usage(devices, period)}
+        expected = {
+            d.iccid: sim.state.usage_between(sim.state.devices[d.iccid], period.start, period.end)
+            for d in devices
+        }
+        assert {i: (u.data_bytes, u.sms_count) for i, u in usage.items()} == expected
+        asked = {
+            c["query"].get("cycleStartDate") for c in sim.state.captured if c["path"].endswith("/usages")
+        }
+        assert asked == {f"{period.cycle_start:%Y-%m-%d}"}
+        alone = {p.split("/")[-2] for p in _jasper_reads(sim, "/usageInZone")}
+        assert alone == refused and refused and not _jasper_reads(sim, "/ctdUsages")
+        current = {d.iccid: client.device_usage(d.iccid).data_bytes for d in devices}
+        assert sum(current.values()) != sum(u.data_bytes for u in usage.values())
+    finally:
+        sim.freeze_clock(False)
+
+
+def test_jasper_refuses_a_cycle_older_than_the_two_before_the_current_one(sim):
+    client = jasper_client(sim)
+    device = next(client.iter_devices())
+    with pytest.raises(PermanentCarrierError, match="current and the two previous cycles"):
+        client.device_usage(device.iccid, _closed_cycle(sim, back=3).cycle_start)
+    with pytest.raises(PermanentCarrierError, match="not the first day of a billing cycle"):
+        client.device_usage(device.iccid, _closed_cycle(sim, back=1).cycle_start + timedelta(days=1))
 
 
 def test_120_rate_plans_arrive_over_three_pages(sim):

@@ -31,6 +31,8 @@ from verizon.models.register_callback_request import RegisterCallbackRequest
 from verizon.models.service_plan_update_request import ServicePlanUpdateRequest
 from verizon.verizon_client import VerizonClient
 
+from amop_pipelines.carriers.models import UsagePeriod
+
 from .conftest import CREDS, TS_SETTINGS, ReceiverInbox, thingspace_client
 
 ZIP, SERVICE_TYPE = TS_SETTINGS.mdn_zip_code, TS_SETTINGS.service_type
@@ -217,7 +219,7 @@ def test_bulk_usage_is_asked_as_the_sdk_asks_and_arrives_by_device_usage_callbac
     end = datetime.now(UTC)
     start = end - timedelta(days=10)
     sim.state.captured.clear()
-    usage = {u.iccid: u for u in ts.iter_usage(devices, start, end)}
+    usage = {u.iccid: u for u in ts.iter_usage(devices, UsagePeriod(start, end, start.date(), closed=False))}
     figures = [c for c in receiver.received if c.get("deviceResponse", {}).get("usageResponse")]
     ours = _request_to(sim, "/devices/usage/actions/list/aggregate")
     assert not [

@@ -1,17 +1,20 @@
 """The sync assets, materialized for a partition against the simulator over real HTTP."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from amop_pipelines.carriers.models import BYTES_PER_MB
+from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.changes.callbacks import register_receiver, running_receiver
 from amop_pipelines.db.models import CarrierRatePlan, Device, DeviceStaging, DeviceUsage, ServiceProvider
 from amop_pipelines.defs.shared.carriers import CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
-from amop_pipelines.defs.shared.launch import materialize_month
+from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month
 from amop_pipelines.defs.sync.assets import sync_assets
 from amop_pipelines.defs.sync.checks import (
     device_iccids_well_formed,
@@ -23,6 +26,7 @@ from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.demo.simulated_fleet import new_state
 from amop_pipelines.simulator.server import running_simulator
+from amop_pipelines.sync.periods import billing_period_id, provider_period
 from amop_pipelines.sync.providers import provider_key
 
 FLEET, SEED = 1500, 7
@@ -55,11 +59,15 @@ def setup(sqlite_url, sqlite_engine):
         yield sim, sqlite_url, sqlite_engine
 
 
-def _materialize(sim, url, provider: ServiceProvider, instance, config=None) -> dg.ExecuteInProcessResult:
+def _materialize(
+    sim, url, provider: ServiceProvider, instance, config=None, **kwargs
+) -> dg.ExecuteInProcessResult:
     resources = {"amop_db": AmopDatabase(url=url), "carriers": simulator_carriers(sim.base_url)}
     config = config or {"full_sync": True}
     run_config = {"ops": {"device_staging": {"config": config}}}
-    return materialize_month([*sync_assets, *CHECKS], provider, instance, resources, run_config=run_config)
+    return materialize_month(
+        [*sync_assets, *CHECKS], provider, instance, resources, run_config=run_config, **kwargs
+    )
 
 
 def _snapshot(engine) -> dict:
@@ -304,3 +312,62 @@ def test_a_page_limit_reads_a_large_account_over_several_runs(setup):
             else:
                 assert "device_staging" in materialized
                 assert staged == devices and known == devices
+
+
+def _months_back(month: str, back: int) -> str:
+    year, number = divmod(int(month[:4]) * 12 + int(month[5:]) - 1 - back, 12)
+    return f"{year:04d}-{number + 1:02d}"
+
+
+@pytest.mark.parametrize("integration", ["jasper", "thingspace"])
+def test_a_past_months_backfill_stores_that_periods_usage_or_is_refused_with_the_reason(setup, integration):
+    """A closed period's partition reads that period's usage from the carrier's history (Control
+    Center by the cycle's first day, ThingSpace by the period's window), never the usage running
+    now; a month older than the carrier keeps fails, says why, and stores nothing for it."""
+    sim, url, engine = setup
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
+        session.expunge(provider)
+    held = carrier_kind(integration).closed_periods_held
+    now_month = current_billing_month(provider)
+    past, too_old = _months_back(now_month, held), _months_back(now_month, held + 1)
+    period = provider_period(provider, past)
+    if integration == "jasper":  # Control Center names the cycle by its first day
+        first = datetime.combine(period.start_date, datetime.min.time(), UTC)
+        window = (first, sim.state.cycle_start(first + timedelta(days=32)))
+    else:
+        window = (period.starts_at, period.ends_at)
+    carrier_devices = [d for d in sim.state.devices.values() if d.carrier == integration]
+    expected = {
+        d.iccid: (Decimal(sim.state.usage_between(d, *window)[0]) / BYTES_PER_MB).quantize(
+            Decimal("0.000001")
+        )
+        for d in carrier_devices
+    }
+    with dg.instance_for_test() as instance:
+        result = _materialize(sim, url, provider, instance, billing_month=past)
+        assert result.success
+        refused = _materialize(sim, url, provider, instance, billing_month=too_old, raise_on_error=False)
+    assert _metadata(result, "usage_staging")["period"] == "closed: the carrier's history"
+    stored = _usage_of(engine, billing_period_id(engine, provider, past))
+    assert stored == expected and sum(stored.values()) > 0
+    running = sum(Decimal(sim.state.cycle_to_date(d)[0]) / BYTES_PER_MB for d in carrier_devices)
+    assert abs(sum(stored.values()) - running) > 1  # not the cycle running now
+
+    assert not refused.success
+    failure = next(e for e in refused.all_events if e.is_step_failure)
+    assert failure.step_key == "usage_staging"
+    why = failure.step_failure_data.user_failure_data.description
+    assert f"{too_old}: the period closed" in why and f"the {held} before it only" in why
+    assert f"Nothing was stored for {too_old}" in why
+    assert _usage_of(engine, billing_period_id(engine, provider, too_old)) == {}
+
+
+def _usage_of(engine, period_id: int) -> dict:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(Device.iccid, DeviceUsage.data_mb)
+            .join(DeviceUsage, DeviceUsage.device_id == Device.id)
+            .where(DeviceUsage.billing_period_id == period_id)
+        ).all()
+    return {iccid: Decimal(mb).quantize(Decimal("0.000001")) for iccid, mb in rows}

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.defs.shared.carriers import CARRIER_CALLS, CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
@@ -29,6 +30,7 @@ from amop_pipelines.sync.staging import (
     staged_preview,
 )
 from amop_pipelines.sync.upsert import upsert_devices, upsert_usage
+from amop_pipelines.sync.usage_periods import UsageNotHeld, usage_period
 
 SESSION_TAG = "amop/session"
 GROUP = "sync"
@@ -140,19 +142,27 @@ def device_staging(
 def usage_staging(
     context: dg.AssetExecutionContext, amop_db: AmopDatabase, carriers: CarrierClients
 ) -> dg.MaterializeResult:
-    """Usage (data MB, SMS) of every device of the provider in the billing period so far, through
-    the carrier's bulk endpoints (ThingSpace answers those by `DeviceUsage` callbacks, read from
-    what the callback receiver stored)."""
+    """Usage (data MB, SMS) of every device of the provider in the partition's billing period:
+    cycle to date while it runs; a closed period from the carrier's history (Control Center by
+    the cycle's first day, ThingSpace by the period's window). A month the carrier no longer
+    holds, or one not begun, fails with the reason and stores nothing. ThingSpace answers bulk
+    reads by `DeviceUsage` callbacks, read from what the callback receiver stored."""
     started = time.perf_counter()
     provider, month = provider_of(amop_db, context)
+    try:
+        period = usage_period(provider, month, carrier_kind(provider.integration), datetime.now(UTC))
+    except UsageNotHeld as refused:
+        raise dg.Failure(
+            description=f"{refused} Nothing was stored for {month}.",
+            metadata={"billing_month": month, "refused": str(refused)},
+            allow_retries=False,
+        ) from None
     period_id = billing_period_id(amop_db.engine, provider, month)
-    period = provider_period(provider, month)
     devices = devices_for_usage(amop_db.engine, provider.id)
     client = carriers.for_provider(provider, inbox=StoredCallbacks(amop_db.engine))
-    window = (period.starts_at, min(datetime.now(UTC), period.ends_at))
     try:  # read before the staging transaction opens: the callback receiver must be able to
         # store the DeviceUsage callbacks this waits for (SQLite has one writer)
-        usage = list(client.iter_usage(devices, *window))
+        usage = list(client.iter_usage(devices, period))
     finally:
         client.close()
     report = stage_usage(amop_db.engine, provider.id, period_id, usage)
@@ -162,6 +172,8 @@ def usage_staging(
             "duplicates_dropped": report.duplicates_dropped,
             "pages_read": getattr(client, "pages_read", 0),
             "billing_month": month,
+            "period": "closed: the carrier's history" if period.closed else "open: cycle to date",
+            "window": f"{period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC",
             "seconds": round(time.perf_counter() - started, 2),
         }
     )
