@@ -70,6 +70,30 @@ def test_a_partition_materialized_from_the_ui_finishes_green(ui):
     ui.shot("materialized-run")
 
 
+def test_a_month_the_carrier_no_longer_holds_fails_in_the_ui_with_the_reason(ui):
+    """Jasper keeps the running cycle and the two before it: a backfill three months back fails
+    on the run page saying why, instead of storing today's usage under that month."""
+    today = date.today()
+    year, month = divmod(today.year * 12 + today.month - 1 - 3, 12)
+    past = f"{year:04d}-{month + 1:02d}-01"
+    ui.open("/assets/usage_staging", "Materialize…")
+    ui.page.get_by_role("button", name="Materialize…").first.click()
+    ui.page.get_by_placeholder("ex: 2025-01-01").fill(past)
+    ui.page.keyboard.press("Enter")
+    ui.page.get_by_text("Select a partition or create one").click()
+    ui.page.get_by_text("acme-iot-jasper").first.click()
+    ui.page.get_by_text("Launch runs to materialize usage_staging").click()  # closes the list
+    ui.page.get_by_role("button", name="Launch 1 run").click()
+    ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
+    ui.page.get_by_text("View", exact=True).last.click()
+    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    ui.page.get_by_text("Failure", exact=True).first.wait_for(timeout=180_000)
+    reason = ui.page.get_by_text(re.compile(r"answers usage for the current period and the 2 before it only"))
+    reason.first.wait_for(timeout=60_000)
+    assert f"Nothing was stored for {past[:7]}" in ui.text()
+    ui.shot("past-month-refused")
+
+
 def test_winning_results_show_the_savings_table(ui):
     ui.open("/assets/winning_results?view=events", "Events")
     ui.page.get_by_text("savings_per_rate_plan").first.wait_for(timeout=30_000)
@@ -95,6 +119,8 @@ def test_the_sensors_are_listed_and_can_be_turned_on(ui):
         assert sensor in text, sensor
     sensor_page = f"/locations/{LOCATION}/sensors/optimization_window_sensor"
     ui.open(sensor_page, "optimization_window_sensor")
+    # what it watches, when it fires and what it launches, on its page
+    ui.page.get_by_text(re.compile(r"Watches each active provider's billing close")).first.wait_for()
     switch = ui.page.locator("label.bp5-switch, label:has(input[type=checkbox])").first
     state = ui.page.locator("input[type=checkbox]").first
     switch.wait_for()
