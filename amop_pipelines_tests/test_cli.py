@@ -21,7 +21,7 @@ def test_every_command_has_help(path):
     assert len(result.output.splitlines()) > 3
 
 
-def test_demo_runs_the_whole_chain_into_a_persistent_instance(amop_env):
+def test_demo_runs_the_code_locations_month_job_with_its_checks_into_a_persistent_instance(amop_env):
     import dagster as dg
 
     result = CliRunner().invoke(main, ["demo", "--devices", "800"])
@@ -33,7 +33,23 @@ def test_demo_runs_the_whole_chain_into_a_persistent_instance(amop_env):
     assert len(reports) == 2 and all(Path(p).is_file() for p in reports)
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
+        checks = {
+            run.run_id: [
+                e.dagster_event.event_specific_data
+                for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+            ]
+            for run in runs
+        }
     assert len(runs) == 2 and all(run.is_success for run in runs)
+    # the code location's own job, not an ephemeral one: the UI lists and re-executes it
+    assert {run.job_name for run in runs} == {"optimization_job"}
+    warned = set()
+    for evaluations in checks.values():  # the asset checks ran with it
+        names = {e.check_name for e in evaluations}
+        assert {"device_iccids_well_formed", "staged_iccids_unique", "comm_groups_within_plan_limit"} <= names
+        warned |= {e.check_name for e in evaluations if not e.passed}
+    # and said what the demo fleet holds on purpose: CP-LEGACY allows 17 plans, over the limit of 15
+    assert warned == {"comm_groups_within_plan_limit"}
 
 
 def test_seed_refuses_an_impossible_fleet_size(amop_env):

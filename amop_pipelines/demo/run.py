@@ -1,8 +1,9 @@
 """`amop demo`: the whole chain on the embedded defaults, recorded in a persistent Dagster instance.
 
 Seeds the demo fleet when the database is empty, serves the same fleet from the carrier simulator
-on a free loopback port, and runs the sync and the optimization of each provider's current
-billing month, so that the runs are there to inspect in `dagster dev` afterwards.
+on a free loopback port, and runs the code location's own `optimization_job` (the sync, the
+optimization and their asset checks) for each provider's current billing month, so that the runs
+are there to inspect, and to re-execute, in the UI (`amop ui`) afterwards.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import dagster as dg
 from sqlalchemy import func, select
 
 from amop_pipelines.settings import database_url
@@ -32,6 +35,20 @@ class DemoResult:
     outcomes: list[ProviderOutcome] = field(default_factory=list)
 
 
+def code_location_job(name: str, resources: dict[str, Any]) -> dg.JobDefinition:
+    """The code location's own job `name`, its assets' checks included, on these resources (the
+    demo's simulator and database): its runs carry the job's name, so the UI lists them under the
+    job and re-executes them in the code location."""
+    from amop_pipelines.definitions import defs
+
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        jobs=defs.jobs,
+        resources={**(defs.resources or {}), **resources},
+    ).resolve_job_def(name)
+
+
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
     from sqlalchemy.orm import Session
 
@@ -39,11 +56,10 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     from amop_pipelines.db import migrate
     from amop_pipelines.db.engine import make_engine
     from amop_pipelines.db.models import Device, ServiceProvider
-    from amop_pipelines.defs.optimization.assets import optimization_assets
     from amop_pipelines.defs.shared.database import database_from_env
-    from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month
+    from amop_pipelines.defs.shared.launch import current_billing_month, month_partition
     from amop_pipelines.defs.shared.notifier import notifier_from_env
-    from amop_pipelines.defs.sync.assets import sync_assets
+    from amop_pipelines.defs.shared.partitions import providers
     from amop_pipelines.demo.carriers import simulator_carriers
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.demo.simulated_fleet import new_state
@@ -82,11 +98,10 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
         for provider in active:
             month = current_billing_month(provider)
             echo(f"{provider.name}: syncing and optimizing billing month {month} ...")
-            run = materialize_month(
-                [*sync_assets, *optimization_assets],
-                provider,
-                instance,
-                resources,
+            instance.add_dynamic_partitions(providers.name, [provider_key(provider.name)])
+            run = code_location_job("optimization_job", resources).execute_in_process(
+                partition_key=month_partition(provider, month),
+                instance=instance,
                 run_config={
                     "ops": {"device_staging": {"config": {"full_sync": True}}},
                     "loggers": {"console": {"config": {"log_level": "WARNING"}}},  # the UI has the rest
@@ -105,5 +120,5 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
             echo(line)
             echo(f"report: {path}")
             result.outcomes.append(ProviderOutcome(provider.name, month, run.run_id, line, path))
-    echo("inspect the runs with: dagster dev -w workspace.yaml")
+    echo("inspect the runs, re-execute them and run the checks again with: amop ui")
     return result
