@@ -26,9 +26,11 @@ EDITABLE = (
     "auto_update_rate_plans",
     "is_active",
     "mail_to",
+    "currency",
 )
 MAX_SETTINGS_CHARS = 10_000
 MAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 code
 
 
 class AccountError(ValueError):
@@ -54,6 +56,7 @@ class Account:
     base_url: str | None
     carrier_settings: dict[str, Any]
     mail_to: str | None = None
+    currency: str = "USD"
 
     def line(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in sorted(self.carrier_settings.items())) or "-"
@@ -61,7 +64,7 @@ class Account:
             f"{self.name}  [{self.integration}, account {self.account_name}]  {self.time_zone}, "
             f"cycle ends day {self.billing_cycle_end_day} {self.billing_cycle_end_hour:02d}:00, "
             f"window from {self.optimization_start_hour:02d}:00, {self.rate_limit_per_second}/s, "
-            f"auto updates {'on' if self.auto_update_rate_plans else 'off'}, "
+            f"auto updates {'on' if self.auto_update_rate_plans else 'off'}, {self.currency}, "
             f"{'active' if self.is_active else 'inactive'}; settings: {settings}; "
             f"mail to: {self.mail_to or 'the default recipients'}"
         )
@@ -94,6 +97,10 @@ def _problems(values: dict[str, Any], integration: str) -> list[str]:
         wrong = [a for a in addresses if not MAIL.match(a)]
         if wrong:
             problems.append(f"mail_to: {wrong[0]!r} is not a mail address (give addresses, comma-separated)")
+    if values.get("currency") is not None and not CURRENCY.match(str(values["currency"])):
+        problems.append(
+            f"currency: {values['currency']!r} is not an ISO 4217 code (three capitals, e.g. USD)"
+        )
     for field in ("name", "account_name", "base_url", "mail_to"):
         limit = ServiceProvider.__table__.c[field].type.length  # the column's own bound
         if values.get(field) is not None and len(str(values[field])) > limit:
@@ -135,6 +142,7 @@ def _account(row: ServiceProvider) -> Account:
         row.base_url,
         dict(row.carrier_settings or {}),
         row.mail_to,
+        row.currency,
     )
 
 

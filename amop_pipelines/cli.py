@@ -84,6 +84,7 @@ _ACCOUNT_OPTIONS = [
         "--setting", "settings_", multiple=True, help="A carrier setting KEY=VALUE (e.g. mdn_zip_code=60601)."
     ),
     click.option("--mail-to", help="The account's own mail recipients, comma-separated."),
+    click.option("--currency", help="ISO 4217 code of the account's money in reports (default USD)."),
 ]
 
 
@@ -213,6 +214,20 @@ def demo(ctx: click.Context, devices: int, seed: int) -> None:
     result = run_demo(devices=devices, seed=seed, echo=click.echo)
     if not result.success:
         sys.exit(1)
+
+
+@main.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the UI listens on.")
+@click.option("--port", default=3000, show_default=True, help="Port of the UI.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the demo fleet the simulator serves.")
+def ui(host: str, port: int, seed: int) -> None:
+    """Open the Dagster UI on the project's persistent instance (the one `amop demo` records in):
+    runs, logs and step outputs survive restarts. Unless AMOP_CARRIER_BASE_URL names real
+    carriers, it also serves the demo fleet from the carrier simulator and receives its callbacks,
+    so that runs launched from the UI reach a carrier."""
+    from amop_pipelines.demo.ui import open_ui
+
+    sys.exit(open_ui(host, port, seed, echo=click.echo))
 
 
 @demo.command("seed")

@@ -57,7 +57,7 @@ def test_an_account_is_added_listed_and_edited_with_an_audit_trail(amop_env):
     assert added.exit_code == 0, added.output
     assert "Globex Fleet  [thingspace, account 0342351414-00001]  America/Denver" in added.output
     listed = _amop("providers", "list").output
-    assert "cycle ends day 18 06:00, window from 07:00, 25/s, auto updates on, active" in listed
+    assert "cycle ends day 18 06:00, window from 07:00, 25/s, auto updates on, USD, active" in listed
     assert "settings: mdn_zip_code=80202" in listed and listed.strip().endswith("1 accounts")
     assert "mail to: fleet@globex.example, billing@globex.example" in listed
 
@@ -115,6 +115,8 @@ def test_bad_values_are_refused_by_field_and_nothing_is_stored(amop_env):
     assert "setting apn: thingspace takes no such setting" in unknown_setting.output
     bad_mail = _amop("providers", "edit", "Globex Fleet", "--mail-to", "ops@x.example, nobody", "--by", "ops")
     assert "mail_to: 'nobody' is not a mail address" in bad_mail.output
+    bad_currency = _amop("providers", "edit", "Globex Fleet", "--currency", "dollars", "--by", "ops")
+    assert "currency: 'dollars' is not an ISO 4217 code" in bad_currency.output
     bad_hour = _amop("providers", "edit", "Globex Fleet", "--start-hour", "24", "--by", "ops")
     assert "optimization_start_hour: 24 must be a whole number from 0 to 23" in bad_hour.output
     assert (

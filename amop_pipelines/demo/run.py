@@ -35,6 +35,12 @@ class DemoResult:
     outcomes: list[ProviderOutcome] = field(default_factory=list)
 
 
+# The code location as workspace.yaml loads it: a run labelled with it is listed under its job in
+# the UI (Dagster's `.dagster/repository` tag: repository @ location).
+CODE_LOCATION = "__repository__@amop_pipelines.definitions"
+REPOSITORY_LABEL_TAG = ".dagster/repository"
+
+
 def code_location_job(name: str, resources: dict[str, Any]) -> dg.JobDefinition:
     """The code location's own job `name`, its assets' checks included, on these resources (the
     demo's simulator and database): its runs carry the job's name, so the UI lists them under the
@@ -106,7 +112,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
                     "ops": {"device_staging": {"config": {"full_sync": True}}},
                     "loggers": {"console": {"config": {"log_level": "WARNING"}}},  # the UI has the rest
                 },
-                tags={"amop/provider": provider_key(provider.name)},
+                tags={"amop/provider": provider_key(provider.name), REPOSITORY_LABEL_TAG: CODE_LOCATION},
                 raise_on_error=False,
             )
             if not run.success:

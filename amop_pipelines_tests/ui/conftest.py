@@ -1,11 +1,12 @@
-"""The operator's Dagster UI, for real: `amop demo` fills a persistent instance, `dagster dev`
-serves this code location on it, a simulator process plays the carriers, and headless Chromium
+"""The operator's Dagster UI, for real: `amop demo` fills a persistent instance, `amop ui` serves
+this code location on it (with the simulator playing the carriers), and headless Chromium
 (Debian's package, never a downloaded browser) is driven by Playwright."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -16,8 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from amop_pipelines.demo.carriers import simulator_credentials_env
-from amop_pipelines.simulator.server import free_port, start_simulator_process
+from amop_pipelines.simulator.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("AMOP_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
@@ -34,42 +34,16 @@ def _chromium() -> str:
     return found
 
 
-@dataclass
-class Stack:
-    base_url: str
-    env: dict[str, str]
-    data_dir: Path
-
-
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("ui")
-    (home / "dagster_home").mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster_home" / "dagster.yaml")
-    simulator, simulator_url, _ = start_simulator_process(
-        FLEET, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    env = {
-        **os.environ,
-        "AMOP_DATA_DIR": str(home / "data"),
-        "DAGSTER_HOME": str(home / "dagster_home"),
-        "AMOP_CARRIER_BASE_URL": simulator_url,
-        **simulator_credentials_env(),  # the code location's runs reach the simulator as an account
-    }
-    env.pop("DAGSTER_PG_URL", None)
-    env.pop("AMOP_DATABASE_URL", None)
-    amop = [sys.executable, "-m", "amop_pipelines.cli"]
-    demo = subprocess.run([*amop, "demo", "--devices", str(FLEET)], env=env, capture_output=True, text=True)
-    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
-    port = free_port()
-    log = (home / "dagster.log").open("w")
-    dagster = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-p", str(port)],
+def _start_ui(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
+    """`amop ui` as an operator starts it; back once the UI answers."""
+    log = log_path.open("a")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "amop_pipelines.cli", "ui", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True,  # its group: amop ui, the simulator it serves, dagster dev and its children
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -79,19 +53,59 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
                 break
         except httpx.HTTPError:
             pass
-        if dagster.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"dagster dev did not start: {(home / 'dagster.log').read_text()[-3000:]}")
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"amop ui did not start: {log_path.read_text()[-3000:]}")
         time.sleep(1)
     # what the "Skip" of the community dialog a new instance shows on loopback does
     httpx.post(f"{base}/graphql", json={"query": "mutation SetNuxSeen { setNuxSeen }"}).raise_for_status()
+    return process
+
+
+def _stop_ui(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
     try:
-        yield Stack(base, env, home / "data")
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@dataclass
+class Stack:
+    base_url: str
+    env: dict[str, str]
+    data_dir: Path
+    port: int
+    log_path: Path
+    process: subprocess.Popen
+
+    def restart(self) -> None:
+        """Stop `amop ui` and start it again on the same port, as after a reboot."""
+        _stop_ui(self.process)
+        self.process = _start_ui(self.env, self.port, self.log_path)
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """`amop demo`, then `amop ui` (which serves the demo fleet from the simulator)."""
+    home = tmp_path_factory.mktemp("ui")
+    (home / "dagster_home").mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster_home" / "dagster.yaml")
+    env = {**os.environ, "AMOP_DATA_DIR": str(home / "data"), "DAGSTER_HOME": str(home / "dagster_home")}
+    for unset in ("DAGSTER_PG_URL", "AMOP_DATABASE_URL", "AMOP_CARRIER_BASE_URL"):
+        env.pop(unset, None)
+    amop = [sys.executable, "-m", "amop_pipelines.cli"]
+    demo = subprocess.run([*amop, "demo", "--devices", str(FLEET)], env=env, capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    port = free_port()
+    log_path = home / "amop-ui.log"
+    stack = Stack(
+        f"http://127.0.0.1:{port}", env, home / "data", port, log_path, _start_ui(env, port, log_path)
+    )
+    try:
+        yield stack
     finally:
-        os.killpg(dagster.pid, 15)  # dagster dev and its daemon and code server
-        dagster.wait(timeout=60)
-        simulator.terminate()
-        simulator.wait(timeout=20)
-        log.close()
+        _stop_ui(stack.process)
 
 
 @pytest.fixture(scope="package")

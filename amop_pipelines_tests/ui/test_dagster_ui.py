@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from amop_pipelines.billing import period_containing
 from amop_pipelines.db.engine import make_engine
+from amop_pipelines.demo.catalog import JASPER
 
 LINEAGE = (
     "device_staging",
@@ -175,3 +177,57 @@ def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, st
     ui.page.get_by_text(re.compile(r"completed \(completed 2\)")).first.wait_for(timeout=60_000)
     assert request_id in ui.text()  # the change run is the request's (its tag)
     ui.shot("change-run")
+
+
+def _demo_month() -> str:
+    """The billing month `amop demo` ran for the Jasper account (its period running now)."""
+    period = period_containing(datetime.now(UTC), JASPER.billing_cycle_end_day, 0, JASPER.time_zone)
+    return f"{period.billing_month}-01"
+
+
+def test_amop_demo_ran_the_asset_checks(ui):
+    ui.open("/assets/devices?view=checks", "Checks")
+    ui.page.get_by_text("device_iccids_well_formed").first.wait_for(timeout=30_000)
+    ui.page.get_by_text(re.compile(r"^Passed$")).first.wait_for(timeout=30_000)
+    text = ui.text()
+    assert "Not evaluated" not in text, text[:2000]
+    ui.shot("checks-after-demo")
+
+
+def test_a_demo_run_is_listed_under_its_job_and_re_executed_from_the_ui(ui):
+    ui.open(f"/locations/{LOCATION}/jobs/optimization_job/runs", "Runs")
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=60_000)
+    ui.page.get_by_text("View", exact=True).last.click()  # the oldest: a demo run
+    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    parent = ui.page.url.rsplit("/", 1)[-1]
+    button = ui.page.get_by_role("button", name=re.compile(r"^Re-execute"))
+    expect(button.first).to_be_enabled(timeout=60_000)
+    ui.shot("demo-run")
+    button.first.click()
+    ui.page.wait_for_url(lambda url: "/runs/" in url and parent not in url, timeout=60_000)
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=240_000)
+    assert "RUN_FAILURE" not in ui.text()
+    ui.shot("demo-run-re-executed")
+
+
+def test_optimization_report_alone_rematerializes_after_a_restart_of_the_ui(ui, stack):
+    """The outputs it reads (winning_results, written by `amop demo`) and the runs before it
+    survive a restart: the instance and the step storage are the project's, not a temporary home."""
+    stack.restart()
+    month = _demo_month()
+    ui.open("/runs", "Runs")
+    ui.page.get_by_text("optimization_job").first.wait_for(timeout=60_000)  # the demo's runs are still there
+    ui.open("/assets/optimization_report", "Materialize…")
+    ui.page.get_by_role("button", name="Materialize…").first.click()
+    ui.page.get_by_placeholder("ex: 2025-01-01").fill(month)
+    ui.page.keyboard.press("Enter")
+    ui.page.get_by_text("Select a partition or create one").click()
+    ui.page.get_by_text("acme-iot-jasper").first.click()
+    ui.page.get_by_text("Launch runs to materialize optimization_report").click()  # closes the list
+    ui.page.get_by_role("button", name="Launch 1 run").click()
+    ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
+    ui.page.get_by_text("View", exact=True).last.click()
+    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=180_000)
+    assert "RUN_FAILURE" not in ui.text()
+    ui.shot("report-after-restart")

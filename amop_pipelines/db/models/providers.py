@@ -30,6 +30,7 @@ class ServiceProvider(Base):
     # settings of the carrier's API that differ per account (its adapter says which it takes)
     carrier_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     mail_to: Mapped[str | None] = mapped_column(String(1000))  # the account's recipients (comma-separated)
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")  # ISO 4217
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_device_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
