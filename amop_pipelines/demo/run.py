@@ -35,24 +35,13 @@ class DemoResult:
     outcomes: list[ProviderOutcome] = field(default_factory=list)
 
 
-# The code location as workspace.yaml loads it: a run labelled with it is listed under its job in
-# the UI (Dagster's `.dagster/repository` tag: repository @ location).
-CODE_LOCATION = "__repository__@amop_pipelines.definitions"
-REPOSITORY_LABEL_TAG = ".dagster/repository"
-
-
-def code_location_job(name: str, resources: dict[str, Any]) -> dg.JobDefinition:
-    """The code location's own job `name`, its assets' checks included, on these resources (the
-    demo's simulator and database): its runs carry the job's name, so the UI lists them under the
-    job and re-executes them in the code location."""
-    from amop_pipelines.definitions import defs
-
-    return dg.Definitions(
-        assets=defs.assets,
-        asset_checks=defs.asset_checks,
-        jobs=defs.jobs,
-        resources={**(defs.resources or {}), **resources},
-    ).resolve_job_def(name)
+def _materialized(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
+    """Each asset the run materialized: its metadata's values, by asset name."""
+    found = {}
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = record.dagster_event.event_specific_data.materialization  # type: ignore[union-attr]
+        found[materialization.asset_key.path[-1]] = {k: v.value for k, v in materialization.metadata.items()}
+    return found
 
 
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
@@ -67,6 +56,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     from amop_pipelines.defs.shared.notifier import notifier_from_env
     from amop_pipelines.defs.shared.partitions import providers
     from amop_pipelines.demo.carriers import simulator_carriers
+    from amop_pipelines.demo.code_location import code_location_job, run_in_code_location
     from amop_pipelines.demo.seed import seed_demo
     from amop_pipelines.demo.simulated_fleet import new_state
     from amop_pipelines.instance import persistent_instance
@@ -105,24 +95,25 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
             month = current_billing_month(provider)
             echo(f"{provider.name}: syncing and optimizing billing month {month} ...")
             instance.add_dynamic_partitions(providers.name, [provider_key(provider.name)])
-            run = code_location_job("optimization_job", resources).execute_in_process(
-                partition_key=month_partition(provider, month),
-                instance=instance,
+            run = run_in_code_location(
+                code_location_job("optimization_job", resources),
+                instance,
+                month_partition(provider, month),
                 run_config={
                     "ops": {"device_staging": {"config": {"full_sync": True}}},
                     "loggers": {"console": {"config": {"log_level": "WARNING"}}},  # the UI has the rest
                 },
-                tags={"amop/provider": provider_key(provider.name), REPOSITORY_LABEL_TAG: CODE_LOCATION},
-                raise_on_error=False,
+                tags={"amop/provider": provider_key(provider.name)},
             )
-            if not run.success:
+            if not run.is_success:
                 result.success = False
-                echo(f"{provider.name}: the run {run.run_id} failed; see it in dagster dev")
+                echo(f"{provider.name}: the run {run.run_id} failed; see it with `amop ui`")
                 continue
-            totals = run.output_for_node("winning_results")
-            path = run.asset_materializations_for_node("optimization_report")[0].metadata["path"].value
-            costs = f"{totals.cost_before} -> {totals.cost_after}"
-            line = f"{provider.name} {month}: savings {totals.savings_text()}, monthly cost {costs}"
+            shown = _materialized(instance, run.run_id)
+            totals, path = shown["winning_results"], shown["optimization_report"]["path"]
+            costs = f"{totals['cost_before']:.2f} -> {totals['cost_after']:.2f}"
+            savings = f"{totals['savings']:.2f} ({totals['savings_percent']:.2f}%)"
+            line = f"{provider.name} {month}: savings {savings}, monthly cost {costs}"
             echo(line)
             echo(f"report: {path}")
             result.outcomes.append(ProviderOutcome(provider.name, month, run.run_id, line, path))

@@ -50,5 +50,43 @@ def decide(now: datetime, closes_at: datetime, changes: int, changes_per_second:
     return Decision(time_left - estimated >= MARGIN, changes, time_left, estimated)
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """What becomes of a month's recommendations, as the report tells finance."""
+
+    decision: str  # "Go", "No Go", "Off", "Closed" or "Nothing to push"
+    text: str
+
+
+def next_step(
+    now: datetime, closes_at: datetime, changes: int, changes_per_second: float, auto_update: bool
+) -> NextStep:
+    """The Go / No Go rule above, said for the report (rate_plan_updates applies it right after)."""
+    if now >= closes_at:
+        return NextStep(
+            "Closed", "The billing period has closed: nothing is pushed for it; the figures are for review."
+        )
+    if changes == 0:
+        return NextStep(
+            "Nothing to push", "Every device is already on its recommended plan: nothing changes."
+        )
+    if not auto_update:
+        return NextStep(
+            "Off",
+            f"Automatic updates are off for this account: the {changes:,} recommended plan changes are "
+            "not pushed. To apply them, submit the changed devices (Assignments, Changed = yes) as a "
+            "Change Carrier Rate Plan file before the period closes.",
+        )
+    decision = decide(now, closes_at, changes, changes_per_second)
+    if decision.go:
+        return NextStep(
+            "Go",
+            f"Go: the {changes:,} plan changes are queued for the carrier right after this report and "
+            f"need about {_minutes(decision.estimated)} at {changes_per_second:g} a second, "
+            f"{_minutes(decision.spare)} before close.",
+        )
+    return NextStep("No Go", decision.explain() + ": nothing is pushed automatically.")
+
+
 def batches(items: Sequence[T], size: int = BATCH_SIZE) -> list[Sequence[T]]:
     return [items[start : start + size] for start in range(0, len(items), size)]

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
+from amop_pipelines.billing import period_for_month
 from amop_pipelines.db.models import (
     CarrierRatePlan,
     CommunicationPlan,
@@ -32,10 +34,11 @@ from amop_pipelines.db.models import (
 )
 from amop_pipelines.db.queries import rate_plan_ids
 from amop_pipelines.optimization.cost import cents_to_decimal
+from amop_pipelines.planning import automation
 from amop_pipelines.planning.month import MonthInputs, MonthOutcome
 from amop_pipelines.planning.runs import MonthRun
 from amop_pipelines.planning.store import store_results
-from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, PoolRow
+from amop_pipelines.reports.workbook import MONEY, PERCENT, AssignmentRow, Line, PlanStatistics, PoolRow
 from amop_pipelines.sync.providers import provider_key
 
 UNCHANGED = "unchanged"  # the "method" of a group that is not optimized: its devices keep their plans
@@ -167,6 +170,35 @@ class Totals:
     customer: str | None = None
     unpriced_plans: tuple[str, ...] = ()  # the carrier lists them; no price book prices them yet
     mail_to: str | None = None  # the account's own recipients (else the deployment's)
+    currency: str = "USD"
+    time_zone: str = "UTC"
+    closes_at: datetime | None = None  # the billing period's end (UTC)
+    auto_update: bool = False  # the account pushes winning plans itself (Go / No Go)
+    rate_limit_per_second: int = 5
+
+    @property
+    def gap(self) -> float:
+        """How far the cost after may be above the optimum (0.0: proven optimal), same basis."""
+        if self.cost_after <= 0:
+            return 0.0
+        return max(0.0, float((self.cost_after - self.lower_bound) / self.cost_after))
+
+    @property
+    def closes_local(self) -> str:
+        """The billing close in the account's own zone, as the report and mails say it."""
+        if self.closes_at is None:
+            return "-"
+        return f"{self.closes_at.astimezone(ZoneInfo(self.time_zone)):%Y-%m-%d %H:%M} {self.time_zone}"
+
+    def next_step(self, now: datetime) -> automation.NextStep:
+        """What happens to the recommendations after this report (the rule: `automation.next_step`)."""
+        return automation.next_step(
+            now,
+            self.closes_at or now,
+            self.devices_changed,
+            self.rate_limit_per_second,
+            self.auto_update,
+        )
 
     @property
     def title(self) -> str:
@@ -188,23 +220,29 @@ class Totals:
             return "unknown (some devices have no current plan)"
         return f"{self.savings} ({self.savings_percent:.2f}%)"
 
-    def summary_lines(self) -> list[tuple[str, object]]:
+    def summary_lines(self, now: datetime) -> list[Line]:
+        """The report's summary, first the figures finance acts on, then how they were found."""
+        step = self.next_step(now)
+        percent = None if self.savings_percent is None else self.savings_percent / 100
         return [
-            ("Service provider", self.provider_name),
-            ("Customer", self.customer or "all (account pools)"),
-            ("Billing month", self.billing_month),
-            ("Devices", self.devices),
-            (
-                "Cost before (current plans, projected usage)",
-                self.cost_before if self.cost_before is not None else "-",
-            ),
-            ("Cost after (recommended plans, projected usage)", self.cost_after),
-            ("Cost after on usage to date", self.cost_after_to_date),
-            ("Savings", self.savings_text()),
-            ("Devices changing plan", self.devices_changed),
-            ("Method", self.winner),
-            ("Lower bound on the optimum", self.lower_bound),
-            (
+            Line("Service provider", self.provider_name),
+            Line("Customer", self.customer or "all (account pools)"),
+            Line("Billing month", self.billing_month),
+            Line("Billing period closes", self.closes_local),
+            Line("Currency", self.currency),
+            Line("Cost before (current plans, projected usage)", self.cost_before, MONEY),
+            Line("Cost after (recommended plans, projected usage)", self.cost_after, MONEY),
+            Line("Savings", self.savings, MONEY),
+            Line("Savings %", percent, PERCENT),
+            Line("Devices", self.devices),
+            Line("Devices changing plan", self.devices_changed),
+            Line("Next step", step.decision),
+            Line("What happens next", step.text),
+            Line("Lower bound on the cost after (same basis)", self.lower_bound, MONEY),
+            Line("Gap to the lower bound", self.gap, PERCENT),
+            Line("Cost after on usage to date", self.cost_after_to_date, MONEY),
+            Line("Method", self.winner),
+            Line(
                 "Unpriced rate plans (never recommended until priced)",
                 ", ".join(self.unpriced_plans) or "none",
             ),
@@ -237,15 +275,31 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
                 status="done",
                 cost_before=run.before.total if run.before is not None else None,
                 cost_after=run.after.total,
-                lower_bound=cents_to_decimal(run.exact.lower_bound_cents),
+                lower_bound=cents_to_decimal(run.lower_bound_cents),
                 finished_at=datetime.now(UTC),
             )
         )
-        guid, name, mail_to = connection.execute(
-            select(OptimizationSession.session_guid, ServiceProvider.name, ServiceProvider.mail_to)
-            .join(ServiceProvider, ServiceProvider.id == OptimizationSession.service_provider_id)
-            .where(OptimizationSession.id == inputs.session_id)
+        guid, provider_id = connection.execute(
+            select(OptimizationSession.session_guid, OptimizationSession.service_provider_id).where(
+                OptimizationSession.id == inputs.session_id
+            )
         ).one()
+    with Session(engine) as session:
+        provider = session.get_one(ServiceProvider, provider_id)
+        period = period_for_month(
+            inputs.billing_month,
+            provider.billing_cycle_end_day,
+            provider.billing_cycle_end_hour,
+            provider.time_zone,
+        )
+        name, mail_to = provider.name, provider.mail_to
+        account = {
+            "currency": provider.currency,
+            "time_zone": provider.time_zone,
+            "closes_at": period.ends_at,
+            "auto_update": provider.auto_update_rate_plans,
+            "rate_limit_per_second": provider.rate_limit_per_second,
+        }
     problem = inputs.month.problem
     current = problem.devices.current
     chosen = run.chosen_assignment
@@ -273,13 +327,14 @@ def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
         cost_before=run.before.total if run.before is not None else None,
         cost_after=run.after.total,
         cost_after_to_date=run.after_to_date.total,
-        lower_bound=cents_to_decimal(run.exact.lower_bound_cents),
+        lower_bound=cents_to_decimal(run.lower_bound_cents),
         devices=len(problem.devices),
         devices_changed=int((chosen != current).sum()),
         per_plan=stats,
         session_id=inputs.session_id,
         customer=inputs.customer,
         unpriced_plans=tuple(inputs.month.unpriced_plans),
+        **account,
     )
 
 

@@ -38,7 +38,6 @@ from amop_pipelines.demo.carriers import simulator_carriers
 from amop_pipelines.demo.seed import seed_demo
 from amop_pipelines.demo.simulated_fleet import new_state
 from amop_pipelines.optimization.cost import assignment_cost
-from amop_pipelines.planning.inputs import load_month
 from amop_pipelines.simulator.server import running_simulator
 from amop_pipelines.sync.periods import provider_period
 
@@ -141,9 +140,7 @@ def test_the_optimization_job_for_a_partition(world, integration):
             sa.select(OptimizationCommGroup.name).where(OptimizationCommGroup.skipped_reason.is_not(None))
         ).all()
         alerts = session.scalars(sa.select(Notification.subject).where(Notification.kind == "alert")).all()
-    period = provider_period(provider, month)
-    as_of = min(datetime.now(UTC), period.ends_at)
-    loaded = load_month(engine, provider.id, billing_period, period, as_of)
+    loaded = result.output_for_node("comm_plan_groups").month  # the month as the run loaded it
     index = loaded.problem.plans.index()
     assignment = np.array([index[codes[recommended[int(i)]]] for i in loaded.device_ids])
     assert assignment_cost(loaded.problem, assignment).total == instance_row.cost_after
@@ -155,16 +152,16 @@ def test_the_optimization_job_for_a_partition(world, integration):
     if integration == "jasper":  # CP-LEGACY allows 17 plans: not optimized, and an alert names it
         assert skipped == ["CP-LEGACY"] and any("CP-LEGACY" in a for a in alerts)
 
-    # the workbook: three sheets, one Assignments row per device, totals as in the database
+    # the workbook: the summary first, one Assignments row per device, totals as in the database
     book = openpyxl.load_workbook(report_file.path)
-    assert book.sheetnames == ["Statistics", "Assignments", "Shared Pool"]
+    assert book.sheetnames == ["Summary", "Statistics", "Assignments", "Shared Pool"]
     assert book["Assignments"].max_row - 1 == devices
-    labels = {
-        row[0].value: row[1].value
-        for row in book["Statistics"].iter_rows()
-        if row[0].value and row[1].value is not None
-    }
+    labels = {row[0].value: row[1].value for row in book["Summary"].iter_rows() if row[0].value}
     assert Decimal(str(labels["Cost after (recommended plans, projected usage)"])) == instance_row.cost_after
+    # the bound beside the cost after is on its basis: CP-LEGACY's devices, not optimized, count in both
+    assert Decimal(str(labels["Lower bound on the cost after (same basis)"])) == instance_row.lower_bound
+    assert 0 <= labels["Gap to the lower bound"] < 0.01
+    assert labels["Next step"] in ("Off", "Nothing to push")  # the demo accounts push nothing themselves
     assert book["Statistics"]._charts  # the savings chart
 
     # the success mail carried the workbook
@@ -310,10 +307,10 @@ def test_a_plan_new_at_the_carrier_arrives_unpriced_and_is_never_recommended(wor
         recommended = session.scalars(sa.select(OptimizationDeviceResult.recommended_rate_plan_id)).all()
         report = session.scalars(sa.select(OptimizationResultFile)).one()
     assert recommended and plan_id not in recommended
-    statistics = {
-        row[0].value: row[1].value for row in openpyxl.load_workbook(report.path)["Statistics"].iter_rows()
+    summary = {
+        row[0].value: row[1].value for row in openpyxl.load_workbook(report.path)["Summary"].iter_rows()
     }
-    assert statistics["Unpriced rate plans (never recommended until priced)"] == code
+    assert summary["Unpriced rate plans (never recommended until priced)"] == code
     (envelope,) = [e for e in inbox.envelopes if b"savings" in e.content]
     assert code.encode() in envelope.content
 

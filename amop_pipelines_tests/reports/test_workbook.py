@@ -10,7 +10,27 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, PoolRow, write_report
+from amop_pipelines.reports.workbook import (
+    MONEY,
+    PERCENT,
+    AssignmentRow,
+    Line,
+    PlanStatistics,
+    PoolRow,
+    write_report,
+)
+
+SUMMARY = [
+    Line("Billing period closes", "2026-12-18 00:00 America/Chicago"),
+    Line("Cost before (current plans, projected usage)", Decimal("16.00"), MONEY),
+    Line("Cost after (recommended plans, projected usage)", Decimal("14.25"), MONEY),
+    Line("Savings", Decimal("1.75"), MONEY),
+    Line("Savings %", 0.109375, PERCENT),
+    Line("Next step", "Go"),
+    Line("What happens next", "Go: the 1 plan changes are queued for the carrier right after this report."),
+    Line("Lower bound on the cost after (same basis)", Decimal("14.20"), MONEY),
+    Line("Gap to the lower bound", 0.0035, PERCENT),
+]
 
 
 def _report(folder, name="report.xlsx"):
@@ -19,6 +39,17 @@ def _report(folder, name="report.xlsx"):
         PlanStatistics("P-5MB", 2, 8, Decimal("3.50"), Decimal("9.25")),
     ]
     assignments = [
+        AssignmentRow(
+            "8901260000000000003",
+            None,
+            "CP-A",
+            "P-5MB",
+            "P-5MB",
+            Decimal("2"),
+            Decimal("4"),
+            Decimal("1.00"),
+            Decimal("1.00"),
+        ),
         AssignmentRow(
             "8901260000000000001",
             '=HYPERLINK("http://x")',
@@ -44,22 +75,49 @@ def _report(folder, name="report.xlsx"):
     ]
     pools = [PoolRow("shared", "P-5MB", 8, Decimal("40"), Decimal("38.5"), Decimal("0"), Decimal("9.25"))]
     return write_report(
-        folder, name, "Test, billing month 2026-12", [("Savings", Decimal("6.75"))], plans, assignments, pools
+        folder, name, "Test, billing month 2026-12", SUMMARY, plans, assignments, pools, "EUR"
     )
 
 
 def test_sheets_formats_and_no_formulas_from_data(tmp_path):
     path, digest = _report(tmp_path)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Statistics", "Assignments", "Shared Pool"]
+    assert book.sheetnames == ["Summary", "Statistics", "Assignments", "Shared Pool"]
     assignments = book["Assignments"]
     assert assignments.freeze_panes == "A2"
-    assert assignments["H2"].number_format == "#,##0.00" and assignments["F2"].number_format == "#,##0.000"
+    assert (
+        assignments["I2"].number_format == '#,##0.00 "EUR"' and assignments["G2"].number_format == "#,##0.000"
+    )
     # text that would run as a formula stays text
     assert assignments["B2"].value.startswith("'=") and assignments["B3"].value == "'+123"
     assert assignments["C3"].value == "'@SUM(A1)"
     assert all(cell.data_type != "f" for row in assignments.iter_rows() for cell in row)
     assert book["Statistics"]._charts and len(digest) == 64
+
+
+def test_the_summary_shows_money_as_numbers_in_the_accounts_currency(tmp_path):
+    path, _ = _report(tmp_path)
+    summary = {row[0].value: row[1] for row in openpyxl.load_workbook(path)["Summary"].iter_rows(min_row=3)}
+    savings, share = summary["Savings"], summary["Savings %"]
+    assert savings.value == 1.75 and savings.number_format == '#,##0.00 "EUR"'
+    assert share.value == 0.109375 and share.number_format == "0.00%"
+    assert summary["Gap to the lower bound"].value == 0.0035
+
+
+def test_statistics_end_with_a_totals_row(tmp_path):
+    path, _ = _report(tmp_path)
+    rows = list(openpyxl.load_workbook(path)["Statistics"].iter_rows(min_row=2, max_col=6, values_only=True))
+    total = next(row for row in rows if row[0] == "Total")
+    assert total == ("Total", 12, 12, 16.0, 14.25, 1.75)
+
+
+def test_assignments_list_the_changed_devices_first_with_a_flag_and_filters(tmp_path):
+    path, _ = _report(tmp_path)
+    sheet = openpyxl.load_workbook(path)["Assignments"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [row[5] for row in rows] == ["yes", "yes", "no"]  # changed first
+    assert rows[-1][0] == "8901260000000000003" and rows[-1][3] == rows[-1][4]
+    assert sheet["F1"].value == "Changed" and sheet.auto_filter.ref == "A1:J4"
 
 
 def test_a_report_never_leaves_its_folder(tmp_path):
@@ -104,31 +162,59 @@ def _convert(path: Path, to: str, tmp_path: Path) -> Path:
 @needs_libreoffice
 def test_libreoffice_opens_the_workbook(tmp_path):
     path, _ = _report(tmp_path)
-    text = _convert(path, "csv", tmp_path).read_text()
-    assert "P-1MB" in text and "Devices before" in text
+    text = _convert(path, "csv", tmp_path).read_text()  # the first sheet
+    assert "Billing period closes" in text and "14.25" in text
+
+
+def _page_text(pdf: Path, page: int) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+@needs_libreoffice
+@needs_poppler
+def test_page_one_tells_finance_the_totals_the_deadline_and_the_next_step(tmp_path):
+    """Printed (converted to PDF by LibreOffice), the first page is the Summary: the money in the
+    account's currency, savings as an amount and a percent, the billing close, Go or No Go and
+    what happens next, the bound as a gap on the same basis."""
+    path, _ = _report(tmp_path)
+    pdf = _convert(path, "pdf", tmp_path)
+    first = _page_text(pdf, 1)
+    for words in (
+        "Test, billing month 2026-12",
+        "16.00 EUR",
+        "14.25 EUR",
+        "1.75 EUR",
+        "10.94%",
+        "2026-12-18 00:00 America/Chicago",
+        "Go: the 1 plan changes are queued",
+        "Gap to the lower bound",
+        "0.35%",
+    ):
+        assert words in first, (words, first)
+    assert "Rate plan" not in first  # the per-plan table comes after
 
 
 @needs_libreoffice
 @needs_poppler
 def test_the_report_renders_its_sheets_and_the_chart(tmp_path):
-    """As a reader sees it: converted to PDF by LibreOffice, its first page rendered to PNG by
-    poppler: the statistics table and the savings chart on one landscape page."""
+    """As a reader sees it: converted to PDF by LibreOffice, the Statistics page rendered to PNG
+    by poppler: the statistics table, its totals and the savings chart on one landscape page."""
     from PIL import Image
 
     path, _ = _report(tmp_path)
     pdf = _convert(path, "pdf", tmp_path)
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 3  # a page a wide sheet
-    first = subprocess.run(
-        ["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for words in ("Rate plan", "Devices before", "P-1MB", "P-5MB", "Savings per rate plan", "6.75"):
-        assert words in first, words
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == 4  # a page a sheet
+    second = _page_text(pdf, 2)
+    for words in ("Rate plan", "Devices before", "P-1MB", "P-5MB", "Total", "Savings per rate plan"):
+        assert words in second, words
     subprocess.run(
-        ["pdftoppm", "-r", "100", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+        ["pdftoppm", "-r", "100", "-png", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "page")], check=True
     )
     (png,) = tmp_path.glob("page*.png")
     image = Image.open(png).convert("RGB")
@@ -149,7 +235,7 @@ def test_every_text_cell_of_every_sheet_stays_text(tmp_path):
         AssignmentRow(hostile, hostile, hostile, hostile, hostile, Decimal("1"), Decimal("1"), None, None)
     ]
     pools = [PoolRow(hostile, hostile, 1, Decimal("1"), Decimal("1"), Decimal("0"), Decimal("1"))]
-    path, _ = write_report(tmp_path, "r.xlsx", hostile, [(hostile, hostile)], plans, assignments, pools)
+    path, _ = write_report(tmp_path, "r.xlsx", hostile, [Line(hostile, hostile)], plans, assignments, pools)
     book = openpyxl.load_workbook(path)
     texts = [c for sheet in book for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
     assert sum(c.value == "'" + hostile for c in texts) >= 10  # title and label included

@@ -104,7 +104,7 @@ def test_winning_results_show_the_savings_table(ui):
     table = ui.page.get_by_role("table").filter(has_text="devices before").last
     rows = [row for row in table.inner_text().splitlines() if re.match(r"^[JT]-[A-Z0-9-]+\t", row)]
     assert rows, table.inner_text()  # a row per carrier rate plan: devices and cost before and after
-    assert re.search(r"^savings\s+\d+\.\d\d$", text, re.MULTILINE)  # exact cents
+    assert re.search(r"^savings\s+\d+(\.\d+)?$", text, re.MULTILINE)  # a number, plotted across months
     ui.shot("savings-table")
 
 
@@ -200,7 +200,7 @@ def test_a_demo_run_is_listed_under_its_job_and_re_executed_from_the_ui(ui):
     ui.page.get_by_text("View", exact=True).last.click()  # the oldest: a demo run
     ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
     parent = ui.page.url.rsplit("/", 1)[-1]
-    button = ui.page.get_by_role("button", name=re.compile(r"^Re-execute"))
+    button = ui.page.get_by_role("button", name=re.compile(r"Re-execute all"))
     expect(button.first).to_be_enabled(timeout=60_000)
     ui.shot("demo-run")
     button.first.click()

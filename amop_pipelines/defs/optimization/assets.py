@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from amop_pipelines.defs.shared.database import AmopDatabase
-from amop_pipelines.defs.shared.metadata import markdown_table, provider_of
+from amop_pipelines.defs.shared.metadata import markdown_table, money_metadata, provider_of
 from amop_pipelines.defs.shared.notifier import Notifier
 from amop_pipelines.defs.shared.partitions import provider_months
 from amop_pipelines.defs.sync.assets import (
@@ -142,9 +142,12 @@ def store_optimization_queues(
         metadata={
             "legacy_queues": len(run.legacy.candidates),
             "exact_queues": len(inputs.group_ids) - len(inputs.plan.skipped),
-            "exact_cost": str(cents_to_decimal(run.exact.total_cents)),
-            "lower_bound": str(cents_to_decimal(run.exact.lower_bound_cents)),
-            "gap": f"{run.exact.gap:.4%}",
+            # the optimized devices (groups over their plan limit left out), cost and bound alike
+            **money_metadata(
+                exact_cost=cents_to_decimal(run.exact.total_cents),
+                lower_bound=cents_to_decimal(run.exact.lower_bound_cents),
+            ),
+            "gap_percent": round(run.exact.gap * 100, 4),
             "parts": len(parts),
             "seconds": round(seconds, 2),
         },
@@ -183,16 +186,24 @@ def winning_results(
     return dg.Output(
         totals,
         metadata={
-            "cost_before": str(totals.cost_before) if totals.cost_before is not None else "-",
-            "cost_after": str(totals.cost_after),
-            "savings": str(totals.savings) if totals.savings is not None else "-",
-            "savings_percent": f"{totals.savings_percent:.2f}%"
-            if totals.savings_percent is not None
-            else "-",
-            "cost_after_on_usage_to_date": str(totals.cost_after_to_date),
+            # numbers, so that the UI plots them across months (exact cents are in the database
+            # and the report); a cost before that is unknown (devices without a plan) is absent
+            **money_metadata(
+                cost_before=totals.cost_before,
+                cost_after=totals.cost_after,
+                savings=totals.savings,
+                cost_after_on_usage_to_date=totals.cost_after_to_date,
+            ),
+            **(
+                {"savings_percent": round(totals.savings_percent, 2)}
+                if totals.savings_percent is not None
+                else {}
+            ),
+            "currency": totals.currency,
             "devices_changed": totals.devices_changed,
             "winner": totals.winner,
-            "lower_bound": str(totals.lower_bound),
+            **money_metadata(lower_bound=totals.lower_bound),  # on the basis of cost_after
+            "gap_percent": round(totals.gap * 100, 4),
             "savings_per_rate_plan": dg.MetadataValue.md(
                 markdown_table(
                     ["rate plan", "devices before", "devices after", "cost before", "cost after", "savings"],
@@ -211,27 +222,23 @@ def optimization_report(
     notifier: Notifier,
     winning_results: result_tables.Totals,
 ) -> dg.MaterializeResult:
-    """The workbook (Statistics, Assignments, Shared Pool, savings chart), mailed to the recipients."""
+    """The workbook (Summary, Statistics, Assignments, Shared Pool, savings chart), mailed to the
+    recipients. Its summary says what happens next as rate_plan_updates will decide it."""
     totals = winning_results
     folder = data_dir() / "reports" / totals.provider_key / totals.billing_month
     scope = f"-{totals.customer}" if totals.customer else ""
     name = f"optimization-{totals.billing_month}{scope}-{totals.session_guid[:8]}.xlsx"
     assignments, pools = result_tables.report_rows(amop_db.engine, totals)
+    summary = totals.summary_lines(current_time())
     path, digest = write_report(
-        folder,
-        name,
-        totals.title,
-        totals.summary_lines(),
-        totals.per_plan,
-        assignments,
-        pools,
+        folder, name, totals.title, summary, totals.per_plan, assignments, pools, totals.currency
     )
     result_tables.record_report(amop_db.engine, totals, path, digest)
     mail = notifier.send(
         amop_db.engine,
         "success",
         f"AMOP optimization {totals.title}: savings {totals.savings_text()}",
-        "\n".join(f"{label}: {value}" for label, value in totals.summary_lines()),
+        "\n".join(line.text(totals.currency) for line in summary),
         attachments=[path],
         recipients=totals.mail_to,
     )

@@ -1,4 +1,7 @@
-"""Small helpers the asset modules share: the run's provider, markdown tables for the UI."""
+"""Small helpers the asset modules share: the run's provider, money as plottable numbers, markdown
+tables for the UI."""
+
+from decimal import Decimal
 
 import dagster as dg
 from sqlalchemy.orm import Session
@@ -7,6 +10,11 @@ from amop_pipelines.db.models import ServiceProvider
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.partitions import partition_parts
 from amop_pipelines.sync.providers import find_provider
+
+
+def money_metadata(**amounts: Decimal | None) -> dict[str, float]:
+    """Amounts as numbers, which the UI plots across partitions; an unknown one (None) is left out."""
+    return {name: float(value) for name, value in amounts.items() if value is not None}
 
 
 def markdown_table(header: list[str], rows: list[tuple], limit: int = 10) -> str:
