@@ -5,9 +5,11 @@ marked in progress, with its attempt counted, before the call is made. A run tha
 still in progress (the previous run died during its call) first asks the carrier whether the
 change is already there, and never sends it twice. Transient carrier errors are retried with
 exponential backoff and jitter; items past their attempts go to the dead state with the reason;
-permanent errors fail the item. Asynchronous carriers leave the item awaiting its callback; the
-reconciler then readies it for its next step, which the request's next round sends. Items with an
-effective date wait, scheduled, until a round on or after it.
+permanent errors fail the item. While the carrier's circuit is open no call is made, so none is
+counted: the item waits for the circuit to close (at most `MAX_CIRCUIT_WAIT_SECONDS` in all).
+Asynchronous carriers leave the item awaiting its callback; the reconciler then readies it for
+its next step, which the request's next round sends. Items with an effective date wait,
+scheduled, until a round on or after it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select, update
 
 from amop_pipelines.carriers.base import CarrierClient
-from amop_pipelines.carriers.errors import CarrierError, PermanentCarrierError, UncertainOutcomeError
+from amop_pipelines.carriers.errors import (
+    CarrierError,
+    CircuitOpenError,
+    PermanentCarrierError,
+    UncertainOutcomeError,
+)
 from amop_pipelines.changes.change_type import ONE_STEP, Handler
 from amop_pipelines.changes.registry import change_type
 from amop_pipelines.changes.requests import ChangeError, audit
@@ -288,6 +295,9 @@ def fail_item(
     )
 
 
+MAX_CIRCUIT_WAIT_SECONDS = 30 * 60  # an item waits this long in all for an open circuit, then dies
+
+
 class _ItemRunner:
     """Walks one item through its steps; every transition is committed before the next call."""
 
@@ -318,12 +328,17 @@ class _ItemRunner:
                 return
         client = self.client_of(provider)
         attempts, unknown_outcome = item.attempts, item.state == "in_progress"
+        waited = 0.0
         while True:
             steps = list(item.steps) if item.steps else None
             if unknown_outcome and steps is not None:  # a run died during this step's call, or it
                 # timed out or met a 5xx: read the carrier before anything is sent again
                 try:
                     applied = self.handler.already_applied(client, device.iccid, item.parameters, item.step)
+                except CircuitOpenError as error:
+                    if (waited := self._wait_for_circuit(item, error, waited)) < 0:
+                        return
+                    continue
                 except PermanentCarrierError:
                     applied = False  # the carrier says what it has: not this change, so send it
                 except CarrierError as error:  # cannot read now: never resend while unsure
@@ -362,6 +377,11 @@ class _ItemRunner:
                     client,
                 )
                 return
+            except CircuitOpenError as error:  # nothing was sent: the attempt is not spent
+                attempts -= 1
+                if (waited := self._wait_for_circuit(item, error, waited, attempts)) < 0:
+                    return
+                continue
             except CarrierError as error:
                 unknown_outcome = isinstance(error, UncertainOutcomeError)
                 if attempts >= self.max_attempts:
@@ -383,6 +403,23 @@ class _ItemRunner:
                 return
             item, attempts = self._reload(item.id), 0
             device, _ = device_and_provider(self.engine, item.device_id)
+
+    def _wait_for_circuit(
+        self, item, error: CircuitOpenError, waited: float, attempts: int | None = None
+    ) -> float:
+        """Sleep until the circuit half-opens; the time waited so far, or -1 once the item has
+        waited `MAX_CIRCUIT_WAIT_SECONDS` in all (it is then dead, with the reason)."""
+        pause = max(float(getattr(error, "retry_after", 0.0) or 0.0), self.backoff_seconds)
+        if waited + pause > MAX_CIRCUIT_WAIT_SECONDS:
+            why = f"the carrier's circuit stayed open for {waited / 60:.0f} min: {self._why(item, error)}"
+            self._set(item.id, "dead", state="dead", last_error=why)
+            return -1.0
+        counted = {} if attempts is None else {"attempts": attempts}
+        self._set(
+            item.id, "waiting for the carrier's circuit", state="retry", last_error=str(error), **counted
+        )
+        time.sleep(pause)
+        return waited + pause
 
     @unit_of_work
     def _reload(self, item_id: int):

@@ -1,7 +1,11 @@
 """Executing change requests against the simulator over real HTTP."""
 
+import threading
+from dataclasses import replace
+
 import sqlalchemy as sa
 
+from amop_pipelines.carriers.policy import CircuitBreaker
 from amop_pipelines.changes.executor import execute_request
 from amop_pipelines.changes.requests import submit_file
 from amop_pipelines.db.models import AuditLog, ChangeItem, Device, ServiceProvider
@@ -353,3 +357,38 @@ def test_a_change_run_that_leaves_dead_items_ends_failed_with_its_outcome(world,
     assert "1 items failed (dead 1)" in error.message and "amop changes retry" in error.message
     metadata = failure.step_failure_data.user_failure_data.metadata
     assert metadata["dead"].value == 1 and devices[0][0] in metadata["failures"].value
+
+
+def test_items_wait_for_an_open_circuit_instead_of_spending_their_attempts(world):
+    """The carrier fails until its circuit opens, then recovers while the circuit is still open:
+    the first item spent its attempts on the carrier, the others wait for the circuit to close (no
+    attempt spent without reaching the carrier) and then complete."""
+    sim, engine, client_for, tmp_path = world
+    devices = _jasper_devices(engine, 4)
+    request_id = submit_file(engine, "change_carrier_rate_plan", _plan_file(tmp_path, devices), "alice")
+    sim.set_faults("jasper", route="/rws/api/v1/devices/", error_rate=1.0)
+
+    def breaking_client(provider):
+        client = client_for(provider)
+        client.http.policy = replace(
+            client.http.policy, max_attempts=1, breaker_failures=3, breaker_cooldown_seconds=1.5
+        )
+        client.http.breaker = CircuitBreaker(3, 1.5)
+        return client
+
+    recover = threading.Timer(
+        0.5, lambda: sim.set_faults("jasper", route="/rws/api/v1/devices/", error_rate=0.0)
+    )
+    recover.start()
+    try:
+        report = execute_request(engine, request_id, breaking_client, max_attempts=3, backoff_seconds=0.01)
+    finally:
+        recover.cancel()
+    assert report.counts == {"dead": 1, "completed": 3}
+    with engine.connect() as connection:
+        items = connection.execute(
+            sa.select(ChangeItem.state, ChangeItem.attempts, ChangeItem.last_error)
+        ).all()
+    (dead,) = [item for item in items if item.state == "dead"]
+    assert "after 3 attempts" in dead.last_error and "circuit" not in dead.last_error
+    assert all(item.attempts == 1 for item in items if item.state == "completed")  # one call each
