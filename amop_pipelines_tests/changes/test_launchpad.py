@@ -55,8 +55,11 @@ def test_typed_items_become_a_request_and_bad_items_file_nothing(sqlite_url, sql
     failed = job.execute_in_process(run_config=bad, resources=resources, raise_on_error=False)
     assert not failed.success
     (failure,) = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert "launchpad:1: status: 'Asleep' must be one of" in str(
-        failure.event_specific_data.user_failure_data.metadata
-    )
+    refusal = failure.event_specific_data.user_failure_data
+    # the refused rows as a list the run page shows first, not a stack trace of the refusal
+    assert refusal.description.splitlines()[0] == "1 problem; nothing was filed:"
+    assert refusal.description.splitlines()[1].startswith("- launchpad:1: status: 'Asleep' must be one of")
+    assert "Traceback" not in str(failure.event_specific_data.error)
+    assert "RejectedFile" not in str(failure.event_specific_data.error.cause)
     with sqlite_engine.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).select_from(ChangeRequest)) == 1

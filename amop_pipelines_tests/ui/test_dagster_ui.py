@@ -217,12 +217,12 @@ def test_optimization_report_alone_rematerializes_after_a_restart_of_the_ui(ui, 
     month = _demo_month()
     ui.open("/runs", "Runs")
     ui.page.get_by_text("optimization_job").first.wait_for(timeout=60_000)  # the demo's runs are still there
-    ui.open("/assets/optimization_report", "Materialize…")
+    ui.open("/assets/optimization_report?view=definition", "Materialize…")  # no partition keys behind
     ui.page.get_by_role("button", name="Materialize…").first.click()
     ui.page.get_by_placeholder("ex: 2025-01-01").fill(month)
     ui.page.keyboard.press("Enter")
     ui.page.get_by_text("Select a partition or create one").click()
-    ui.page.get_by_text("acme-iot-jasper", exact=True).last.click()  # in the list, not the page behind
+    ui.page.get_by_text("acme-iot-jasper").first.click()
     ui.page.get_by_text("Launch runs to materialize optimization_report").click()  # closes the list
     ui.page.get_by_role("button", name="Launch 1 run").click()
     ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)

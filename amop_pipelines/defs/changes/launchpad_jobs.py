@@ -16,6 +16,16 @@ from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.notifier import Notifier
 from amop_pipelines.identities import launchpad_requester
 
+SHOWN_PROBLEMS = 50
+
+
+def refusal_text(problems: list[str]) -> str:
+    """The refused rows, one a line ("launchpad:N: field: why"); past 50, the count of the rest."""
+    head = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was filed:"
+    lines = [f"- {p}" for p in problems[:SHOWN_PROBLEMS]]
+    rest = len(problems) - SHOWN_PROBLEMS
+    return "\n".join([head, *lines, *([f"... and {rest} more (all in the metadata)"] if rest > 0 else [])])
+
 
 def item_type(change_type: ChangeType) -> type[dg.Config]:
     """The launchpad's typed item of a change type: its CSV columns as fields (optional ones may be
@@ -58,10 +68,12 @@ def launchpad_job(spec: ChangeType) -> dg.JobDefinition:
                 amop_db.engine, change_type, rows, requester, "launchpad", min_approvals=int(unproven)
             )
         except RejectedFile as rejected:
+            # the rows as a list the run page shows first (no stack trace of the refusal)
             raise dg.Failure(
-                description=f"{len(rejected.problems)} problems; nothing was filed",
+                description=refusal_text(rejected.problems),
                 metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in rejected.problems))},
-            ) from rejected
+                allow_retries=False,
+            ) from None
         state = status(amop_db.engine, request_id)
         notice = approval_notice(amop_db.engine, request_id)
         if notice is not None:
