@@ -347,6 +347,12 @@ def database_url() -> str:
     return get(DATABASE_URL_ENV) or f"sqlite:///{data_dir() / 'amop.sqlite3'}"
 
 
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with `overrides`: for a program AMOP starts (`amop ui` starts
+    `dagster dev`), which reads its settings the same way."""
+    return {**os.environ, **overrides}
+
+
 def dagster_home() -> Path | None:
     home = get(DAGSTER_HOME_ENV)
     return Path(home).expanduser().resolve() if home else None

@@ -10,7 +10,6 @@ callback receiver registered for ThingSpace, for as long as the UI runs.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import signal
@@ -78,7 +77,7 @@ def dagster_dev_command(host: str, port: int) -> list[str]:
 def open_ui(host: str, port: int, seed: int, echo: Callable[[str], None] = print) -> int:
     """Serve the UI until interrupted; the exit code of `dagster dev`."""
     home = ui_home()
-    env = {**os.environ, settings.DAGSTER_HOME_ENV: str(home)}
+    env = settings.child_environment(**{settings.DAGSTER_HOME_ENV: str(home)})
     echo(f"Dagster instance: {home} (runs, logs and outputs are kept across restarts)")
     with contextlib.ExitStack() as stack:
         if settings.is_set(settings.CARRIER_BASE_URL_ENV):

@@ -1,11 +1,13 @@
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
+from amop_pipelines.db.models import CarrierCallback, Notification
 from amop_pipelines.definitions import defs
 from amop_pipelines.defs.fleet.assets import fleet_summary
 from amop_pipelines.defs.shared.database import AmopDatabase
@@ -129,3 +131,57 @@ def test_every_job_and_sensor_explains_itself_in_the_ui():
     assert [job.name for job in jobs if not (job.description or "").strip()] == []
     assert [sensor.name for sensor in repository.sensor_defs if not (sensor.description or "").strip()] == []
     assert len(jobs) >= 10 and len(repository.sensor_defs) >= 7
+
+
+def _everything(engine) -> dict[str, list]:
+    """Every row of every table of the AMOP database."""
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    with engine.connect() as connection:
+        return {
+            name: sorted(map(repr, connection.execute(sa.select(table)).all()))
+            for name, table in tables.tables.items()
+        }
+
+
+def test_previewing_any_sensors_tick_writes_nothing(sqlite_url, sqlite_engine, tmp_path):
+    """What the UI's "Preview tick result" does (the sensor's function, its requests not launched),
+    with work for every sensor waiting: a pending change request, a failed mail, new callbacks.
+    Sensors decide and request; they write nothing, to any table."""
+    from amop_pipelines.changes.requests import submit_file
+
+    seed_demo(sqlite_engine, devices=300)
+    with sqlite_engine.connect() as connection:
+        iccid = connection.scalar(sa.text("SELECT iccid FROM device WHERE status = 'ACTIVATED' LIMIT 1"))
+    changes = tmp_path / "plans.csv"
+    changes.write_text(f"iccid,rate_plan\n{iccid},J-POOL-20MB\n")
+    submit_file(sqlite_engine, "change_carrier_rate_plan", changes, "alice")
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    with sa.orm.Session(sqlite_engine) as session, session.begin():
+        session.add(
+            Notification(
+                kind="error",
+                subject="s",
+                recipients="ops@example.com",
+                body="b",
+                status="failed",
+                attempts=1,
+                created_at=long_ago,
+                next_attempt_at=long_ago,
+            )
+        )
+        session.add(CarrierCallback(carrier_request_id="r-1", dedupe_key="k-1", status="Success", payload={}))
+    before = _everything(sqlite_engine)
+    previewed = []
+    with dg.instance_for_test() as instance:
+        for sensor in defs.get_repository_def().sensor_defs:
+            if isinstance(sensor, dg.RunStatusSensorDefinition):
+                continue  # reacts to a run's end: the UI offers no preview of it
+            resources = {"amop_db": AmopDatabase(url=sqlite_url)}
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                sensor(context)
+            previewed.append(sensor.name)
+    assert {"change_requests_sensor", "failed_mail_sensor", "callback_reconciliation_sensor"} <= set(
+        previewed
+    )
+    assert _everything(sqlite_engine) == before

@@ -21,7 +21,7 @@ from amop_pipelines.simulator.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("AMOP_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
-FLEET = 600
+FLEET = 300
 
 
 def _chromium() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+import httpx
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -136,21 +137,27 @@ def test_the_sensors_are_listed_and_can_be_turned_on(ui):
     ui.shot("sensor-on")
 
 
-def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, stack):
+_CORE_DEVICES = (
+    "SELECT d.iccid FROM device d JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
+    "JOIN communication_plan cp ON cp.id = d.communication_plan_id WHERE cp.name = 'CP-CORE' "
+    "AND rp.plan_code != 'J-POOL-20MB' AND d.status = 'ACTIVATED' "
+)
+TWO_DEVICES = {
+    "last": sa.text(_CORE_DEVICES + "ORDER BY d.iccid DESC LIMIT 2"),
+    "first": sa.text(_CORE_DEVICES + "ORDER BY d.iccid LIMIT 2"),
+}
+
+
+def _file_from_the_launchpad(ui, stack, which: str, requested_by: str) -> None:
+    """A Change Carrier Rate Plan request for two CP-CORE devices, typed into the launchpad."""
     engine = make_engine(f"sqlite:///{stack.data_dir / 'amop.sqlite3'}")
     with engine.connect() as connection:
-        iccids = connection.scalars(
-            sa.text(
-                "SELECT d.iccid FROM device d JOIN carrier_rate_plan rp ON rp.id = d.carrier_rate_plan_id "
-                "JOIN communication_plan cp ON cp.id = d.communication_plan_id WHERE cp.name = 'CP-CORE' "
-                "AND rp.plan_code != 'J-POOL-20MB' AND d.status = 'ACTIVATED' ORDER BY d.iccid DESC LIMIT 2"
-            )
-        ).all()
+        iccids = connection.scalars(TWO_DEVICES[which]).all()
     engine.dispose()
     items = "".join(f"          - iccid: '{iccid}'\n            rate_plan: J-POOL-20MB\n" for iccid in iccids)
     config = (
-        "ops:\n  file_change_carrier_rate_plan:\n    config:\n      requested_by: ui-operator\n"
-        f"      items:\n{items}"
+        "ops:\n  file_change_carrier_rate_plan:\n    config:\n"
+        f"      requested_by: {requested_by}\n      items:\n{items}"
     )
     ui.open(f"/locations/{LOCATION}/jobs/change_carrier_rate_plan_job/playground", "Launch Run")
     editor = ui.page.locator(".CodeMirror").first
@@ -158,6 +165,10 @@ def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, st
     ui.page.keyboard.press("Control+A")
     ui.page.keyboard.insert_text(config)
     ui.page.wait_for_timeout(1500)
+
+
+def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, stack):
+    _file_from_the_launchpad(ui, stack, "last", "ui-operator")
     ui.shot("launchpad")
     ui.page.get_by_role("button", name="Launch Run").click()
     ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
@@ -177,6 +188,27 @@ def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, st
     ui.page.get_by_text(re.compile(r"completed \(completed 2\)")).first.wait_for(timeout=60_000)
     assert request_id in ui.text()  # the change run is the request's (its tag)
     ui.shot("change-run")
+
+
+def test_a_change_run_whose_items_end_dead_shows_failed_with_its_outcome(ui, stack):
+    """The carrier answers every edit and applies none (as some tenants do): both items end dead
+    after their attempts, and the change run shows Failure with the outcome, not a green run."""
+    simulator = re.findall(r"carrier simulator at (http://\S+)", stack.log_path.read_text())[-1]
+    httpx.put(
+        f"{simulator}/_sim/faults", json={"carrier": "jasper", "edit_ignored_rate": 1.0}
+    ).raise_for_status()
+    try:
+        _file_from_the_launchpad(ui, stack, "first", "ui-dead-items")
+        ui.page.get_by_role("button", name="Launch Run").click()
+        ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+        ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=120_000)  # filed
+        ui.wait_for_text(f"/locations/{LOCATION}/jobs/change_request_job/runs", "Failure", timeout=300)
+        ui.page.get_by_text("View", exact=True).first.click()
+        ui.page.get_by_text("Failure", exact=True).first.wait_for(timeout=60_000)
+        ui.page.get_by_text(re.compile(r"2 items failed \(dead 2\)")).first.wait_for(timeout=60_000)
+        ui.shot("change-run-dead-items")
+    finally:
+        httpx.delete(f"{simulator}/_sim/faults")
 
 
 def _demo_month() -> str:
