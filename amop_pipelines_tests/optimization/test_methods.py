@@ -30,8 +30,9 @@ def _brute_force_cents(problem) -> int:
     return best
 
 
+# at most 4^6 assignments to price one by one: 10 devices (a million) could take a quarter hour
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10**6), devices=st.integers(1, 10), plans=st.integers(1, 4))
+@given(seed=st.integers(0, 10**6), devices=st.integers(1, 6), plans=st.integers(1, 4))
 def test_default_method_equals_the_brute_force_optimum(seed, devices, plans):
     problem = random_problem(seed, devices, plans, keys=2)
     result = exact_optimize(problem)
