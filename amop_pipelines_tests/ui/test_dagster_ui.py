@@ -52,21 +52,28 @@ def test_the_asset_graph_shows_the_whole_lineage_and_the_checks(ui):
     ui.shot("asset-checks")
 
 
-def test_a_partition_materialized_from_the_ui_finishes_green(ui):
-    month = date.today().replace(day=1).isoformat()
-    ui.open("/assets/device_staging", "Materialize…")
+def _materialize(ui, asset: str, month: str, shot: str | None = None) -> None:
+    """Materialize… one Jasper partition of `asset` from its page, as an operator does; then on
+    the run's page, which follows the run."""
+    ui.open(f"/assets/{asset}?view=definition", "Materialize…")  # no partition keys behind the dialog
     ui.page.get_by_role("button", name="Materialize…").first.click()
     ui.page.get_by_placeholder("ex: 2025-01-01").fill(month)
     ui.page.keyboard.press("Enter")
     ui.page.get_by_text("Select a partition or create one").click()
     ui.page.get_by_text("acme-iot-jasper").first.click()
-    ui.page.get_by_text("Launch runs to materialize device_staging").click()  # closes the list
+    ui.page.get_by_text(f"Launch runs to materialize {asset}").click()  # closes the list
     ui.page.get_by_text("1 partition", exact=True).wait_for()
-    ui.shot("materialize-dialog")
+    if shot:
+        ui.shot(shot)
     ui.page.get_by_role("button", name="Launch 1 run").click()
     ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
     ui.page.get_by_text("View", exact=True).last.click()
     ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+
+
+def test_a_partition_materialized_from_the_ui_finishes_green(ui):
+    month = date.today().replace(day=1).isoformat()
+    _materialize(ui, "device_staging", month, shot="materialize-dialog")
     ui.page.get_by_text(f"{month}|acme-iot-jasper").first.wait_for(timeout=60_000)
     ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=180_000)  # the page follows the run
     assert "RUN_FAILURE" not in ui.text()
@@ -79,17 +86,7 @@ def test_a_month_the_carrier_no_longer_holds_fails_in_the_ui_with_the_reason(ui)
     today = date.today()
     year, month = divmod(today.year * 12 + today.month - 1 - 3, 12)
     past = f"{year:04d}-{month + 1:02d}-01"
-    ui.open("/assets/usage_staging", "Materialize…")
-    ui.page.get_by_role("button", name="Materialize…").first.click()
-    ui.page.get_by_placeholder("ex: 2025-01-01").fill(past)
-    ui.page.keyboard.press("Enter")
-    ui.page.get_by_text("Select a partition or create one").click()
-    ui.page.get_by_text("acme-iot-jasper").first.click()
-    ui.page.get_by_text("Launch runs to materialize usage_staging").click()  # closes the list
-    ui.page.get_by_role("button", name="Launch 1 run").click()
-    ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
-    ui.page.get_by_text("View", exact=True).last.click()
-    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    _materialize(ui, "usage_staging", past)
     ui.page.get_by_text("Failure", exact=True).first.wait_for(timeout=180_000)
     reason = ui.page.get_by_text(re.compile(r"answers usage for the current period and the 2 before it only"))
     reason.first.wait_for(timeout=60_000)
@@ -249,17 +246,7 @@ def test_optimization_report_alone_rematerializes_after_a_restart_of_the_ui(ui, 
     month = _demo_month()
     ui.open("/runs", "Runs")
     ui.page.get_by_text("optimization_job").first.wait_for(timeout=60_000)  # the demo's runs are still there
-    ui.open("/assets/optimization_report?view=definition", "Materialize…")  # no partition keys behind
-    ui.page.get_by_role("button", name="Materialize…").first.click()
-    ui.page.get_by_placeholder("ex: 2025-01-01").fill(month)
-    ui.page.keyboard.press("Enter")
-    ui.page.get_by_text("Select a partition or create one").click()
-    ui.page.get_by_text("acme-iot-jasper").first.click()
-    ui.page.get_by_text("Launch runs to materialize optimization_report").click()  # closes the list
-    ui.page.get_by_role("button", name="Launch 1 run").click()
-    ui.page.get_by_text(re.compile(r"Launched run")).first.wait_for(timeout=60_000)
-    ui.page.get_by_text("View", exact=True).last.click()
-    ui.page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
+    _materialize(ui, "optimization_report", month)
     ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=180_000)
     assert "RUN_FAILURE" not in ui.text()
     ui.shot("report-after-restart")
