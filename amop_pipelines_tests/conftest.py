@@ -126,13 +126,3 @@ def smtp_server() -> Iterator[tuple[int, Inbox]]:
     controller.start()
     yield controller.port, inbox
     controller.stop()
-
-
-# The modules that take longest on one worker (a fresh install of the project; the browser tests
-# on a running `amop ui`): started first, so that the rest of the suite runs beside them instead
-# of after them (pytest-xdist hands out whole files in collection order).
-LONGEST_FIRST = ("test_readme.py", "ui/")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not any(part in item.nodeid for part in LONGEST_FIRST))

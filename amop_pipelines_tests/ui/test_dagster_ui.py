@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -187,6 +188,7 @@ def test_a_change_job_launched_from_the_launchpad_shows_its_items_outcome(ui, st
     ui.shot("change-run")
 
 
+@pytest.mark.slow  # a run through the daemon's queue each: .ci/run runs them apart
 def test_a_change_run_whose_items_end_dead_shows_failed_with_its_outcome(ui, stack):
     """The carrier answers every edit and applies none (as some tenants do): both items end dead
     after their attempts, and the change run shows Failure with the outcome, not a green run."""
@@ -223,6 +225,7 @@ def test_amop_demo_ran_the_asset_checks(ui):
     ui.shot("checks-after-demo")
 
 
+@pytest.mark.slow  # a run through the daemon's queue each: .ci/run runs them apart
 def test_a_demo_run_is_listed_under_its_job_and_re_executed_from_the_ui(ui):
     ui.open(f"/locations/{LOCATION}/jobs/optimization_job/runs", "Runs")
     ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=60_000)
@@ -234,11 +237,12 @@ def test_a_demo_run_is_listed_under_its_job_and_re_executed_from_the_ui(ui):
     ui.shot("demo-run")
     button.first.click()
     ui.page.wait_for_url(lambda url: "/runs/" in url and parent not in url, timeout=60_000)
-    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=240_000)
+    ui.page.get_by_text("Success", exact=True).first.wait_for(timeout=480_000)
     assert "RUN_FAILURE" not in ui.text()
     ui.shot("demo-run-re-executed")
 
 
+@pytest.mark.slow  # a run through the daemon's queue each: .ci/run runs them apart
 def test_optimization_report_alone_rematerializes_after_a_restart_of_the_ui(ui, stack):
     """The outputs it reads (winning_results, written by `amop demo`) and the runs before it
     survive a restart: the instance and the step storage are the project's, not a temporary home."""
