@@ -101,30 +101,31 @@ def _usage(state: SimState, device: SimDevice, now: datetime | None = None) -> d
 ROAMING_SHARE = 5  # every fifth device spends a fifth of its usage in a roaming zone
 
 
+HOME, ROAMING = "Home", "Roaming Zone 1"
+
+
+def _zone_usage(state: SimState, device: SimDevice, cycle: tuple[datetime, datetime]) -> list[tuple]:
+    """(zone, bytes, SMS) of a device in the cycle: the one roaming rule both usage reads show."""
+    data, sms = state.usage_between(device, *cycle)
+    away = data // 5 if device.device_id % ROAMING_SHARE == 0 else 0
+    return [(HOME, data - away, sms)] + ([(ROAMING, away, 0)] if away else [])
+
+
 def _zones(state: SimState, devices: list[SimDevice], cycle: tuple[datetime, datetime]) -> list[dict]:
     """Usage by rate plan as Control Center answers it: zones, each listing its devices' usage; a
     device that roamed appears in more than one zone (the reader sums it)."""
-    home: list[dict] = []
-    roaming: list[dict] = []
+    listed: dict[str, list[dict]] = {HOME: [], ROAMING: []}
     for device in devices:
-        data, sms = state.usage_between(device, *cycle)
-        if device.device_id % ROAMING_SHARE == 0 and data:
-            away = data // 5
-            roaming.append({"deviceId": device.iccid, "usage": {"dataUsage": away, "smsUsage": 0}})
-            data -= away
-        home.append(
-            {"deviceId": device.iccid, "usage": {"dataUsage": data, "smsUsage": sms, "voiceUsage": 0}}
-        )
-    zones = [{"zone": "Home", "devices": home}]
-    return zones + ([{"zone": "Roaming Zone 1", "devices": roaming}] if roaming else [])
+        for zone, data, sms in _zone_usage(state, device, cycle):
+            usage = {"dataUsage": data, "smsUsage": sms} | ({"voiceUsage": 0} if zone == HOME else {})
+            listed[zone].append({"deviceId": device.iccid, "usage": usage})
+    return [{"zone": zone, "devices": found} for zone, found in listed.items() if found or zone == HOME]
 
 
 def _usage_in_zones(state: SimState, device: SimDevice, cycle: tuple[datetime, datetime]) -> dict:
     """Get Device Usage by Zone: the cycle's usage keyed "plan, version", a row per zone. The
     simulator keeps no plan history: a cycle's usage is shown under the device's plan now."""
-    data, sms = state.usage_between(device, *cycle)
-    away = data // 5 if device.device_id % ROAMING_SHARE == 0 else 0
-    rows = [("Home", data - away, sms)] + ([("Roaming Zone 1", away, 0)] if away else [])
+    rows = _zone_usage(state, device, cycle)
     stamp = "%Y-%m-%dT%H:%M:%S.000Z"
     return {
         "iccid": device.iccid,
