@@ -62,7 +62,8 @@ class Account:
         settings = ", ".join(f"{k}={v}" for k, v in sorted(self.carrier_settings.items())) or "-"
         return (
             f"{self.name}  [{self.integration}, account {self.account_name}]  {self.time_zone}, "
-            f"cycle ends day {self.billing_cycle_end_day} {self.billing_cycle_end_hour:02d}:00, "
+            f"cycle ends day {self.billing_cycle_end_day}, "
+            f"closes {self.billing_cycle_end_hour:02d}:00 the next day, "
             f"window from {self.optimization_start_hour:02d}:00, {self.rate_limit_per_second}/s, "
             f"auto updates {'on' if self.auto_update_rate_plans else 'off'}, {self.currency}, "
             f"{'active' if self.is_active else 'inactive'}; settings: {settings}; "

@@ -70,9 +70,17 @@ _ACCOUNT_OPTIONS = [
     click.option("--base-url", help="The carrier's base URL (default: AMOP_CARRIER_BASE_URL)."),
     click.option("--time-zone", help="IANA time zone the account bills in, e.g. America/Chicago."),
     click.option(
-        "--cycle-end-day", "billing_cycle_end_day", type=int, help="Day the billing cycle ends, 1-31."
+        "--cycle-end-day",
+        "billing_cycle_end_day",
+        type=int,
+        help="Last day of the billing cycle, billed whole: 1-31 (31 is month end).",
     ),
-    click.option("--cycle-end-hour", "billing_cycle_end_hour", type=int, help="Hour it ends, 0-23."),
+    click.option(
+        "--cycle-end-hour",
+        "billing_cycle_end_hour",
+        type=int,
+        help="Hours past the midnight after the end day at which the cycle closes, 0-23 (default 0).",
+    ),
     click.option(
         "--start-hour", "optimization_start_hour", type=int, help="Hour the window's runs start, 0-23."
     ),

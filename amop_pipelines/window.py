@@ -1,15 +1,15 @@
 """The optimization window: when a provider's optimization runs, in its own time zone.
 
 The window is the last 8 local days of the billing period (`billing.window_opens_at`). In it,
-one run a day; on the final day (the local day in which the period closes), one run an hour from
-the provider's optimization start hour. A run never starts while one of the provider's runs is
+one run a day; on the final day (the cycle end day, the period's last local day), one run an hour
+from the provider's optimization start hour. A run never starts while one of the provider's runs is
 going on, except on the final day, when every hour counts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from amop_pipelines.billing import period_containing, window_opens_at
@@ -39,8 +39,7 @@ def window_slot(
         return None
     zone = ZoneInfo(time_zone)
     local = now.astimezone(zone)
-    final_day = (period.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
-    if local.date() == final_day:
+    if local.date() >= period.end_date:  # the end day, and the night after it up to a late end hour
         if local.hour < start_hour:
             return None
         return WindowSlot(provider, period.billing_month, local.date().isoformat(), local.hour, True)

@@ -57,7 +57,10 @@ def test_an_account_is_added_listed_and_edited_with_an_audit_trail(amop_env):
     assert added.exit_code == 0, added.output
     assert "Globex Fleet  [thingspace, account 0342351414-00001]  America/Denver" in added.output
     listed = _amop("providers", "list").output
-    assert "cycle ends day 18 06:00, window from 07:00, 25/s, auto updates on, USD, active" in listed
+    assert (
+        "cycle ends day 18, closes 06:00 the next day, window from 07:00, 25/s, auto updates on, USD, active"
+        in listed
+    )
     assert "settings: mdn_zip_code=80202" in listed and listed.strip().endswith("1 accounts")
     assert "mail to: fleet@globex.example, billing@globex.example" in listed
 

@@ -83,7 +83,7 @@ def _cycle(state: SimState, text: str | None) -> tuple[datetime, datetime] | JSO
             "10000025",
             f"cycleStartDate {text}: usage is kept for the current and the two previous cycles",
         )
-    return first, now if first == current else state.cycle_start(first + timedelta(days=32))
+    return first, now if first == current else state.cycle_end(first)
 
 
 def _usage(state: SimState, device: SimDevice, now: datetime | None = None) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import itertools
 import time
 import uuid
@@ -166,15 +167,27 @@ class SimState:
         self.sessions = {t: last - seconds for t, last in self.sessions.items()}
         return self.now()
 
+    def _close(self, year: int, month: int) -> datetime:
+        """Midnight (UTC) after the cycle end day of a month: the end day is billed whole, and a day
+        past the month's length means its last day (31 is month end)."""
+        day = min(self.cycle_end_day, calendar.monthrange(year, month)[1])
+        return datetime(year, month, day, tzinfo=UTC) + timedelta(days=1)
+
     def cycle_start(self, at: datetime | None = None) -> datetime:
+        """The instant the cycle running at `at` began: the day after the previous end day."""
         at = at or self.now()
-        day = min(self.cycle_end_day, 28)
-        start = at.replace(day=day, hour=0, minute=0, second=0, microsecond=0)
-        if start > at:
-            month = start.month - 1 or 12
-            year = start.year - (1 if start.month == 1 else 0)
-            start = start.replace(year=year, month=month)
-        return start
+        close = self._close(at.year, at.month)
+        if at >= close:
+            return close
+        return self._close(*((at.year - 1, 12) if at.month == 1 else (at.year, at.month - 1)))
+
+    def cycle_end(self, at: datetime | None = None) -> datetime:
+        """The instant the cycle running at `at` closes: midnight after its end day."""
+        at = at or self.now()
+        close = self._close(at.year, at.month)
+        if at < close:
+            return close
+        return self._close(*((at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)))
 
     def cycle_to_date(self, device: SimDevice, now: datetime | None = None) -> tuple[int, int]:
         """Usage since the cycle began (or since activation), growing with the clock.

@@ -260,7 +260,7 @@ def routes(state: SimState, callbacks: CallbackDispatcher) -> list[tuple[str, Ha
             return body
         if refused := account_refused(body, required="deviceId" not in body):
             return refused
-        cycle_end = state.cycle_start().date().isoformat()
+        cycle_end = (state.cycle_end() - timedelta(days=1)).date().isoformat()  # the last day billed
         if "deviceId" in body:
             device = resolve(body["deviceId"])
             if device is None:

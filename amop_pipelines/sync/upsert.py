@@ -167,7 +167,6 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             )
         ).all()
         zone = ZoneInfo(period.time_zone)
-        cycle_days = (period.end_date - period.start_date).days
         rows, unknown = [], 0
         for iccid, data_mb, sms in staged:
             if iccid not in devices:
@@ -176,7 +175,7 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             device_id, activated = devices[iccid]
             days = None
             if activated is not None and activated > period.starts_at:
-                days = max(0, min(cycle_days, (period.end_date - activated.astimezone(zone).date()).days))
+                days = period.days_from(activated.astimezone(zone).date())
             rows.append(
                 {
                     "device_id": device_id,

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 
 from amop_pipelines.carriers.errors import PermanentCarrierError, UncertainOutcomeError
 from amop_pipelines.carriers.models import UsagePeriod
+from amop_pipelines.carriers.registry import carrier_kind
+from amop_pipelines.db.models import ServiceProvider
+from amop_pipelines.demo.simulated_fleet import new_state
+from amop_pipelines.simulator.server import running_simulator
+from amop_pipelines.sync.usage_periods import usage_period
 
 from .conftest import FAST, jasper_client, thingspace_client
 
@@ -369,3 +374,33 @@ def test_the_access_token_is_renewed_before_it_runs_out(sim):
     assert client.logins == 1  # the session goes on
     client.rate_plans()
     assert len(sim.state.access_tokens) == tokens + 1
+
+
+def test_a_month_end_jasper_account_reads_february_from_the_first_to_the_28th_inclusive():
+    """Cycle end day 31 bills each calendar month whole: February's closed cycle starts on the 1st
+    (the day after January's 31st, as AMOP's billing period says) and runs to the end of the 28th."""
+    state = new_state(devices=300, seed=3)
+    state.cycle_end_day = 31
+    state.frozen_at = datetime(2027, 3, 10, 12, tzinfo=UTC)
+    provider = ServiceProvider(
+        name="Month End",
+        integration="jasper",
+        billing_cycle_end_day=31,
+        billing_cycle_end_hour=0,
+        time_zone="UTC",
+    )
+    period = usage_period(provider, "2027-02", carrier_kind("jasper"), state.now())
+    assert period.closed and period.cycle_start == date(2027, 2, 1)
+    assert (period.start, period.end) == (datetime(2027, 2, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
+    with running_simulator(state) as sim:
+        client = jasper_client(sim)
+        devices = [d for d in client.iter_devices() if d.status == "ACTIVATED"][:100]
+        usage = {u.iccid: (u.data_bytes, u.sms_count) for u in client.iter_usage(devices, period)}
+        asked = {c["query"].get("cycleStartDate") for c in state.captured if c["path"].endswith("/usages")}
+        with pytest.raises(PermanentCarrierError, match="not the first day of a billing cycle"):
+            client.device_usage(devices[0].iccid, date(2027, 1, 31))
+    assert asked == {"2027-02-01"}
+    assert usage == {
+        d.iccid: state.usage_between(state.devices[d.iccid], period.start, period.end) for d in devices
+    }
+    assert all(data > 0 for data, _ in usage.values())

@@ -334,7 +334,7 @@ def test_a_past_months_backfill_stores_that_periods_usage_or_is_refused_with_the
     period = provider_period(provider, past)
     if integration == "jasper":  # Control Center names the cycle by its first day
         first = datetime.combine(period.start_date, datetime.min.time(), UTC)
-        window = (first, sim.state.cycle_start(first + timedelta(days=32)))
+        window = (first, sim.state.cycle_end(first))
     else:
         window = (period.starts_at, period.ends_at)
     carrier_devices = [d for d in sim.state.devices.values() if d.carrier == integration]

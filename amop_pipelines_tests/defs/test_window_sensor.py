@@ -73,9 +73,9 @@ def test_no_second_session_while_one_runs_except_on_the_final_day(tick):
     with dg.instance_for_test() as instance:
         _running(instance, ACME)
         busy_day = tick(instance, datetime(2026, 12, 12, 13, tzinfo=UTC))
-        final_day = tick(instance, datetime(2026, 12, 17, 13, tzinfo=UTC))  # 07:00 CST on the final day
+        final_day = tick(instance, datetime(2026, 12, 18, 13, tzinfo=UTC))  # 07:00 CST on the end day
     assert not busy_day.run_requests
     assert "a session is running" in busy_day.skip_reason.skip_message
     (request,) = final_day.run_requests
-    assert request.run_key.endswith("|2026-12-17|07")
+    assert request.run_key.endswith("|2026-12-18|07")
     assert window.LOCK_TAG not in request.tags  # hourly final-day runs may overlap

@@ -24,15 +24,15 @@ def _provider(integration: str) -> ServiceProvider:
 def test_the_running_period_is_read_up_to_now():
     period = usage_period(_provider("jasper"), "2026-12", carrier_kind("jasper"), NOW)
     assert not period.closed and period.end == NOW
-    assert period.cycle_start == date(2026, 11, 18)
+    assert period.cycle_start == date(2026, 11, 19)  # the day after the end day
 
 
 def test_a_closed_period_is_read_whole_and_named_by_its_first_local_day():
     period = usage_period(_provider("jasper"), "2026-10", carrier_kind("jasper"), NOW)
     assert period.closed
-    assert period.start == datetime(2026, 9, 18, 5, tzinfo=UTC)  # midnight in Chicago (CDT)
-    assert period.end == datetime(2026, 10, 18, 5, tzinfo=UTC)
-    assert period.cycle_start == date(2026, 9, 18)
+    assert period.start == datetime(2026, 9, 19, 5, tzinfo=UTC)  # midnight in Chicago (CDT)
+    assert period.end == datetime(2026, 10, 19, 5, tzinfo=UTC)  # the 18th billed whole
+    assert period.cycle_start == date(2026, 9, 19)
 
 
 @pytest.mark.parametrize(
@@ -43,11 +43,11 @@ def test_a_month_older_than_the_carrier_keeps_is_refused_with_the_reason(integra
     kind = carrier_kind(integration)
     assert usage_period(_provider(integration), oldest, kind, NOW).closed
     with pytest.raises(
-        UsageNotHeld, match=rf"Acme {refused}: the period closed 2026-\d\d-18 00:00 America/Chicago"
+        UsageNotHeld, match=rf"Acme {refused}: the period closed 2026-\d\d-19 00:00 America/Chicago"
     ):
         usage_period(_provider(integration), refused, kind, NOW)
 
 
 def test_a_month_not_begun_is_refused():
-    with pytest.raises(UsageNotHeld, match="Acme 2027-01: the billing period begins 2026-12-18 00:00"):
+    with pytest.raises(UsageNotHeld, match="Acme 2027-01: the billing period begins 2026-12-19 00:00"):
         usage_period(_provider("jasper"), "2027-01", carrier_kind("jasper"), NOW)
