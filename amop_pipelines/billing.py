@@ -33,10 +33,6 @@ class Period:
         """Days in the cycle, both ends counted, in local calendar days (DST changes do not matter)."""
         return (self.end_date - self.start_date).days + 1
 
-    def days_from(self, first: date) -> int:
-        """Days of the period from local day `first` on, that day included (0 when it is past the end)."""
-        return max(0, min(self.days, (self.end_date - first).days + 1))
-
     def days_elapsed(self, at: datetime) -> float:
         """Fraction-aware days of the cycle elapsed at `at`, between 0 and `days`."""
         span = (self.ends_at - self.starts_at).total_seconds()

@@ -495,7 +495,14 @@ def changes_submit(
             for line in rehearse(engine, change_type, file, requester).lines():
                 click.echo(line)
             return
-        request_id = submit_file(engine, change_type, file, requester, PRIORITIES[priority])
+        request_id = submit_file(
+            engine,
+            change_type,
+            file,
+            requester,
+            PRIORITIES[priority],
+            step=lambda line: click.echo(line, err=True),
+        )
     except RejectedFile as rejected:
         click.echo(str(rejected), err=True)  # the first problems and how many in all
         sys.exit(2)

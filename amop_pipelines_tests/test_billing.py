@@ -69,14 +69,6 @@ def test_the_end_hour_closes_the_period_that_many_hours_into_the_night_after_the
     assert period_containing(datetime(2026, 11, 19, 1, tzinfo=UTC), 18, 2, "UTC").billing_month == "2026-11"
 
 
-def test_days_from_counts_the_first_day_and_the_end_day():
-    period = period_for_month("2026-12", end_day=18, end_hour=0, time_zone="UTC")
-    assert period.days_from(date(2026, 12, 18)) == 1
-    assert period.days_from(date(2026, 12, 9)) == 10
-    assert period.days_from(date(2026, 11, 1)) == period.days
-    assert period.days_from(date(2026, 12, 19)) == 0
-
-
 def test_daylight_saving_change_keeps_local_days():
     # US clocks go back on 2026-11-01: the period is 31 local days but 31 days + 1 hour long.
     period = period_for_month("2026-11", end_day=18, end_hour=0, time_zone="America/Chicago")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +30,12 @@ from amop_pipelines.db.models import (
 
 AWAITING_APPROVAL, PENDING = "awaiting_approval", "pending"
 ENTITY_ID_CHARS = AuditLog.__table__.c.entity_id.type.length
+
+Step = Callable[[str], None]
+
+
+def _quiet(_line: str) -> None:
+    """No progress lines (the default outside the CLI)."""
 
 
 class ChangeError(ValueError):
@@ -174,22 +181,36 @@ def _spec(change_type: str):
         raise ChangeError(str(unknown)) from None
 
 
-def checked_file(engine: Engine, change_type: str, path: Path, requested_by: str) -> list:
+def checked_file(
+    engine: Engine, change_type: str, path: Path, requested_by: str, step: Step = _quiet
+) -> list:
     """Every row of the file validated (`ValidItem`s); `RejectedFile` with every problem otherwise.
     What filing and the dry run both check."""
     spec = _spec(change_type)
+    started = time.monotonic()
     rows = read_change_file(path, spec)
+    step(f"read {len(rows):,} rows of {Path(path).name} ({time.monotonic() - started:.1f} s)")
+    started = time.monotonic()
     valid, problems = validate(engine, spec, rows, str(path), requested_by)
     if problems:
         raise RejectedFile(sorted(problems, key=lambda p: (p.row, p.field)))
+    step(f"checked {len(valid):,} rows against the fleet ({time.monotonic() - started:.1f} s)")
     return valid
 
 
-def submit_file(engine: Engine, change_type: str, path: Path, requested_by: str, priority: int = 0) -> str:
-    """Validate every row, then store the request whole; raises `RejectedFile` with every problem."""
+def submit_file(
+    engine: Engine, change_type: str, path: Path, requested_by: str, priority: int = 0, step: Step = _quiet
+) -> str:
+    """Validate every row, then store the request whole; raises `RejectedFile` with every problem.
+    `step` hears a line as each stage ends (reading, checking, storing), for large files."""
     requested_by = person(requested_by, "requested_by")
-    valid = checked_file(engine, change_type, path, requested_by)
-    return _store(engine, change_type, valid, requested_by, f"file {Path(path).name}", priority=priority)
+    valid = checked_file(engine, change_type, path, requested_by, step)
+    started = time.monotonic()
+    request_id = _store(
+        engine, change_type, valid, requested_by, f"file {Path(path).name}", priority=priority
+    )
+    step(f"stored {len(valid):,} items as one request ({time.monotonic() - started:.1f} s)")
+    return request_id
 
 
 def current_values(engine: Engine, device_ids: Sequence[int]) -> dict[int, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from amop_pipelines.billing import Period, period_for_month
@@ -39,3 +39,10 @@ def billing_period_id(engine: Engine, provider: ServiceProvider, billing_month: 
     """The provider's billing period row for `billing_month` ("YYYY-MM"), made on first use."""
     with Session(engine) as session, session.begin():
         return ensure_billing_period(session, provider, provider_period(provider, billing_month)).id
+
+
+def first_billing_month(engine: Engine) -> str | None:
+    """The earliest billing month ("YYYY-MM") AMOP holds a period for: the first month any account
+    was synced (None for a database with none)."""
+    with engine.connect() as connection:
+        return connection.scalar(select(func.min(BillingPeriod.billing_month)))

@@ -148,7 +148,8 @@ class UsageReport:
 def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> UsageReport:
     """Replace the period's usage of the provider's devices with the staged usage.
 
-    A device activated during the period gets `days_active` (local days to the period's end).
+    A device activated during the period gets `days_active` (local days from its activation to the
+    period's end day, both counted).
     """
     with engine.begin() as connection:
         period = connection.execute(select(BillingPeriod).where(BillingPeriod.id == billing_period_id)).one()
@@ -167,6 +168,7 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             )
         ).all()
         zone = ZoneInfo(period.time_zone)
+        cycle_days = (period.end_date - period.start_date).days + 1  # the end day is billed
         rows, unknown = [], 0
         for iccid, data_mb, sms in staged:
             if iccid not in devices:
@@ -175,7 +177,7 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             device_id, activated = devices[iccid]
             days = None
             if activated is not None and activated > period.starts_at:
-                days = period.days_from(activated.astimezone(zone).date())
+                days = max(0, min(cycle_days, (period.end_date - activated.astimezone(zone).date()).days + 1))
             rows.append(
                 {
                     "device_id": device_id,

@@ -9,12 +9,20 @@ import textwrap
 import time
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from amop_pipelines.changes.requests import status
 from amop_pipelines.db.models import ChangeItem
 
-FLEET, ITEMS = 6000, 1200  # past the approval threshold (1,000); enough to kill a run mid-way
+FLEET, ITEMS = 2500, 400  # enough to kill a run mid-way
+
+
+@pytest.fixture
+def past_the_approval_threshold(monkeypatch) -> None:
+    """The crash tests' requests wait for an approval, as large ones do (the default threshold is
+    1,000 devices; these requests are smaller, to keep the suite quick)."""
+    monkeypatch.setenv("AMOP_APPROVAL_THRESHOLD", str(ITEMS - 100))
 
 
 def kill_mid_way(sqlite_url: str, engine, base: str, request_id: str, done_states: tuple[str, ...]) -> None:

@@ -14,7 +14,10 @@ from amop_pipelines_tests.changes.crashes import (
     ITEMS,
     assert_settled_once,
     kill_mid_way,
+    past_the_approval_threshold,  # noqa: F401 (a fixture)
 )
+
+pytestmark = pytest.mark.usefixtures("past_the_approval_threshold")
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ import time
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from amop_pipelines.changes.callbacks import CALLBACK_TIMEOUT, reconcile
@@ -20,7 +21,10 @@ from amop_pipelines_tests.changes.crashes import (
     assert_settled_once,
     kill_mid_way,
     other_allowed_plans,
+    past_the_approval_threshold,  # noqa: F401 (a fixture)
 )
+
+pytestmark = pytest.mark.usefixtures("past_the_approval_threshold")
 
 
 def test_a_killed_run_on_the_asynchronous_path_settles_every_item_once(

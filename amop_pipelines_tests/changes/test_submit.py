@@ -268,3 +268,21 @@ def test_approval_names_compare_as_people_mean_them_and_critical_changes_keep_an
         tmp_path, "update_device_status", f"iccid,status\n{rows[3][0]},Active\n", "--requested-by", " "
     )
     assert blank[0].exit_code != 0 and "--requested-by must name someone" in blank[0].output
+
+
+def test_submitting_a_file_reports_each_stage_on_stderr_and_keeps_stdout_for_the_result(fleet, tmp_path):
+    """A large file takes a while: each stage (reading, checking against the fleet, storing) prints a
+    line with its count and time as it ends, on standard error, so that scripts still read the
+    result, whose last line is request_id=<id>, from standard output."""
+    _, rows = fleet
+    body = "iccid,rate_plan\n" + "".join(f"{iccid},{_other_plan(plan)}\n" for iccid, _, plan in rows)
+    result, _ = _submit(tmp_path, "change_carrier_rate_plan", body)
+    assert result.exit_code == 0, result.output
+    stages = result.stderr.splitlines()
+    assert [re.sub(r"\(\d+\.\d s\)", "(T)", line) for line in stages] == [
+        f"read {len(rows):,} rows of changes.csv (T)",
+        f"checked {len(rows):,} rows against the fleet (T)",
+        f"stored {len(rows):,} items as one request (T)",
+    ]
+    assert re.fullmatch(r"request_id=\w+", result.stdout.strip().splitlines()[-1])
+    assert "rows of" not in result.stdout

@@ -19,8 +19,8 @@ from amop_pipelines.simulator.server import running_simulator
 from amop_pipelines.sync.providers import provider_key
 from amop_pipelines_tests.defs.test_definitions import ROOT
 
-FLEET = 3000
-RATE = 8  # calls a second each account allows, at the carrier and in AMOP
+FLEET = 1500
+RATE = 15  # calls a second each account allows, at the carrier and in AMOP
 SECRET = "parallel-accounts-secret"
 CARRIER_STEPS = ("device_staging", "usage_staging", "carrier_rate_plans")
 SYNC = """

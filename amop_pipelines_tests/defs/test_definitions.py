@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from amop_pipelines.db.models import CarrierCallback, Notification
+from amop_pipelines.db.models import CarrierCallback, Notification, ServiceProvider
 from amop_pipelines.definitions import defs
 from amop_pipelines.defs.fleet.assets import fleet_summary
 from amop_pipelines.defs.shared.database import AmopDatabase
@@ -185,3 +187,46 @@ def test_previewing_any_sensors_tick_writes_nothing(sqlite_url, sqlite_engine, t
         previewed
     )
     assert _everything(sqlite_engine) == before
+
+
+def test_partition_months_reach_back_to_the_oldest_month_a_carrier_still_answers():
+    from amop_pipelines.defs.shared.partitions import first_partition_month
+
+    assert first_partition_month("2026-12", None) == "2026-07"  # ThingSpace answers five closed periods
+    assert first_partition_month("2027-02", None) == "2026-09"
+    assert first_partition_month("2026-12", "2025-03") == "2025-03"  # the first synced month is kept
+    assert first_partition_month("2026-12", "2026-11") == "2026-07"
+
+
+def _first_partition(env: dict[str, str]) -> str:
+    code = (
+        "from amop_pipelines.definitions import defs\n"
+        "from amop_pipelines.defs.shared.partitions import billing_months\n"
+        "print(billing_months.get_first_partition_key())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_code_location_starts_its_months_at_the_first_synced_month_of_the_amop_database(
+    engine, migrated_url, tmp_path
+):
+    """No fixed 2025-01 with dozens of months that can never hold anything: the months begin at the
+    first month any account was synced (read from the AMOP database, SQLite or PostgreSQL), or at
+    the carriers' reach for a database with none yet, which loading the code location never creates."""
+    from amop_pipelines.defs.shared.partitions import first_partition_month
+    from amop_pipelines.sync.periods import billing_period_id
+
+    seed_demo(engine, devices=20)
+    with Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    billing_period_id(engine, provider, "2025-03")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AMOP_", "DAGSTER_"))}
+    synced = _first_partition(base | {"AMOP_DATABASE_URL": migrated_url, "AMOP_DATA_DIR": str(tmp_path)})
+    assert synced == "2025-03-01"
+    empty = tmp_path / "fresh"
+    fresh = _first_partition(base | {"AMOP_DATA_DIR": str(empty)})
+    assert fresh == first_partition_month(f"{datetime.now(UTC):%Y-%m}", None) + "-01"
+    assert not (empty / "amop.sqlite3").exists()

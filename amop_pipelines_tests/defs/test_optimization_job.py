@@ -194,8 +194,16 @@ def test_progress_milestones_are_posted_to_the_webhook(world, monkeypatch):
     assert [p["devices"] for p in receiver.received] == [devices] * 6 and stored == devices
 
 
-@pytest.mark.parametrize("minutes_before_close", [2 * 24 * 60, 5])
-def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close):
+@pytest.mark.parametrize(
+    ("expected", "minutes_before_close", "auto_update"),
+    [("Go", 2 * 24 * 60, True), ("No Go", 5, True), ("Closed", -5, True), ("Off", 2 * 24 * 60, False)],
+)
+def test_rate_plan_updates_does_what_the_reports_next_step_says(
+    world, monkeypatch, expected, minutes_before_close, auto_update
+):
+    """Go queues the changes in batches of at most 250 and mails Go; No Go (too little time) and
+    Closed queue nothing and mail No Go; Off queues and mails nothing. Whatever the case, the
+    report's Next step announced the same decision."""
     from datetime import timedelta
 
     from amop_pipelines.db.models import ChangeItem, ChangeRequest
@@ -203,7 +211,7 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
 
     engine, inbox = world[2], world[3]
     with engine.begin() as connection:
-        connection.execute(sa.update(ServiceProvider).values(auto_update_rate_plans=True))
+        connection.execute(sa.update(ServiceProvider).values(auto_update_rate_plans=auto_update))
         # the account's own recipients hear about its runs, not the deployment's default ones
         connection.execute(
             sa.update(ServiceProvider)
@@ -217,9 +225,9 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
     )
     result = _run(world, provider)
     assert result.success
-    decision_mails = [e for e in inbox.envelopes if b"rate plan updates" in e.content]
-    assert decision_mails and all(e.rcpt_tos == ["fleet@acme.example"] for e in decision_mails)
     metadata = result.asset_materializations_for_node("rate_plan_updates")[0].metadata
+    report = result.asset_materializations_for_node("optimization_report")[0].metadata
+    assert metadata["decision"].value == report["next_step"].value == expected
     changes = metadata["changes"].value
     assert changes > 250  # enough to need several batches
     with Session(engine) as session:
@@ -233,13 +241,16 @@ def test_rate_plan_updates_go_and_no_go(world, monkeypatch, minutes_before_close
         kinds = session.scalars(
             sa.select(Notification.kind).where(Notification.kind.in_(["go", "no_go"]))
         ).all()
-    if minutes_before_close > 10:
-        assert metadata["decision"].value == "Go" and kinds == ["go"]
+    decision_mails = [e for e in inbox.envelopes if b"rate plan updates" in e.content]
+    assert all(e.rcpt_tos == ["fleet@acme.example"] for e in decision_mails)
+    if expected == "Go":
+        assert kinds == ["go"] and len(decision_mails) == 1
         assert sum(sizes) == changes and max(sizes) <= 250 and len(requests) == -(-changes // 250)
         assert {r.change_type for r in requests} == {"change_carrier_rate_plan"}
     else:
-        assert metadata["decision"].value == "No Go" and kinds == ["no_go"]
         assert requests == []
+        assert kinds == ([] if expected == "Off" else ["no_go"])
+        assert len(decision_mails) == len(kinds)
 
 
 def test_a_customer_optimization_covers_its_devices_with_its_own_pools_and_report(world):

@@ -229,7 +229,8 @@ def optimization_report(
     scope = f"-{totals.customer}" if totals.customer else ""
     name = f"optimization-{totals.billing_month}{scope}-{totals.session_guid[:8]}.xlsx"
     assignments, pools = result_tables.report_rows(amop_db.engine, totals)
-    summary = totals.summary_lines(current_time())
+    now = current_time()
+    summary = totals.summary_lines(now)
     path, digest = write_report(
         folder, name, totals.title, summary, totals.per_plan, assignments, pools, totals.currency
     )
@@ -255,6 +256,7 @@ def optimization_report(
             "rows": len(assignments),
             "sha256": digest,
             "mail": mail.status,
+            "next_step": totals.next_step(now).decision,
         }
     )
 
@@ -271,21 +273,26 @@ def rate_plan_updates(
     notifier: Notifier,
     optimization_results: MonthOutcome,
 ) -> dg.MaterializeResult:
-    """Go / No Go for pushing the winning plans before close (when the provider has it switched on).
+    """Go / No Go for pushing the winning plans before close, as the report's Next step says it
+    (one rule, `automation.next_step`: Go, No Go, Off, Closed or Nothing to push).
 
     The estimate uses the provider's rate limit as the carrier's throughput, one call per change
     (what `bench/sync_throughput.py` measures the clients reaching). Go queues Change Carrier
-    Rate Plan requests of at most 250 devices for the bulk change engine.
+    Rate Plan requests of at most 250 devices for the bulk change engine; Go, No Go and Closed are
+    mailed to the account's recipients.
     """
     provider, month = provider_of(amop_db, context)
-    if not provider.auto_update_rate_plans:
-        return dg.MaterializeResult(metadata={"decision": "off for this provider"})
     outcome = optimization_results
     changes = outcome.plan_changes()
-    period = provider_period(provider, month)
-    decision = automation.decide(current_time(), period.ends_at, len(changes), provider.rate_limit_per_second)
+    step = automation.next_step(
+        current_time(),
+        provider_period(provider, month).ends_at,
+        len(changes),
+        provider.rate_limit_per_second,
+        provider.auto_update_rate_plans,
+    )
     queued = Queued([])
-    if decision.go and changes:
+    if step.decision == "Go":
         session_id = outcome.inputs.session_id
         queued = queue_rate_plan_changes(
             amop_db.engine,
@@ -297,22 +304,24 @@ def rate_plan_updates(
         )
         for iccid, why in queued.skipped[:20]:
             context.log.warning(f"{iccid} not queued: {why}")
-    verdict = "go" if decision.go else "no_go"
-    mail = notifier.send(
-        amop_db.engine,
-        verdict,
-        f"AMOP rate plan updates {provider.name} {month}: {'Go' if decision.go else 'No Go'}",
-        decision.explain() + ("\n" + queued.explain() if queued.request_ids or queued.skipped else ""),
-        recipients=provider.mail_to,
-    )
+    mail_status = "not sent (nothing to decide)"
+    if step.decision in ("Go", "No Go", "Closed"):
+        mail = notifier.send(
+            amop_db.engine,
+            "go" if step.decision == "Go" else "no_go",
+            f"AMOP rate plan updates {provider.name} {month}: {step.decision}",
+            step.text + ("\n" + queued.explain() if queued.request_ids or queued.skipped else ""),
+            recipients=provider.mail_to,
+        )
+        mail_status = mail.status
     return dg.MaterializeResult(
         metadata={
-            "decision": "Go" if decision.go else "No Go",
+            "decision": step.decision,
             "changes": len(changes),
             "requests": len(queued.request_ids),
             "devices_not_queued": len(queued.skipped),
-            "explanation": decision.explain(),
-            "mail": mail.status,
+            "explanation": step.text,
+            "mail": mail_status,
         }
     )
 
