@@ -105,7 +105,8 @@ def test_only_the_first_50_problems_are_printed_with_the_total(env, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(HEADER + "".join(f"12{n:05d},Active\n" for n in range(2_000)))
     result = _submit(path)
-    lines = result.output.strip().splitlines()
+    stage, *lines = result.output.strip().splitlines()
+    assert stage.startswith("read 2,000 rows of bad.csv")  # the progress line of the one stage done
     assert result.exit_code == 2 and len(lines) == 51
     assert all(": iccid: " in line for line in lines[:50])
     assert lines[-1] == "... and 1,950 more (2,000 problems in all)"
@@ -125,6 +126,6 @@ def test_a_file_naming_more_devices_than_one_statement_may_is_checked_whole(
     path.write_text(HEADER + "".join(f"{iccid},Active\n" for iccid in _iccids(70_000)))
     result = _submit(path)
     assert result.exit_code == 2, result.output
-    assert "unknown device" in result.output.splitlines()[0]
+    assert "unknown device" in result.output.splitlines()[1]  # after the line saying the file was read
     assert result.output.strip().splitlines()[-1] == "... and 69,950 more (70,000 problems in all)"
     assert _nothing_stored()

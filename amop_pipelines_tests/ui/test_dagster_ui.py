@@ -58,7 +58,7 @@ def _materialize(ui, asset: str, month: str, shot: str | None = None) -> None:
     the run's page, which follows the run."""
     ui.open(f"/assets/{asset}?view=definition", "Materialize…")  # no partition keys behind the dialog
     ui.page.get_by_role("button", name="Materialize…").first.click()
-    ui.page.get_by_placeholder(re.compile(r"^ex: \d{4}-\d\d-\d\d$")).fill(month)  # the first key
+    ui.page.get_by_placeholder(re.compile(r"^ex: \d{4}-\d\d-01")).fill(month)  # the first keys
     ui.page.keyboard.press("Enter")
     ui.page.get_by_text("Select a partition or create one").click()
     ui.page.get_by_text("acme-iot-jasper").first.click()
