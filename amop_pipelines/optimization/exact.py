@@ -21,23 +21,28 @@ rounding exactly, so their result is optimal.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import linprog
 from scipy.sparse import csr_array
 
 from amop_pipelines.optimization.cost import assignment_cost, device_pool_cents, pool_cents
 from amop_pipelines.optimization.problem import Problem
 
-FULL_MILP_LIMIT = 60  # devices of a key solved outright by one exact MILP
+MILP_DEVICES = 3000  # keys up to this many devices are also solved as one MILP, from the heuristic
+EXACT_ROUNDING_DEVICES = 60  # keys up to this many devices model each pool's cent rounding too
 LOCAL_SEARCH_DEVICES = 20_000  # closest calls of a key tried by single exact moves
 SIFT_CENTS = 3.0  # plans within this of a device's best at the prices are reconsidered by sifting
 CLASS_BINS = 400  # usage classes per option set in the pricing LP, at least
 LP_VARIABLES = 60_000  # budget of the pricing LP: below it, classes are single devices
-MILP_TIME_LIMIT = 10.0  # seconds for the exact MILP of a small key
+MILP_TIME_LIMIT = 4.0  # seconds, at most, for the exact MILP of a key
+MILP_REL_GAP = 1e-4  # a large key's MILP stops this close to its bound; a small one's within a cent
 TIE_CENTS = 1e-6  # devices whose two best plans differ by less than this are tied
 
 
@@ -366,76 +371,143 @@ def _local_search(
             return
 
 
-def _exact_milp(
-    problem: Problem, key: _Key, time_limit: float | None = None
-) -> tuple[np.ndarray, float] | None:
-    """The key solved outright: whole overage blocks and each pool's half-up cent rounding modelled.
+def _device_classes(problem: Problem, key: _Key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Devices a key cannot tell apart (same options, days, usage and SMS) as one class each:
+    (class of each device, one member of each class, class sizes). The MILP counts devices per
+    class and plan, which is exact and smaller wherever SIMs are alike."""
+    d, rows = problem.devices, key.rows
+    signature = np.stack([d.option_set[rows], d.days[rows], d.usage[rows], d.sms[rows]], axis=1)
+    _, first, class_of, sizes = np.unique(
+        signature, axis=0, return_index=True, return_inverse=True, return_counts=True
+    )
+    return class_of.ravel(), first, sizes
 
-    Returns each device's column and HiGHS's proven bound on the cost in cents, or None when
-    HiGHS proves nothing in time.
+
+def _exact_milp(
+    problem: Problem, key: _Key, start: np.ndarray, time_limit: float, exact_rounding: bool
+) -> tuple[np.ndarray | None, float]:
+    """The key as one MILP over whole overage blocks, started from `start` (each device's column,
+    the heuristic's answer), stopped at MILP_REL_GAP or the time limit.
+
+    With `exact_rounding` each pool's half-up cent rounding is modelled too, so that a small key's
+    answer is the optimum to the cent; without it HiGHS finds good answers far sooner, and the
+    bound gives up the half cent rounding can take off each pool. Returns each device's column
+    (None when HiGHS found no assignment) and a proven lower bound on the key's cost in cents.
     """
     p, D = problem.plans, problem.cycle_days
-    device_of, column_of = np.nonzero(key.allowed)
-    n_x, n_devices = len(device_of), len(key.rows)
+    class_of, first, sizes = _device_classes(problem, key)
+    allowed, linear, net = key.allowed[first], key.linear[first], key.net[first]
+    cls_of, column_of = np.nonzero(allowed)
+    n_x, n_classes = len(cls_of), len(first)
     pooled_columns = np.flatnonzero(key.pooled)
     n_pool = len(pooled_columns)
     block_var = n_x + np.arange(n_pool)
-    cents_var = n_x + n_pool + np.arange(n_pool)
-    n_vars = n_x + 2 * n_pool
-    var_linear = key.linear[device_of, column_of]
-    var_net = key.net[device_of, column_of]
+    cents_var = n_x + n_pool + np.arange(n_pool) if exact_rounding else np.zeros(0, dtype=np.int64)
+    n_vars = n_x + n_pool + len(cents_var)
+    var_linear = linear[cls_of, column_of]
+    var_net = net[cls_of, column_of]
+    rate_cents = p.rate[key.plans[pooled_columns]] / 100.0
+    unit_mb = p.unit[key.plans[pooled_columns]] / 1e6
+    rounding = -0.5 + 1.0 / (100 * D)  # half-up, exactly: the unrounded cost is a multiple of 1/(100 D)
 
     cost = np.zeros(n_vars)
-    cost[:n_x] = np.where(key.pooled[column_of], 0.0, var_linear)  # pooled plans cost via their pools
-    cost[cents_var] = 1.0
-    rows, cols, vals = [device_of], [np.arange(n_x)], [np.ones(n_x)]  # each device takes one plan
-    lower, upper = [np.ones(n_devices)], [np.ones(n_devices)]
-    next_row = n_devices
+    if exact_rounding:  # pooled plans cost through their pools' rounded cents
+        cost[:n_x] = np.where(key.pooled[column_of], 0.0, var_linear)
+        cost[cents_var] = 1.0
+    else:
+        cost[:n_x] = var_linear
+        cost[block_var] = rate_cents
+    rows, cols, vals = [cls_of], [np.arange(n_x)], [np.ones(n_x)]  # each class's devices all placed
+    lower, upper = [sizes.astype(np.float64)], [sizes.astype(np.float64)]
+    next_row = n_classes
+    members_of = []
     for k, column in enumerate(pooled_columns):
-        plan = int(key.plans[column])
         members = np.flatnonzero(column_of == column)
+        members_of.append(members)
         # unit * blocks >= sum x * net                                          (MB)
         rows += [np.full(len(members) + 1, next_row)]
         cols += [np.concatenate([members, [block_var[k]]])]
-        vals += [np.concatenate([-var_net[members], [p.unit[plan] / 1e6]])]
-        # cents >= linear + blocks * rate - 0.5 + 1/(100 D): half-up rounding, exactly, since the
-        # unrounded cost is a multiple of 1/(100 D) cent
-        rows += [np.full(len(members) + 2, next_row + 1)]
-        cols += [np.concatenate([members, [block_var[k], cents_var[k]]])]
-        vals += [np.concatenate([-var_linear[members], [-p.rate[plan] / 100.0, 1.0]])]
-        lower += [np.zeros(1), np.array([-0.5 + 1.0 / (100 * D)])]
-        upper += [np.full(1, np.inf), np.full(1, np.inf)]
-        next_row += 2
+        vals += [np.concatenate([-var_net[members], [unit_mb[k]]])]
+        lower += [np.zeros(1)]
+        upper += [np.full(1, np.inf)]
+        next_row += 1
+        if exact_rounding:  # cents >= linear + blocks * rate + rounding
+            rows += [np.full(len(members) + 2, next_row)]
+            cols += [np.concatenate([members, [block_var[k], cents_var[k]]])]
+            vals += [np.concatenate([-var_linear[members], [-rate_cents[k], 1.0]])]
+            lower += [np.array([rounding])]
+            upper += [np.full(1, np.inf)]
+            next_row += 1
     matrix = csr_array(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(next_row, n_vars)
     )
-    result = milp(
-        cost,
-        constraints=LinearConstraint(matrix, np.concatenate(lower), np.concatenate(upper)),
-        integrality=np.ones(n_vars),
-        bounds=Bounds(np.zeros(n_vars), np.concatenate([np.ones(n_x), np.full(2 * n_pool, np.inf)])),
-        options={"time_limit": time_limit or MILP_TIME_LIMIT, "mip_rel_gap": 1e-7, "disp": False},
-    )
-    if result.status != 0 or result.x is None:
-        return None
-    chosen = result.x[:n_x] > 0.5
-    choice = np.full(n_devices, -1)
-    choice[device_of[chosen]] = column_of[chosen]
-    return choice, float(result.mip_dual_bound)
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = n_vars, next_row
+    model.col_cost_ = cost
+    model.col_lower_ = np.zeros(n_vars)
+    model.col_upper_ = np.concatenate([sizes[cls_of].astype(np.float64), np.full(n_vars - n_x, np.inf)])
+    model.row_lower_, model.row_upper_ = np.concatenate(lower), np.concatenate(upper)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_vars, next_row
+    model.a_matrix_.start_, model.a_matrix_.index_ = matrix.indptr, matrix.indices
+    model.a_matrix_.value_ = matrix.data
+    model.integrality_ = [highspy.HighsVarType.kInteger] * n_vars
+    solver = highspy.Highs()
+    for option, value in (
+        ("output_flag", False),
+        ("time_limit", float(time_limit)),
+        ("mip_rel_gap", 0.0 if exact_rounding else MILP_REL_GAP),
+        ("mip_abs_gap", 0.999),  # the cost is whole cents: a gap below one cent is optimality
+        ("threads", 1),
+        ("random_seed", 0),
+    ):
+        solver.setOptionValue(option, value)
+    solver.passModel(model)
+    counts = np.zeros((n_classes, len(key.plans)))
+    np.add.at(counts, (class_of, start), 1.0)
+    values = np.zeros(n_vars)
+    values[:n_x] = counts[cls_of, column_of]
+    for k, members in enumerate(members_of):
+        used = values[members] @ var_net[members]
+        values[block_var[k]] = max(0.0, math.ceil(used / unit_mb[k] - 1e-9))
+        if exact_rounding:
+            owed = values[members] @ var_linear[members] + values[block_var[k]] * rate_cents[k] + rounding
+            values[cents_var[k]] = max(0.0, math.ceil(owed - 1e-9))
+    guess = highspy.HighsSolution()
+    guess.col_value = values.tolist()
+    solver.setSolution(guess)
+    solver.run()
+    info = solver.getInfo()
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else -math.inf
+    if exact_rounding:  # whole cents: the bound rounds up
+        bound = math.ceil(bound - 1e-6)
+    else:
+        bound -= 0.5 * n_pool
+    if info.primal_solution_status != 2:  # no feasible assignment found
+        return None, bound
+    counts = np.rint(np.asarray(solver.getSolution().col_value)[:n_x]).astype(np.int64)
+    choice = np.full(len(key.rows), -1)
+    order = np.argsort(class_of, kind="stable")
+    starts = np.searchsorted(class_of[order], np.arange(n_classes))
+    given = np.zeros(n_classes, dtype=np.int64)
+    for var in np.flatnonzero(counts > 0):
+        c = cls_of[var]
+        take = order[starts[c] + given[c] : starts[c] + given[c] + counts[var]]
+        choice[take] = column_of[var]
+        given[c] += counts[var]
+    return (choice if (choice >= 0).all() else None), bound
 
 
-def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_milp_limit: int) -> KeyReport:
+def _solve_key(
+    problem: Problem, rows: np.ndarray, assignment: np.ndarray, milp_devices: int
+) -> tuple[KeyReport, _MilpWork | None]:
+    """The key by the Lagrangian heuristic (its assignment written into `assignment`), and the
+    MILP still to run on it when it is small enough and not already within MILP_REL_GAP."""
     d = problem.devices
     key = _key_problem(problem, rows)
     sub = problem.subset(rows)
     n_pooled_pools = int(key.pooled.sum())
     label = d.keys[int(d.pool_key[rows[0]])]
-    if len(rows) <= full_milp_limit:
-        solved = _exact_milp(problem, key)
-        if solved is not None and (solved[0] >= 0).all():
-            assignment[rows] = key.plans[solved[0]]
-            cents = assignment_cost(sub, assignment[rows]).total_cents
-            return KeyReport(label, len(rows), "milp", min(float(cents), solved[1]), cents)
     prices, choice = _class_lp(problem, key) if n_pooled_pools else (np.zeros(len(key.plans)), None)
     bound = _dual_value(key, prices)
     costs = np.where(key.allowed, key.linear + key.net * prices, np.inf)
@@ -460,8 +532,47 @@ def _solve_key(problem: Problem, rows: np.ndarray, assignment: np.ndarray, full_
     margin = np.partition(costs, 1, axis=1)[:, 1] - best if costs.shape[1] > 1 else np.full(len(rows), np.inf)
     closest = np.argsort(margin, kind="stable")
     _local_search(problem, key, assignment, closest[:LOCAL_SEARCH_DEVICES])
-    cents = _cents(sub, key, np.searchsorted(key.plans, assignment[rows]))
-    return KeyReport(label, len(rows), "lagrangian", lower_bound, cents)
+    choice = np.searchsorted(key.plans, assignment[rows])
+    cents = _cents(sub, key, choice)
+    report = KeyReport(label, len(rows), "lagrangian", lower_bound, cents)
+    # within a cent is optimal (the cost is whole cents); a larger key may stop at MILP_REL_GAP
+    close_enough = cents - lower_bound <= 0.999 or (
+        len(rows) > EXACT_ROUNDING_DEVICES and cents - lower_bound <= MILP_REL_GAP * cents
+    )
+    if not n_pooled_pools or len(rows) > milp_devices or close_enough:
+        return report, None
+    return report, _MilpWork(problem, key, choice, report)
+
+
+@dataclass
+class _MilpWork:
+    """A key small enough to be solved as one MILP, from the heuristic's answer (`start`)."""
+
+    problem: Problem
+    key: _Key
+    start: np.ndarray
+    heuristic: KeyReport
+
+    def solve(self) -> tuple[np.ndarray | None, float]:
+        exact_rounding = len(self.key.rows) <= EXACT_ROUNDING_DEVICES
+        seconds = MILP_TIME_LIMIT if exact_rounding else _milp_seconds(len(self.key.rows))
+        return _exact_milp(self.problem, self.key, self.start, seconds, exact_rounding)
+
+    def apply(self, solved: np.ndarray | None, bound: float, assignment: np.ndarray) -> KeyReport:
+        """The MILP's answer where it is cheaper; its proven bound where it is higher."""
+        cents = self.heuristic.cost_cents
+        if solved is not None:
+            found = _cents(self.problem.subset(self.key.rows), self.key, solved)
+            if found < cents:
+                assignment[self.key.rows], cents = self.key.plans[solved], found
+        lower_bound = min(max(self.heuristic.lower_bound_cents, bound), cents)
+        return KeyReport(self.heuristic.pool_key, len(self.key.rows), "milp", lower_bound, cents)
+
+
+def _milp_seconds(devices: int) -> float:
+    """A key's MILP time budget, growing with its devices up to MILP_TIME_LIMIT. It depends on the
+    key alone, so that a month split into parts gives each key the same time."""
+    return min(MILP_TIME_LIMIT, 1.0 + devices / 250)
 
 
 def _cents(sub: Problem, key: _Key, choice: np.ndarray) -> int:
@@ -470,20 +581,40 @@ def _cents(sub: Problem, key: _Key, choice: np.ndarray) -> int:
 
 def exact_optimize(
     problem: Problem,
-    full_milp_limit: int = FULL_MILP_LIMIT,
+    milp_devices: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ExactResult:
-    """Assign every device a plan allowed to it, minimising the exact total cost."""
+    """Assign every device a plan allowed to it, minimising the exact total cost.
+
+    Every key gets the heuristic; then the small keys' MILPs run side by side, one a core (HiGHS
+    releases the GIL), each from its key's heuristic answer and within its own time budget.
+    """
     started = time.perf_counter()
+    milp_devices = MILP_DEVICES if milp_devices is None else milp_devices
     d = problem.devices
     assignment = np.full(len(d), -1, dtype=np.int64)
-    keys = [np.flatnonzero(d.pool_key == k) for k in range(len(d.keys))]
-    reports = []
-    for done, rows in enumerate(keys, start=1):
-        if len(rows):
-            reports.append(_solve_key(problem, rows, assignment, full_milp_limit))
-        if progress:
-            progress(done, len(keys))
+    keys = [rows for rows in (np.flatnonzero(d.pool_key == k) for k in range(len(d.keys))) if len(rows)]
+    reports: list[KeyReport] = []
+    work: dict[int, _MilpWork] = {}
+    done = 0
+    for rows in keys:
+        report, milp = _solve_key(problem, rows, assignment, milp_devices)
+        if milp is None:
+            done += 1
+            if progress:
+                progress(done, len(keys))
+        else:
+            work[len(reports)] = milp
+        reports.append(report)
+    if work:
+        with ThreadPoolExecutor(max_workers=min(len(work), os.cpu_count() or 1)) as pool:
+            running = {pool.submit(milp.solve): index for index, milp in work.items()}
+            for future in as_completed(running):
+                index = running[future]
+                reports[index] = work[index].apply(*future.result(), assignment)
+                done += 1
+                if progress:
+                    progress(done, len(keys))
     return combine_keys(problem, assignment, reports, time.perf_counter() - started)
 
 

@@ -47,21 +47,38 @@ def test_default_method_is_never_above_legacy_and_its_bound_never_above_its_cost
     problem = random_problem(seed, devices, plans, keys=2)
     legacy = legacy_optimize(problem, max_sequences=50)
     legacy_cents = assignment_cost(problem, legacy.assignment).total_cents
-    for full_milp_limit in (60, 0):  # small keys solved outright, and the Lagrangian path forced
-        result = exact_optimize(problem, full_milp_limit=full_milp_limit)
+    for milp_devices in (3000, 0):  # keys improved by their MILP, and the Lagrangian path alone
+        result = exact_optimize(problem, milp_devices=milp_devices)
         _assert_allowed(problem, result.assignment)
         assert result.total_cents <= legacy_cents
         assert result.lower_bound_cents <= result.total_cents
         assert result.total_cents == int(reference_cost(problem, result.assignment) * 100)
 
 
-def test_lagrangian_bound_is_below_the_proven_optimum():
-    """The bound of the large-fleet path is checked against a key small enough to solve exactly."""
+def test_lagrangian_bound_is_below_the_proven_optimum(monkeypatch):
+    """The bound of the large-fleet path is checked against a key small enough to solve exactly
+    (given all the time it needs, whatever the machine's load)."""
+    monkeypatch.setattr("amop_pipelines.optimization.exact.MILP_TIME_LIMIT", 120.0)
     problem = random_problem(11, 50, 4, keys=1)
-    optimum = exact_optimize(problem, full_milp_limit=10**6)
-    relaxed = exact_optimize(problem, full_milp_limit=0)
-    assert all(r.method == "milp" for r in optimum.keys)
+    optimum = exact_optimize(problem, milp_devices=10**6)
+    relaxed = exact_optimize(problem, milp_devices=0)
+    # proven optimal, key by key (50 devices: to the cent)
+    assert all(r.lower_bound_cents == r.cost_cents for r in optimum.keys)
     assert relaxed.lower_bound_cents <= optimum.total_cents <= relaxed.total_cents
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_the_milp_keeps_an_answer_no_costlier_than_the_heuristics_and_a_bound_below_it(seed):
+    """Keys of a few hundred devices (past the cent-exact size) are solved as one MILP from the
+    heuristic's answer: never costlier than it, and with a lower bound still below the cost."""
+    problem = random_problem(seed, 500, 6, keys=2)
+    heuristic = exact_optimize(problem, milp_devices=0)
+    improved = exact_optimize(problem)
+    _assert_allowed(problem, improved.assignment)
+    assert {r.method for r in improved.keys} <= {"milp", "lagrangian"}
+    assert improved.total_cents <= heuristic.total_cents
+    assert heuristic.lower_bound_cents <= improved.lower_bound_cents <= improved.total_cents
+    assert improved.total_cents == int(reference_cost(problem, improved.assignment) * 100)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
