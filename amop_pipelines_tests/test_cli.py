@@ -40,11 +40,24 @@ def test_demo_runs_the_code_locations_month_job_with_its_checks_into_a_persisten
             ]
             for run in runs
         }
-    assert len(runs) == 2 and all(run.is_success for run in runs)
-    # the code location's own job, not an ephemeral one: the UI lists and re-executes it
-    assert {run.job_name for run in runs} == {"optimization_job"}
+    assert len(runs) == 3 and all(run.is_success for run in runs)
+    # the code location's own jobs, not ephemeral ones: the UI lists and re-executes them; the fleet
+    # summary, downstream of both accounts' devices, is counted after their syncs
+    assert sorted(run.job_name for run in runs) == [
+        "fleet_summary_job",
+        "optimization_job",
+        "optimization_job",
+    ]
+    counted = int(
+        re.search(r"^fleet summary: ([\d,]+) devices in the AMOP database$", result.output, re.M)[1].replace(
+            ",", ""
+        )
+    )
+    assert counted == 800
     warned = set()
-    for evaluations in checks.values():  # the asset checks ran with it
+    for run_id, evaluations in checks.items():  # the asset checks ran with the month jobs
+        if next(r for r in runs if r.run_id == run_id).job_name == "fleet_summary_job":
+            continue
         names = {e.check_name for e in evaluations}
         assert {"device_iccids_well_formed", "staged_iccids_unique", "comm_groups_within_plan_limit"} <= names
         warned |= {e.check_name for e in evaluations if not e.passed}

@@ -56,14 +56,16 @@ def _origin(job_name: str) -> RemoteJobOrigin:
 def run_in_code_location(
     job: dg.JobDefinition,
     instance: dg.DagsterInstance,
-    partition_key: str,
+    partition_key: str | None,
     run_config: Mapping[str, Any],
     tags: Mapping[str, str],
 ) -> dg.DagsterRun:
-    """Run `job` for one partition here and now, recorded as the code location's run; the
-    finished run (its status says whether it succeeded)."""
-    with partition_loading_context(dynamic_partitions_store=instance):
-        partition_tags = job.get_tags_for_partition_key(partition_key, selected_asset_keys=None)
+    """Run `job` (for one partition, when it is partitioned) here and now, recorded as the code
+    location's run; the finished run (its status says whether it succeeded)."""
+    partition_tags: Mapping[str, str] = {}
+    if partition_key is not None:
+        with partition_loading_context(dynamic_partitions_store=instance):
+            partition_tags = job.get_tags_for_partition_key(partition_key, selected_asset_keys=None)
     plan = create_execution_plan(InMemoryJob(job), run_config=run_config, instance_ref=instance.get_ref())
     run = instance.create_run_for_job(
         job_def=job,

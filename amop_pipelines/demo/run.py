@@ -117,5 +117,18 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
             echo(line)
             echo(f"report: {path}")
             result.outcomes.append(ProviderOutcome(provider.name, month, run.run_id, line, path))
+        summary = run_in_code_location(
+            code_location_job("fleet_summary_job", resources),
+            instance,
+            None,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            tags={},
+        )
+        if summary.is_success:
+            counted = _materialized(instance, summary.run_id)["fleet_summary"]["devices"]
+            echo(f"fleet summary: {counted:,} devices in the AMOP database")
+        else:
+            result.success = False
+            echo(f"the fleet summary run {summary.run_id} failed; see it with `amop ui`")
     echo("inspect the runs, re-execute them and run the checks again with: amop ui")
     return result

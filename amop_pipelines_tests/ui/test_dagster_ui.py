@@ -47,6 +47,11 @@ def test_the_asset_graph_shows_the_whole_lineage_and_the_checks(ui):
     missing = [name for name in LINEAGE if not _shown(name, text)]
     assert not missing, missing
     ui.shot("asset-lineage")
+    # the fleet summary counts what every account's sync stored: downstream of devices, and
+    # materialized by `amop demo`
+    ui.open("/assets/fleet_summary?view=lineage&lineageScope=upstream&lineageDepth=3", "device_staging")
+    assert _shown("devices", ui.text()) and _shown("fleet_summary", ui.text())
+    ui.open("/assets/fleet_summary", "Latest materialization")
     ui.open("/assets/devices?view=checks", "Checks")
     for check in ("device_iccids_well_formed", "device_plans_known"):
         ui.page.get_by_text(check).first.wait_for(timeout=30_000)

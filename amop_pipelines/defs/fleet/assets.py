@@ -8,11 +8,16 @@ import dagster as dg
 
 from amop_pipelines.db.queries import fleet_counts
 from amop_pipelines.defs.shared.database import AmopDatabase
+from amop_pipelines.defs.sync.assets import devices
 
 
-@dg.asset(group_name="fleet", kinds={"sql"})
+@dg.asset(group_name="fleet", kinds={"sql"}, deps=[devices])
 def fleet_summary(amop_db: AmopDatabase) -> dg.MaterializeResult:
-    """Devices by provider, communication plan and status, so a missing or half sync shows at once."""
+    """Devices by provider, communication plan and status, so a missing or half sync shows at once.
+
+    Downstream of every account's `devices` (the whole fleet, not one partition): `amop demo` runs
+    `fleet_summary_job` after its syncs; after a sync of your own, materialize it (or run the job).
+    """
     counts = fleet_counts(amop_db.engine)
     by_provider = Counter()
     for count in counts:
@@ -34,4 +39,11 @@ def fleet_summary(amop_db: AmopDatabase) -> dg.MaterializeResult:
     )
 
 
-defs = dg.Definitions(assets=[fleet_summary])
+fleet_summary_job = dg.define_asset_job(
+    "fleet_summary_job",
+    selection=[fleet_summary],
+    description="Counts the AMOP database's devices by provider, communication plan and status "
+    "(the fleet_summary asset), to check a seed or a sync at a glance.",
+)
+
+defs = dg.Definitions(assets=[fleet_summary], jobs=[fleet_summary_job])
