@@ -1,13 +1,17 @@
-"""The seeds' legacy method, kept for parity and comparison (`--method legacy`).
+"""The seeds' legacy method, kept for parity and comparison (`--method legacy`): the yardstick of
+"savings against what the seeds' system would have done", so it follows the seeds as written.
 
-For each pool key, and within it each comm-plan group (largest first, pools carried over from
-the groups before), every rate plan sequence is tried with four strategies: no grouping or
-grouped by communication plan, each largest-to-smallest or smallest-to-largest by usage. A
+For each pool key, and within it each comm-plan group, the group is optimized alone (its pools
+hold its own devices only, as the seeds price each group's queues). Candidates compete on the
+group's own cost: the baseline queue (every device on the group's plan whose prorated allowance
+is closest to its usage) and every rate plan sequence under the seeds' strategies: no grouping
+or grouped by communication plan, each largest-to-smallest or smallest-to-largest by usage. A
 strategy fills the sequence's plans greedily: devices go to the current plan until the next
 device would push its pool into overage (for a non-pooled plan: would exceed its own
 allowance), then the next plan takes over; the last plan takes the rest. Grouped strategies
 restart the sequence for each communication plan. The cheapest candidate of the group wins.
-Mobility groups use their optimization group's plans and the no-grouping strategies only.
+Customer pools and Mobility groups (their optimization group's plans) run the no-grouping
+strategies only, as the seeds do.
 
 Sequences: all permutations of the group's plans when there are at most `max_sequences` of them,
 else `max_sequences` distinct permutations drawn by a generator seeded with 0 and the group's
@@ -23,11 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from amop_pipelines.optimization.cost import pool_cents
+from amop_pipelines.optimization.cost import assignment_cost, pool_cents
 from amop_pipelines.optimization.groups import comm_groups
 from amop_pipelines.optimization.problem import Problem
 
 STRATEGIES = ("no_grouping_desc", "no_grouping_asc", "by_comm_plan_desc", "by_comm_plan_asc")
+BASELINE = "baseline"  # each device on the plan whose allowance is closest to its usage
 MAX_SEQUENCES = 2000
 
 
@@ -49,7 +54,7 @@ class Candidate:
     pool_key: int
     strategy: str
     sequence: tuple[int, ...]
-    cents: int  # what the candidate adds to the total, given the pools before it
+    cents: int  # the group's own cost under this candidate, its pools holding its devices alone
 
 
 @dataclass
@@ -60,6 +65,15 @@ class LegacyResult:
 
 
 Sums = dict[int, tuple[int, int, int]]  # pooled plan -> (S, U, M) of one pool key
+
+
+def baseline_plans(problem: Problem, rows: np.ndarray, plans: tuple[int, ...]) -> np.ndarray:
+    """The baseline queue: each device on the plan (of `plans`) whose prorated allowance is closest
+    to its usage; a tie goes to the plan listed first."""
+    p, d, D = problem.plans, problem.devices, problem.cycle_days
+    choices = np.asarray(plans)
+    distance = np.abs(d.usage[rows][:, None] * D - d.days[rows][:, None] * p.allowance[choices][None, :])
+    return choices[np.argmin(distance, axis=1)]
 
 
 @dataclass(frozen=True)
@@ -200,25 +214,31 @@ def legacy_optimize(
         in_key = d.pool_key == key
         sizes = [(int((in_key & (group_of == g.index)).sum()), g) for g in groups]
         work += [(key, g) for size, g in sorted(sizes, key=lambda x: (-x[0], x[1].index)) if size]
-    sums_by_key: dict[int, Sums] = {}
     for done, (key, group) in enumerate(work, start=1):
         rows = np.flatnonzero((d.pool_key == key) & (group_of == group.index))
-        before = sums_by_key.get(key, {})
-        best = None
-        strategies = STRATEGIES[:2] if group.is_mobility else STRATEGIES
-        for strategy in strategies:
+        baseline = baseline_plans(problem, rows, group.plans)
+        winner = Candidate(
+            group.index, key, BASELINE, (), assignment_cost(problem.subset(rows), baseline).total_cents
+        )
+        if record_candidates:
+            result.candidates.append(winner)
+        best: tuple[list[tuple[int, int, int]], np.ndarray] | None = None
+        grouping = not group.is_mobility and d.keys[key] == ""  # the account's shared pool only
+        for strategy in STRATEGIES if grouping else STRATEGIES[:2]:
             prep = _prepare(problem, group.plans, _blocks(problem, rows, strategy))
             for sequence in sequences[group.index]:
-                cents, after, segments = _fill(problem, prep, sequence, before)
+                cents, _, segments = _fill(problem, prep, sequence, {})
                 candidate = Candidate(group.index, key, strategy, sequence, cents)
                 if record_candidates:
                     result.candidates.append(candidate)
-                if best is None or cents < best[0].cents:
-                    best = (candidate, after, segments, prep.order)
-        winner, after, segments, order = best
-        for plan, start, end in segments:
-            assignment[order[start:end]] = plan
-        sums_by_key[key] = after
+                if cents < winner.cents:
+                    winner, best = candidate, (segments, prep.order)
+        if best is None:
+            assignment[rows] = baseline
+        else:
+            segments, order = best
+            for plan, start, end in segments:
+                assignment[order[start:end]] = plan
         result.winners.append(winner)
         if progress:
             progress(done, len(work))

@@ -1,6 +1,8 @@
 """The default method against brute force, the legacy method, and its own lower bound."""
 
 import itertools
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +11,9 @@ from hypothesis import strategies as st
 
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.optimization.exact import exact_optimize
-from amop_pipelines.optimization.legacy import legacy_optimize
+from amop_pipelines.optimization.inputs import read_problem
+from amop_pipelines.optimization.legacy import STRATEGIES, legacy_optimize
+from amop_pipelines.optimization.problem import Problem
 
 from .instances import random_problem
 from .reference import reference_cost
@@ -87,6 +91,7 @@ def test_legacy_assigns_every_device_a_plan_allowed_to_it(seed):
     result = legacy_optimize(problem, max_sequences=20)
     _assert_allowed(problem, result.assignment)
     assert {w.strategy for w in result.winners} <= {
+        "baseline",
         "no_grouping_desc",
         "no_grouping_asc",
         "by_comm_plan_desc",
@@ -103,3 +108,84 @@ def test_legacy_samples_sequences_deterministically_when_there_are_too_many():
     assert len(set(first)) == 100
     assert all(sorted(s) == list(plans) for s in first)
     assert len(rate_plan_sequences((0, 1, 2), 100)) == 6  # all of them when few
+
+
+def _four_plan_group(seed: int, pool_key: str) -> Problem:
+    """One comm-plan group (two communication plans allowing the same four plans), all devices in
+    `pool_key` ("" is the account's shared pool)."""
+    rng = np.random.default_rng(seed)
+    plans = [
+        f"P{p},{rng.integers(50, 900) / 100},{rng.choice([0, 2, 10, 40])},"
+        f"{rng.integers(5, 60) / 100},1,0.01,{'true' if p < 3 else 'false'},CP-A;CP-B,"
+        for p in range(4)
+    ]
+    devices = [
+        f"8901{i:015d},{'CP-A' if rng.random() < 0.5 else 'CP-B'},"
+        f"{0.0 if rng.random() < 0.2 else round(float(rng.lognormal(np.log(6), 1.0)), 3)},"
+        f"{rng.poisson(2)},{'' if rng.random() < 0.8 else rng.integers(1, 30)},{pool_key},P0,"
+        for i in range(40)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        plans_csv, devices_csv = Path(folder) / "plans.csv", Path(folder) / "devices.csv"
+        plans_csv.write_text(
+            "plan_code,monthly_charge,allowance_mb,overage_rate,overage_unit_mb,sms_rate,pooled,comm_plans,"
+            "optimization_group\n" + "\n".join(plans) + "\n"
+        )
+        devices_csv.write_text(
+            "iccid,comm_plan,usage_mb,sms_count,days_active,pool_key,current_plan,optimization_group\n"
+            + "\n".join(devices)
+            + "\n"
+        )
+        return read_problem(devices_csv, plans_csv, 30)
+
+
+def _seeds_greedy(problem: Problem, sequence: tuple[int, ...], strategy: str) -> np.ndarray:
+    """The seeds' fill, written out plainly: devices in usage order (within each communication
+    plan when grouped, the sequence restarting there), each on the current plan while it fits its
+    pool (a non-pooled plan: its own allowance), else on the next; the last plan takes the rest."""
+    p, d, D = problem.plans, problem.devices, problem.cycle_days
+    usage = [int(u) for u in d.usage]
+    ranked = sorted(range(len(usage)), key=lambda i: -usage[i] if strategy.endswith("desc") else usage[i])
+    if strategy.startswith("by_comm_plan"):
+        blocks = [[i for i in ranked if d.comm_plan[i] == c] for c in sorted(set(d.comm_plan.tolist()))]
+    else:
+        blocks = [ranked]
+    pools = {plan: [0, 0] for plan in sequence}  # days, usage
+    assignment = np.full(len(usage), -1)
+    for block in blocks:
+        k = 0
+        for i in block:
+            while k < len(sequence) - 1:
+                plan = sequence[k]
+                days, used = pools[plan] if p.pooled[plan] else [0, 0]
+                if (used + usage[i]) * D - (days + int(d.days[i])) * int(p.allowance[plan]) <= 0:
+                    break
+                k += 1
+            plan = sequence[k]
+            assignment[i] = plan
+            pools[plan][0] += int(d.days[i])
+            pools[plan][1] += usage[i]
+    return assignment
+
+
+# seed 17: the baseline queue wins; seed 13: grouping by comm plan would be cheaper, but the seeds
+# never group a customer pool
+@pytest.mark.parametrize(("seed", "pool_key"), [(2, ""), (17, ""), (13, "CUST-1"), (17, "CUST-1")])
+def test_legacy_on_a_four_plan_group_is_the_best_of_all_24_orders_and_the_baseline(seed, pool_key):
+    """The seeds' method as written: every order of the group's four plans under the seeds'
+    strategies (the account's pool: with and without comm-plan grouping, each way; a customer
+    pool: no grouping only), and the baseline queue, each priced on the group alone; the cheapest
+    wins. Here by brute force, against the method's own result."""
+    problem = _four_plan_group(seed, pool_key)
+    strategies = STRATEGIES if pool_key == "" else STRATEGIES[:2]
+    candidates = [
+        _seeds_greedy(problem, order, strategy)
+        for strategy in strategies
+        for order in itertools.permutations(range(4))
+    ]
+    allowance = problem.plans.allowance[None, :] * problem.devices.days[:, None]
+    candidates.append(np.argmin(np.abs(problem.devices.usage[:, None] * 30 - allowance), axis=1))
+    best = min(assignment_cost(problem, c).total_cents for c in candidates)
+    legacy = legacy_optimize(problem, max_sequences=24)
+    assert assignment_cost(problem, legacy.assignment).total_cents == best
+    assert len(legacy.winners) == 1 and legacy.winners[0].cents == best
