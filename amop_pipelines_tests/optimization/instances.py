@@ -53,6 +53,11 @@ def random_problem(
         current = f"P{int(rng.integers(plans))}"
         iccid = f"8901{i:015d}"
         device_rows.append(f"{iccid},{comm},{usage},{int(rng.poisson(3))},{days},{key},{current},")
+    return problem_from_rows(plan_rows, device_rows, cycle_days)
+
+
+def problem_from_rows(plan_rows: list[str], device_rows: list[str], cycle_days: int = 30) -> Problem:
+    """A problem from contract CSV rows (without their headers), read as `amop optimize` reads it."""
     with tempfile.TemporaryDirectory() as folder:
         plans_csv, devices_csv = Path(folder) / "plans.csv", Path(folder) / "devices.csv"
         plans_csv.write_text(

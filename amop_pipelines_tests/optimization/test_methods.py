@@ -1,8 +1,6 @@
 """The default method against brute force, the legacy method, and its own lower bound."""
 
 import itertools
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,11 +9,10 @@ from hypothesis import strategies as st
 
 from amop_pipelines.optimization.cost import assignment_cost
 from amop_pipelines.optimization.exact import exact_optimize
-from amop_pipelines.optimization.inputs import read_problem
 from amop_pipelines.optimization.legacy import STRATEGIES, legacy_optimize
 from amop_pipelines.optimization.problem import Problem
 
-from .instances import random_problem
+from .instances import problem_from_rows, random_problem
 from .reference import reference_cost
 
 
@@ -125,18 +122,7 @@ def _four_plan_group(seed: int, pool_key: str) -> Problem:
         f"{rng.poisson(2)},{'' if rng.random() < 0.8 else rng.integers(1, 30)},{pool_key},P0,"
         for i in range(40)
     ]
-    with tempfile.TemporaryDirectory() as folder:
-        plans_csv, devices_csv = Path(folder) / "plans.csv", Path(folder) / "devices.csv"
-        plans_csv.write_text(
-            "plan_code,monthly_charge,allowance_mb,overage_rate,overage_unit_mb,sms_rate,pooled,comm_plans,"
-            "optimization_group\n" + "\n".join(plans) + "\n"
-        )
-        devices_csv.write_text(
-            "iccid,comm_plan,usage_mb,sms_count,days_active,pool_key,current_plan,optimization_group\n"
-            + "\n".join(devices)
-            + "\n"
-        )
-        return read_problem(devices_csv, plans_csv, 30)
+    return problem_from_rows(plans, devices)
 
 
 def _seeds_greedy(problem: Problem, sequence: tuple[int, ...], strategy: str) -> np.ndarray:
