@@ -37,13 +37,19 @@ class CostImpact:
         )
 
 
+def current_time() -> datetime:
+    """The clock the projections are made at (a test holds it still between a dry run and the
+    recalculation after the change, since a projection moves as the period's days pass)."""
+    return datetime.now(UTC)
+
+
 def cost_impact(
     engine: Engine, request_ids: str | Sequence[str], now: datetime | None = None
 ) -> CostImpact | None:
     """The month before and after the request's (or requests', all of one account) completed
     items. None when there is nothing to price: another change type, no completed item, or no
     usage recorded for the provider's running period yet."""
-    now = now or datetime.now(UTC)
+    now = now or current_time()
     ids = [request_ids] if isinstance(request_ids, str) else list(request_ids)
     with Session(engine) as session:
         requests = session.scalars(select(ChangeRequest).where(ChangeRequest.request_id.in_(ids))).all()
@@ -77,7 +83,7 @@ def planned_cost_impact(
 ) -> CostImpact | None:
     """What changing these devices' plans (device id -> plan code) would do to the provider's
     running month, before anything is filed (a dry run). None without usage for the period yet."""
-    now = now or datetime.now(UTC)
+    now = now or current_time()
     with Session(engine) as session:
         provider, period, billing_period = _running_period(session, provider_id, now)
     if not planned or billing_period is None:

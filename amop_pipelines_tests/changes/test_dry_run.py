@@ -1,6 +1,8 @@
 """`amop changes submit --dry-run`: the same checks, each item's change as it would be made, the
 month's cost as the cost engine prices it with the new plans, and nothing stored."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -21,8 +23,14 @@ def _submit(path, *extra: str):
     return CliRunner().invoke(main, ["changes", "submit", "change_carrier_rate_plan", str(path), *extra])
 
 
-def test_a_dry_run_shows_each_change_and_the_cost_the_change_will_be_found_to_have(fleet, tmp_path):
+def test_a_dry_run_shows_each_change_and_the_cost_the_change_will_be_found_to_have(
+    fleet, tmp_path, monkeypatch
+):
     engine, rows = fleet
+    # both projections at one instant: usage to date is projected over the days elapsed, which
+    # move on between the dry run and the recalculation (by a cent or so on a loaded machine)
+    frozen = datetime.now(UTC)
+    monkeypatch.setattr("amop_pipelines.changes.cost_impact.current_time", lambda: frozen)
     chosen = [(iccid, plan) for iccid, _, plan in rows if plan not in ("J-POOL-20MB",)][:5]
     path = tmp_path / "plans.csv"
     path.write_text("iccid,rate_plan\n" + "".join(f"{iccid},J-POOL-20MB\n" for iccid, _ in chosen))
