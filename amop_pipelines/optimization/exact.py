@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -383,6 +384,28 @@ def _device_classes(problem: Problem, key: _Key) -> tuple[np.ndarray, np.ndarray
     return class_of.ravel(), first, sizes
 
 
+def _without_the_banner() -> None:
+    """HiGHS prints its copyright banner on standard output the first time a solver is made in a
+    process; `amop optimize` prints its results there. So the first solver is made here, with the
+    process's standard output pointed at /dev/null for that moment (before any thread starts)."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _BANNER_SHOWN = True
+
+
+_BANNER_SHOWN = False
+
+
 def _exact_milp(
     problem: Problem, key: _Key, start: np.ndarray, time_limit: float, exact_rounding: bool
 ) -> tuple[np.ndarray | None, float]:
@@ -452,7 +475,7 @@ def _exact_milp(
     model.a_matrix_.start_, model.a_matrix_.index_ = matrix.indptr, matrix.indices
     model.a_matrix_.value_ = matrix.data
     model.integrality_ = [highspy.HighsVarType.kInteger] * n_vars
-    solver = highspy.Highs()
+    solver = highspy.Highs()  # silent: its banner went with the first one (`_without_the_banner`)
     for option, value in (
         ("output_flag", False),
         ("time_limit", float(time_limit)),
@@ -607,6 +630,7 @@ def exact_optimize(
             work[len(reports)] = milp
         reports.append(report)
     if work:
+        _without_the_banner()
         with ThreadPoolExecutor(max_workers=min(len(work), os.cpu_count() or 1)) as pool:
             running = {pool.submit(milp.solve): index for index, milp in work.items()}
             for future in as_completed(running):

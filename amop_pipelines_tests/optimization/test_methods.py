@@ -1,6 +1,9 @@
 """The default method against brute force, the legacy method, and its own lower bound."""
 
 import itertools
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -175,3 +178,20 @@ def test_legacy_on_a_four_plan_group_is_the_best_of_all_24_orders_and_the_baseli
     legacy = legacy_optimize(problem, max_sequences=24)
     assert assignment_cost(problem, legacy.assignment).total_cents == best
     assert len(legacy.winners) == 1 and legacy.winners[0].cents == best
+
+
+def test_the_milp_leaves_standard_output_to_the_caller():
+    """HiGHS prints a banner on standard output the first time a process makes a solver; `amop
+    optimize` prints its results there, so nothing else may appear (a fresh process, as the CLI)."""
+    code = (
+        "import sys\n"
+        "from amop_pipelines.optimization.exact import exact_optimize\n"
+        "from amop_pipelines_tests.optimization.instances import random_problem\n"
+        "result = exact_optimize(random_problem(5, 300, 5, keys=2))\n"
+        "print(sorted({r.method for r in result.keys}), file=sys.stderr)\n"
+        "print('total', result.total_cents)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "milp" in done.stderr  # a key's MILP ran in this process
+    assert re.fullmatch(r"total \d+\n", done.stdout), done.stdout
