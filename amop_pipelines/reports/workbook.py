@@ -4,19 +4,27 @@ next, the lower bound as a gap on the same basis), then Statistics per rate plan
 and a savings chart, Assignments with the changed devices first (a Changed column, filters) and
 Shared Pool.
 
+The workbook is written streaming (openpyxl's write-only mode: rows go to the file as they come,
+no cell objects kept), so that a million devices fit in memory. Past Excel's row limit the
+Assignments continue on further sheets ("Assignments 2", ...), and the whole list is also written
+as a CSV file beside the workbook (`assignments_csv`), the same columns.
+
 Cells that a spreadsheet would take for a formula (text starting with =, +, -, @) are written
-with a leading apostrophe-quote so they stay text (CSV/formula injection). Files are written only
-inside the report folder they are given.
+with a leading apostrophe-quote so they stay text (CSV/formula injection), in the CSV file too.
+Files are written only inside the report folder they are given.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -31,6 +39,19 @@ ROUNDING_NOTE = (
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection list
+SHEET_ROWS = 1_048_576  # Excel's rows per sheet, the header included
+ASSIGNMENT_COLUMNS = [
+    "ICCID",
+    "MSISDN",
+    "Communication plan",
+    "Current plan",
+    "Recommended plan",
+    "Changed",
+    "Usage MB (to date)",
+    "Projected MB",
+    "Cost before",
+    "Cost after",
+]
 
 
 @dataclass(frozen=True)
@@ -100,31 +121,46 @@ def safe(value: object) -> object:
     return value
 
 
-def _put(sheet, row: int, column: int, value: object):
-    """The one way a single cell is written outside a table: through the formula guard."""
-    return sheet.cell(row=row, column=column, value=safe(value))
+def assignments_csv(report: Path) -> Path:
+    """The CSV file of every assignment, beside the workbook `report`."""
+    return report.with_name(report.stem + "-assignments.csv")
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list], formats: dict[int, str]):
+def _cell(sheet, value: object, number_format: str | None = None, font: Font | None = None):
+    """A streamed cell, through the formula guard."""
+    cell = WriteOnlyCell(sheet, value=safe(value))
+    if number_format and value is not None:
+        cell.number_format = number_format
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _sheet(book: Workbook, title: str, header: list[str], filtered_rows: int | None = None):
+    """A table sheet, set up before its first row is streamed: a styled header row frozen at the
+    top, printed landscape a page wide with the header on every page, filters when asked."""
     sheet = book.create_sheet(title)
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(horizontal="center")
-    for row in rows:
-        sheet.append([safe(value) for value in row])
-    for column, number_format in formats.items():
-        for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-            cell.number_format = number_format
     for index, name in enumerate(header, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(12, len(name) + 4)
     sheet.freeze_panes = "A2"
-    # printed (or converted to PDF) landscape, a page wide, the header row on every page
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = "1:1"
+    if filtered_rows is not None:
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{filtered_rows + 1}"
+    cells = []
+    for name in header:
+        cell = _cell(sheet, name, font=HEADER_FONT)
+        cell.fill, cell.alignment = HEADER_FILL, Alignment(horizontal="center")
+        cells.append(cell)
+    sheet.append(cells)
     return sheet
+
+
+def _rows(sheet, rows: Iterable[list], formats: dict[int, str], font: Font | None = None) -> None:
+    for row in rows:
+        sheet.append([_cell(sheet, value, formats.get(column), font) for column, value in enumerate(row, 1)])
 
 
 def _money(currency: str) -> str:
@@ -134,20 +170,34 @@ def _money(currency: str) -> str:
 def _summary(book: Workbook, title: str, lines: list[Line], currency: str) -> None:
     """The first sheet: one printed page, portrait, what finance acts on first."""
     sheet = book.create_sheet("Summary")
-    _put(sheet, 1, 1, title).font = Font(bold=True, size=14)
-    for row, line in enumerate(lines, start=3):
-        _put(sheet, row, 1, line.label).font = Font(bold=True)
-        cell = _put(sheet, row, 2, "-" if line.value is None else line.value)
-        if line.value is not None and line.number_format == MONEY:
-            cell.number_format = _money(currency)
-        elif line.value is not None and line.number_format == PERCENT:
-            cell.number_format = PERCENT
-        cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
     sheet.column_dimensions["A"].width = 52
     sheet.column_dimensions["B"].width = 70
     sheet.page_setup.orientation = "portrait"
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 1
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.append([_cell(sheet, title, font=Font(bold=True, size=14))])
+    sheet.append([])
+    formats = {MONEY: _money(currency), PERCENT: PERCENT}
+    for line in lines:
+        value = _cell(sheet, "-" if line.value is None else line.value, formats.get(line.number_format or ""))
+        value.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
+        sheet.append([_cell(sheet, line.label, font=Font(bold=True)), value])
+
+
+def _assignment_rows(assignments: list[AssignmentRow]) -> Iterator[list]:
+    for a in sorted(assignments, key=lambda a: (not a.changed, a.iccid)):  # the changes first
+        yield [
+            a.iccid,
+            a.msisdn,
+            a.communication_plan,
+            a.current_plan,
+            a.recommended_plan,
+            "yes" if a.changed else "no",
+            a.usage_mb,
+            a.projected_mb,
+            a.cost_before,
+            a.cost_after,
+        ]
 
 
 def write_report(
@@ -159,23 +209,36 @@ def write_report(
     assignments: list[AssignmentRow],
     pools: list[PoolRow],
     currency: str = "USD",
+    sheet_rows: int = SHEET_ROWS,
 ) -> tuple[Path, str]:
-    """Write the workbook inside `folder`; returns its path and SHA-256."""
+    """Write the workbook (and the assignments CSV beside it) inside `folder`; returns the
+    workbook's path and SHA-256. `sheet_rows` is Excel's limit (a test may make it smaller)."""
     folder = Path(folder).resolve()
     path = (folder / file_name).resolve()
     if path.parent != folder:
         raise ValueError(f"report file name '{file_name}' would leave the report folder")
     folder.mkdir(parents=True, exist_ok=True)
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     _summary(book, title, summary, currency)
     money = _money(currency)
     stats = _sheet(
         book,
         "Statistics",
         ["Rate plan", "Devices before", "Devices after", "Cost before", "Cost after", "Savings"],
-        [[p.plan, p.devices_before, p.devices_after, p.cost_before, p.cost_after, p.savings] for p in plans],
-        {4: money, 5: money, 6: money},
+    )
+    if plans:
+        chart = BarChart()
+        chart.title = "Savings per rate plan"
+        chart.y_axis.title = f"Savings ({currency})"
+        chart.add_data(Reference(stats, min_col=6, min_row=1, max_row=len(plans) + 1), titles_from_data=True)
+        chart.set_categories(Reference(stats, min_col=1, min_row=2, max_row=len(plans) + 1))
+        chart.height, chart.width = 9, 18
+        stats.add_chart(chart, "H2")
+    plan_formats = {4: money, 5: money, 6: money}
+    _rows(
+        stats,
+        ([p.plan, p.devices_before, p.devices_after, p.cost_before, p.cost_after, p.savings] for p in plans),
+        plan_formats,
     )
     totals = [
         "Total",
@@ -185,62 +248,40 @@ def write_report(
         sum((p.cost_after for p in plans), Decimal(0)),
         sum((p.savings for p in plans), Decimal(0)),
     ]
-    stats.append(totals)
-    for cell in stats[stats.max_row]:
-        cell.font = Font(bold=True)
-        if cell.column >= 4:
-            cell.number_format = money
-    _put(stats, stats.max_row + 2, 1, ROUNDING_NOTE).font = Font(italic=True)
-    if plans:
-        chart = BarChart()
-        chart.title = "Savings per rate plan"
-        chart.y_axis.title = f"Savings ({currency})"
-        chart.add_data(Reference(stats, min_col=6, min_row=1, max_row=len(plans) + 1), titles_from_data=True)
-        chart.set_categories(Reference(stats, min_col=1, min_row=2, max_row=len(plans) + 1))
-        chart.height, chart.width = 9, 18
-        stats.add_chart(chart, "H2")
-    ordered = sorted(assignments, key=lambda a: (not a.changed, a.iccid))  # the changes first
-    sheet = _sheet(
-        book,
-        "Assignments",
-        [
-            "ICCID",
-            "MSISDN",
-            "Communication plan",
-            "Current plan",
-            "Recommended plan",
-            "Changed",
-            "Usage MB (to date)",
-            "Projected MB",
-            "Cost before",
-            "Cost after",
-        ],
-        [
-            [
-                a.iccid,
-                a.msisdn,
-                a.communication_plan,
-                a.current_plan,
-                a.recommended_plan,
-                "yes" if a.changed else "no",
-                a.usage_mb,
-                a.projected_mb,
-                a.cost_before,
-                a.cost_after,
-            ]
-            for a in ordered
-        ],
-        {7: MB, 8: MB, 9: money, 10: money},
-    )
-    sheet.auto_filter.ref = f"A1:J{len(ordered) + 1}"
-    _sheet(
+    _rows(stats, [totals], plan_formats, font=Font(bold=True))
+    stats.append([])
+    stats.append([_cell(stats, ROUNDING_NOTE, font=Font(italic=True))])
+
+    per_sheet = sheet_rows - 1
+    sheets = max(1, -(-len(assignments) // per_sheet))
+    formats = {7: MB, 8: MB, 9: money, 10: money}
+    rows = _assignment_rows(assignments)
+    partial_csv = path.with_name(f".{assignments_csv(path).name}.partial")
+    with partial_csv.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ASSIGNMENT_COLUMNS)
+        for number in range(1, sheets + 1):
+            count = min(per_sheet, len(assignments) - (number - 1) * per_sheet)
+            title_of = "Assignments" if number == 1 else f"Assignments {number}"
+            sheet = _sheet(book, title_of, ASSIGNMENT_COLUMNS, filtered_rows=count)
+            for _ in range(count):
+                row = next(rows)
+                writer.writerow([safe(value) for value in row])
+                sheet.append(
+                    [_cell(sheet, value, formats.get(column)) for column, value in enumerate(row, 1)]
+                )
+    pool_sheet = _sheet(
         book,
         "Shared Pool",
         ["Pool", "Rate plan", "Devices", "Allowance MB", "Usage MB", "Overage MB", "Cost"],
-        [[p.pool, p.plan, p.devices, p.allowance_mb, p.usage_mb, p.overage_mb, p.cost] for p in pools],
+    )
+    _rows(
+        pool_sheet,
+        ([p.pool, p.plan, p.devices, p.allowance_mb, p.usage_mb, p.overage_mb, p.cost] for p in pools),
         {4: MB, 5: MB, 6: MB, 7: money},
     )
     partial = path.with_name(f".{path.name}.partial")
     book.save(partial)
+    partial_csv.replace(assignments_csv(path))
     partial.replace(path)
     return path, hashlib.sha256(path.read_bytes()).hexdigest()

@@ -240,3 +240,51 @@ def test_every_text_cell_of_every_sheet_stays_text(tmp_path):
     texts = [c for sheet in book for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
     assert sum(c.value == "'" + hostile for c in texts) >= 10  # title and label included
     assert [c.coordinate for c in texts if c.data_type == "f" or c.value.startswith("=")] == []
+
+
+def test_past_the_sheet_row_limit_assignments_continue_on_further_sheets_and_all_go_to_the_csv(tmp_path):
+    """Excel holds 1,048,576 rows a sheet: a larger account's Assignments continue on "Assignments
+    2", ... (each with its header and filters), the changed devices first across them, and every
+    device is also in the CSV beside the workbook. Here with a limit of 11 rows a sheet."""
+    import csv
+
+    from amop_pipelines.reports.workbook import assignments_csv
+
+    rows = [
+        AssignmentRow(
+            f"89012600000000{n:05d}",
+            None,
+            "CP-A",
+            "P-1MB",
+            "P-5MB" if n % 3 == 0 else "P-1MB",  # every third device changes plan
+            Decimal("1"),
+            Decimal("2"),
+            Decimal("1.00"),
+            Decimal("0.90"),
+        )
+        for n in range(25)
+    ]
+    path, _ = write_report(tmp_path, "big.xlsx", "t", SUMMARY, [], rows, [], sheet_rows=11)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == [
+        "Summary",
+        "Statistics",
+        "Assignments",
+        "Assignments 2",
+        "Assignments 3",
+        "Shared Pool",
+    ]
+    listed = []
+    for name in ("Assignments", "Assignments 2", "Assignments 3"):
+        sheet = book[name]
+        values = list(sheet.iter_rows(values_only=True))
+        assert values[0][0] == "ICCID" and len(values) <= 11
+        assert sheet.auto_filter.ref == f"A1:J{len(values)}"
+        listed += [(row[0], row[5]) for row in values[1:]]
+    changed = sorted(r.iccid for r in rows if r.changed)
+    assert listed == [(i, "yes") for i in changed] + [
+        (r.iccid, "no") for r in sorted(rows, key=lambda r: r.iccid) if not r.changed
+    ]
+    with assignments_csv(path).open(newline="") as handle:
+        in_csv = list(csv.reader(handle))
+    assert in_csv[0][:2] == ["ICCID", "MSISDN"] and [(r[0], r[5]) for r in in_csv[1:]] == listed

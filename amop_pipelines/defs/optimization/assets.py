@@ -24,7 +24,7 @@ from amop_pipelines.planning import results as result_tables
 from amop_pipelines.planning.month import MonthInputs, MonthOutcome, PartWork, prepare_month
 from amop_pipelines.planning.requests import Queued, queue_rate_plan_changes
 from amop_pipelines.planning.runs import PartResult, assemble, optimize_part, split_parts
-from amop_pipelines.reports.workbook import write_report
+from amop_pipelines.reports.workbook import assignments_csv, write_report
 from amop_pipelines.settings import data_dir
 from amop_pipelines.sync import sessions
 from amop_pipelines.sync.periods import provider_period
@@ -253,6 +253,7 @@ def optimization_report(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(path)),
+            "assignments_csv": dg.MetadataValue.path(str(assignments_csv(path))),
             "rows": len(assignments),
             "sha256": digest,
             "mail": mail.status,
