@@ -576,9 +576,10 @@ class _MilpWork:
     start: np.ndarray
     heuristic: KeyReport
 
-    def solve(self) -> tuple[np.ndarray | None, float]:
+    def solve(self, seconds: float | None = None) -> tuple[np.ndarray | None, float]:
         exact_rounding = len(self.key.rows) <= EXACT_ROUNDING_DEVICES
-        seconds = MILP_TIME_LIMIT if exact_rounding else _milp_seconds(len(self.key.rows))
+        if seconds is None:
+            seconds = MILP_TIME_LIMIT if exact_rounding else _milp_seconds(len(self.key.rows))
         return _exact_milp(self.problem, self.key, self.start, seconds, exact_rounding)
 
     def apply(self, solved: np.ndarray | None, bound: float, assignment: np.ndarray) -> KeyReport:
@@ -606,14 +607,19 @@ def exact_optimize(
     problem: Problem,
     milp_devices: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    milp_seconds: float | None = None,
 ) -> ExactResult:
     """Assign every device a plan allowed to it, minimising the exact total cost.
 
     Every key gets the heuristic; then the small keys' MILPs run side by side, one a core (HiGHS
-    releases the GIL), each from its key's heuristic answer and within its own time budget.
+    releases the GIL), each from its key's heuristic answer and within its own time budget
+    (`milp_seconds` for every key, when given: 0 runs no MILP; a budget long enough for every MILP
+    to end on its gap makes the result independent of the machine's speed).
     """
     started = time.perf_counter()
     milp_devices = MILP_DEVICES if milp_devices is None else milp_devices
+    if milp_seconds == 0:
+        milp_devices = 0
     d = problem.devices
     assignment = np.full(len(d), -1, dtype=np.int64)
     keys = [rows for rows in (np.flatnonzero(d.pool_key == k) for k in range(len(d.keys))) if len(rows)]
@@ -632,7 +638,7 @@ def exact_optimize(
     if work:
         _without_the_banner()
         with ThreadPoolExecutor(max_workers=min(len(work), os.cpu_count() or 1)) as pool:
-            running = {pool.submit(milp.solve): index for index, milp in work.items()}
+            running = {pool.submit(milp.solve, milp_seconds): index for index, milp in work.items()}
             for future in as_completed(running):
                 index = running[future]
                 reports[index] = work[index].apply(*future.result(), assignment)

@@ -34,6 +34,7 @@ class MonthInputs:
     customer: str | None = None  # a customer optimization's customer (external id)
     legacy_sequences: int = 100
     parts: int = 4
+    milp_seconds: float | None = None  # per key; None: a budget by size; 0: no MILP
 
     def group_table(self) -> list[tuple[str, int, int, str]]:
         """(group, rate plans, devices, status) per comm-plan group, for the operator."""
@@ -71,6 +72,7 @@ class MonthOutcome:
 class PartWork:
     part: Part
     legacy_sequences: int
+    milp_seconds: float | None = None
 
 
 def customer_row(engine: Engine, external_id: str | None) -> int | None:
@@ -95,6 +97,7 @@ def prepare_month(
     customer: str | None = None,
     legacy_sequences: int = 100,
     parts: int = 4,
+    milp_seconds: float | None = None,
 ) -> MonthInputs:
     """The month's devices and plans loaded (projected and to date), its session opened, its
     comm-plan groups stored; groups that cannot be optimized are in `plan.skipped`."""
@@ -128,4 +131,5 @@ def prepare_month(
         customer,
         legacy_sequences,
         parts,
+        milp_seconds,
     )

@@ -113,15 +113,15 @@ def split_parts(month: LoadedMonth, plan: GroupPlan, parts: int) -> list[Part]:
     return result
 
 
-def optimize_part(part: Part, legacy_sequences: int) -> PartResult:
-    """Both methods on each of the part's sets, alone."""
+def optimize_part(part: Part, legacy_sequences: int, milp_seconds: float | None = None) -> PartResult:
+    """Both methods on each of the part's sets, alone (`milp_seconds`: see `exact_optimize`)."""
     started = time.perf_counter()
     exact_rows, legacy_rows, reports, winners, candidates = [], [], [], [], []
     offset = 0
     for rows in part.sets:
         problem = part.problem.subset(np.arange(offset, offset + len(rows)))
         offset += len(rows)
-        exact = exact_optimize(problem)
+        exact = exact_optimize(problem, milp_seconds=milp_seconds)
         legacy = legacy_optimize(problem, max_sequences=legacy_sequences, record_candidates=True)
         exact_rows.append(exact.assignment)
         legacy_rows.append(legacy.assignment)

@@ -195,3 +195,15 @@ def test_the_milp_leaves_standard_output_to_the_caller():
     assert done.returncode == 0, done.stderr[-2000:]
     assert "milp" in done.stderr  # a key's MILP ran in this process
     assert re.fullmatch(r"total \d+\n", done.stdout), done.stdout
+
+
+def test_milp_seconds_zero_leaves_the_heuristics_answer_and_a_long_budget_reaches_the_gap():
+    problem = random_problem(5, 300, 5, keys=2)
+    heuristic = exact_optimize(problem, milp_devices=0)
+    off = exact_optimize(problem, milp_seconds=0)
+    assert np.array_equal(off.assignment, heuristic.assignment)
+    assert {r.method for r in off.keys} == {"lagrangian"}
+    patient = exact_optimize(problem, milp_seconds=120)  # every MILP ends on its gap: repeatable
+    again = exact_optimize(problem, milp_seconds=120)
+    assert np.array_equal(patient.assignment, again.assignment)
+    assert patient.total_cents <= heuristic.total_cents

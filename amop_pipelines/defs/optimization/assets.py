@@ -41,6 +41,14 @@ class OptimizationConfig(dg.Config):
         default=None,
         description="A customer's external id: optimize only its devices, pooled per customer.",
     )
+    milp_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        le=600,
+        description="Seconds each small pool key's exact MILP may take (unset: 1 s + 1 s per 250 "
+        "devices, at most 4 s; 0: no MILP, the Lagrangian answer alone). A budget long enough for "
+        "every MILP to finish makes the result the same on any machine.",
+    )
     parts: int = Field(
         default=4,
         ge=1,
@@ -75,6 +83,7 @@ def comm_plan_groups(
         customer=config.customer,
         legacy_sequences=config.legacy_sequences,
         parts=config.parts,
+        milp_seconds=config.milp_seconds,
     )
     plan, month = inputs.plan, inputs.month
     for index, why in plan.skipped.items():
@@ -108,13 +117,14 @@ def split_optimization(comm_plan_groups: MonthInputs):
     """The month's independent groups in parts, a step each."""
     inputs = comm_plan_groups
     for part in split_parts(inputs.month, inputs.plan, inputs.parts):
-        yield dg.DynamicOutput(PartWork(part, inputs.legacy_sequences), mapping_key=f"part_{part.index}")
+        work = PartWork(part, inputs.legacy_sequences, inputs.milp_seconds)
+        yield dg.DynamicOutput(work, mapping_key=f"part_{part.index}")
 
 
 @dg.op
 def optimize_part_step(context: dg.OpExecutionContext, work: PartWork) -> PartResult:
     """Both methods on one part's groups."""
-    result = optimize_part(work.part, work.legacy_sequences)
+    result = optimize_part(work.part, work.legacy_sequences, work.milp_seconds)
     context.log.info(
         f"part {work.part.index}: {work.part.devices} devices in {len(work.part.sets)} independent "
         f"set(s), {len(result.candidates)} legacy queues, {result.seconds:.2f} s"
