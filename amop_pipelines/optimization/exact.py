@@ -42,7 +42,8 @@ LOCAL_SEARCH_DEVICES = 20_000  # closest calls of a key tried by single exact mo
 SIFT_CENTS = 3.0  # plans within this of a device's best at the prices are reconsidered by sifting
 CLASS_BINS = 400  # usage classes per option set in the pricing LP, at least
 LP_VARIABLES = 60_000  # budget of the pricing LP: below it, classes are single devices
-MILP_TIME_LIMIT = 4.0  # seconds, at most, for the exact MILP of a key
+MILP_NODES = 20  # a key's MILP stops after its root and this many branch-and-bound nodes: repeatable
+MILP_TIME_LIMIT = 60.0  # seconds: a safety net only (a run stopped by the clock is not repeatable)
 MILP_REL_GAP = 1e-4  # a large key's MILP stops this close to its bound; a small one's within a cent
 TIE_CENTS = 1e-6  # devices whose two best plans differ by less than this are tied
 
@@ -410,7 +411,8 @@ def _exact_milp(
     problem: Problem, key: _Key, start: np.ndarray, time_limit: float, exact_rounding: bool
 ) -> tuple[np.ndarray | None, float]:
     """The key as one MILP over whole overage blocks, started from `start` (each device's column,
-    the heuristic's answer), stopped at MILP_REL_GAP or the time limit.
+    the heuristic's answer), stopped at MILP_REL_GAP, after MILP_NODES nodes (a small key: when
+    proven optimal), or at the time limit, a safety net.
 
     With `exact_rounding` each pool's half-up cent rounding is modelled too, so that a small key's
     answer is the optimum to the cent; without it HiGHS finds good answers far sooner, and the
@@ -481,8 +483,12 @@ def _exact_milp(
         ("time_limit", float(time_limit)),
         ("mip_rel_gap", 0.0 if exact_rounding else MILP_REL_GAP),
         ("mip_abs_gap", 0.999),  # the cost is whole cents: a gap below one cent is optimality
-        ("threads", 1),
+        ("threads", 1),  # with the seed and the node limit: the same answer on every run
+        ("mip_max_nodes", 2**31 - 1 if exact_rounding else MILP_NODES),
         ("random_seed", 0),
+        # presolve cost more than it saved on these models (10,000 devices: 11.4 s with it, 8.3 s
+        # without, bench/optimizer.py), and the root node is most of a MILP's time here
+        ("presolve", "off"),
     ):
         solver.setOptionValue(option, value)
     solver.passModel(model)
@@ -578,9 +584,7 @@ class _MilpWork:
 
     def solve(self, seconds: float | None = None) -> tuple[np.ndarray | None, float]:
         exact_rounding = len(self.key.rows) <= EXACT_ROUNDING_DEVICES
-        if seconds is None:
-            seconds = MILP_TIME_LIMIT if exact_rounding else _milp_seconds(len(self.key.rows))
-        return _exact_milp(self.problem, self.key, self.start, seconds, exact_rounding)
+        return _exact_milp(self.problem, self.key, self.start, seconds or MILP_TIME_LIMIT, exact_rounding)
 
     def apply(self, solved: np.ndarray | None, bound: float, assignment: np.ndarray) -> KeyReport:
         """The MILP's answer where it is cheaper; its proven bound where it is higher."""
@@ -591,12 +595,6 @@ class _MilpWork:
                 assignment[self.key.rows], cents = self.key.plans[solved], found
         lower_bound = min(max(self.heuristic.lower_bound_cents, bound), cents)
         return KeyReport(self.heuristic.pool_key, len(self.key.rows), "milp", lower_bound, cents)
-
-
-def _milp_seconds(devices: int) -> float:
-    """A key's MILP time budget, growing with its devices up to MILP_TIME_LIMIT. It depends on the
-    key alone, so that a month split into parts gives each key the same time."""
-    return min(MILP_TIME_LIMIT, 1.0 + devices / 250)
 
 
 def _cents(sub: Problem, key: _Key, choice: np.ndarray) -> int:
@@ -612,9 +610,9 @@ def exact_optimize(
     """Assign every device a plan allowed to it, minimising the exact total cost.
 
     Every key gets the heuristic; then the small keys' MILPs run side by side, one a core (HiGHS
-    releases the GIL), each from its key's heuristic answer and within its own time budget
-    (`milp_seconds` for every key, when given: 0 runs no MILP; a budget long enough for every MILP
-    to end on its gap makes the result independent of the machine's speed).
+    releases the GIL), each from its key's heuristic answer. A MILP ends on work done (its root
+    and MILP_NODES nodes, or a proof), not on the clock, so that the same month gives the same
+    answer on every run; `milp_seconds` replaces the safety time limit (0 runs no MILP).
     """
     started = time.perf_counter()
     milp_devices = MILP_DEVICES if milp_devices is None else milp_devices

@@ -34,7 +34,7 @@ class MonthInputs:
     customer: str | None = None  # a customer optimization's customer (external id)
     legacy_sequences: int = 100
     parts: int = 4
-    milp_seconds: float | None = None  # per key; None: a budget by size; 0: no MILP
+    milp_seconds: float | None = None  # a key's MILP's time limit; None: the default; 0: no MILP
 
     def group_table(self) -> list[tuple[str, int, int, str]]:
         """(group, rate plans, devices, status) per comm-plan group, for the operator."""

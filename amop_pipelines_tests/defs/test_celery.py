@@ -53,9 +53,7 @@ from amop_pipelines_tests.conftest import fresh_postgres_database
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = 800
 # cycle-to-date usage, not projected to the cycle's end from the clock: both runs see the same month
-# milp_seconds 0: the small keys' MILPs stop on a clock, which a loaded machine could make the
-# Celery run and the in-process one reach differently; without them the runs must be identical
-RUN_CONFIG = {"ops": {"comm_plan_groups": {"config": {"project_usage": False, "milp_seconds": 0}}}}
+RUN_CONFIG = {"ops": {"comm_plan_groups": {"config": {"project_usage": False}}}}
 BROKER = os.environ.get("AMOP_CELERY_BROKER", "pyamqp://guest:guest@127.0.0.1:5672//")
 BACKEND = os.environ.get("AMOP_CELERY_BACKEND", "redis://127.0.0.1:6379/0")
 S3_CREDENTIALS = {

@@ -39,13 +39,7 @@ def _fingerprint(run):
 
 
 @pytest.mark.parametrize(("integration", "pool_by_customer"), [("thingspace", False), ("jasper", True)])
-def test_any_number_of_parts_gives_the_one_pass_result(
-    sqlite_engine, integration, pool_by_customer, monkeypatch
-):
-    # the keys' MILPs stop on a time budget, so that two runs could differ by what HiGHS found in
-    # time: here they stop on a loose gap instead, which makes them deterministic
-    monkeypatch.setattr("amop_pipelines.optimization.exact._milp_seconds", lambda devices: 600.0)
-    monkeypatch.setattr("amop_pipelines.optimization.exact.MILP_REL_GAP", 0.01)
+def test_any_number_of_parts_gives_the_one_pass_result(sqlite_engine, integration, pool_by_customer):
     seed_demo(sqlite_engine, devices=1200)
     month, plan = _month(sqlite_engine, integration, pool_by_customer)
     one_pass = run_month(month, plan, legacy_sequences=30)

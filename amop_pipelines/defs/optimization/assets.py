@@ -45,9 +45,9 @@ class OptimizationConfig(dg.Config):
         default=None,
         ge=0,
         le=600,
-        description="Seconds each small pool key's exact MILP may take (unset: 1 s + 1 s per 250 "
-        "devices, at most 4 s; 0: no MILP, the Lagrangian answer alone). A budget long enough for "
-        "every MILP to finish makes the result the same on any machine.",
+        description="Seconds each small pool key's MILP may take at most (unset: 60, a safety net: "
+        "a MILP normally ends on work done, so that runs repeat; 0: no MILP, the Lagrangian "
+        "answer alone).",
     )
     parts: int = Field(
         default=4,
