@@ -30,14 +30,19 @@ class Period:
 
     @property
     def days(self) -> int:
-        """Days in the cycle, both ends counted, in local calendar days (DST changes do not matter)."""
-        return (self.end_date - self.start_date).days + 1
+        """Days in the cycle, in local calendar days (DST changes do not matter)."""
+        return billed_days(self.start_date, self.end_date)
 
     def days_elapsed(self, at: datetime) -> float:
         """Fraction-aware days of the cycle elapsed at `at`, between 0 and `days`."""
         span = (self.ends_at - self.starts_at).total_seconds()
         done = min(max((at - self.starts_at).total_seconds(), 0.0), span)
         return self.days * done / span
+
+
+def billed_days(first: date, last: date) -> int:
+    """Local days from `first` to `last`, both billed (the end day is the period's last day)."""
+    return (last - first).days + 1
 
 
 def _last_day(year: int, month: int, end_day: int) -> date:

@@ -14,8 +14,9 @@ keys). The class LP's assignment, its devices re-decided where the prices leave 
 (sifting: one more LP over the tied and misplaced devices), and an exact local search of single
 moves give the assignment.
 
-Small keys (few devices) are solved outright by one MILP that models whole blocks and cent
-rounding exactly, so their result is optimal.
+Then each key small enough is solved as one MILP by HiGHS from that assignment (whole overage
+blocks modelled; keys of at most 60 devices also model cent rounding and are optimal to the
+cent), stopped on work done rather than on the clock, so that runs repeat.
 """
 
 from __future__ import annotations
@@ -570,7 +571,7 @@ def _solve_key(
     )
     if not n_pooled_pools or len(rows) > milp_devices or close_enough:
         return report, None
-    return report, _MilpWork(problem, key, choice, report)
+    return report, _MilpWork(problem, sub, key, choice, report)
 
 
 @dataclass
@@ -578,6 +579,7 @@ class _MilpWork:
     """A key small enough to be solved as one MILP, from the heuristic's answer (`start`)."""
 
     problem: Problem
+    sub: Problem  # the problem restricted to the key's devices, to price its answers
     key: _Key
     start: np.ndarray
     heuristic: KeyReport
@@ -590,7 +592,7 @@ class _MilpWork:
         """The MILP's answer where it is cheaper; its proven bound where it is higher."""
         cents = self.heuristic.cost_cents
         if solved is not None:
-            found = _cents(self.problem.subset(self.key.rows), self.key, solved)
+            found = _cents(self.sub, self.key, solved)
             if found < cents:
                 assignment[self.key.rows], cents = self.key.plans[solved], found
         lower_bound = min(max(self.heuristic.lower_bound_cents, bound), cents)

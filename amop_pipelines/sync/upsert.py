@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 
+from amop_pipelines.billing import billed_days
 from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.db.models import (
     BillingPeriod,
@@ -168,7 +169,7 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             )
         ).all()
         zone = ZoneInfo(period.time_zone)
-        cycle_days = (period.end_date - period.start_date).days + 1  # the end day is billed
+        cycle_days = billed_days(period.start_date, period.end_date)
         rows, unknown = [], 0
         for iccid, data_mb, sms in staged:
             if iccid not in devices:
@@ -177,7 +178,9 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             device_id, activated = devices[iccid]
             days = None
             if activated is not None and activated > period.starts_at:
-                days = max(0, min(cycle_days, (period.end_date - activated.astimezone(zone).date()).days + 1))
+                days = max(
+                    0, min(cycle_days, billed_days(activated.astimezone(zone).date(), period.end_date))
+                )
             rows.append(
                 {
                     "device_id": device_id,
