@@ -96,6 +96,13 @@ def period_containing(at: datetime, end_day: int, end_hour: int, time_zone: str)
     return period_for_month(f"{year:04d}-{month:02d}", end_day, end_hour, time_zone)
 
 
+def last_closed_period(at: datetime, end_day: int, end_hour: int, time_zone: str) -> Period:
+    """The period before the one `at` falls in: the latest that has closed."""
+    current = period_containing(at, end_day, end_hour, time_zone)
+    year, month = _previous_month(*(int(part) for part in current.billing_month.split("-")))
+    return period_for_month(f"{year:04d}-{month:02d}", end_day, end_hour, time_zone)
+
+
 def window_opens_at(period: Period) -> datetime:
     """The optimization window is the period's last 8 local days: it opens at local midnight."""
     first = period.end_date - timedelta(days=OPTIMIZATION_WINDOW_DAYS - 1)

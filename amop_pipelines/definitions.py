@@ -16,6 +16,7 @@ from amop_pipelines.defs.fleet import assets as fleet_assets
 from amop_pipelines.defs.optimization import assets as optimization_assets
 from amop_pipelines.defs.optimization import checks as optimization_checks
 from amop_pipelines.defs.optimization import jobs as optimization_jobs
+from amop_pipelines.defs.optimization import realized as optimization_realized
 from amop_pipelines.defs.optimization import sensors as optimization_sensors
 from amop_pipelines.defs.shared import (
     carriers,
@@ -54,6 +55,7 @@ defs = dg.Definitions.merge(
     optimization_checks.defs,
     optimization_jobs.defs,
     optimization_sensors.defs,
+    optimization_realized.defs,
     change_resources.defs,
     change_jobs.defs,
     change_sensors.defs,

@@ -8,12 +8,12 @@ and report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from amop_pipelines import clock
 from amop_pipelines.db.models import Customer, OptimizationCustomerProcessing, ServiceProvider
 from amop_pipelines.planning.inputs import LoadedMonth, load_month_and_to_date
 from amop_pipelines.planning.runs import GroupPlan, MonthRun, Part, plan_groups
@@ -107,7 +107,7 @@ def prepare_month(
         session.expunge(billing_period)
     customer_id = customer_row(engine, customer)
     session_id = session_for_run(engine, run_id, provider.id, billing_period.id, session_guid, customer_id)
-    as_of = min(datetime.now(UTC), period.ends_at)
+    as_of = min(clock.now(), period.ends_at)
     scope = {"pool_by_customer": customer is not None, "customer": customer}
     month, to_date = load_month_and_to_date(
         engine, provider.id, billing_period, period, as_of, project_usage, **scope

@@ -102,6 +102,18 @@ class PoolRow:
 
 
 @dataclass
+class RealizedSheet:
+    """Closed months priced on their final usage (rows made by `planning.realized`): a table of
+    months, newest first, then the newest month's devices, the largest projection errors first."""
+
+    month_columns: list[str]
+    months: list[list]  # money in columns 4-8, MB in 9-10, the projection error a fraction in 11
+    devices_month: str
+    device_columns: list[str]
+    devices: list[list]  # MB in columns 6-8
+
+
+@dataclass
 class PlanStatistics:
     plan: str
     devices_before: int
@@ -200,6 +212,22 @@ def _assignment_rows(assignments: list[AssignmentRow]) -> Iterator[list]:
         ]
 
 
+def _realized(book: Workbook, realized: RealizedSheet, money: str, sheet_rows: int) -> None:
+    sheet = _sheet(book, "Realized savings", realized.month_columns)
+    _rows(
+        sheet, realized.months, {4: money, 5: money, 6: money, 7: money, 8: money, 9: MB, 10: MB, 11: PERCENT}
+    )
+    sheet.append([])
+    room = max(0, sheet_rows - len(realized.months) - 5)
+    shown = realized.devices[:room]
+    note = f"Devices of {realized.devices_month}, the largest projection errors first"
+    if len(shown) < len(realized.devices):
+        note += f" ({len(shown):,} of {len(realized.devices):,}: the rest are in the AMOP database)"
+    sheet.append([_cell(sheet, note, font=Font(bold=True))])
+    _rows(sheet, [realized.device_columns], {}, font=Font(bold=True))
+    _rows(sheet, shown, {6: MB, 7: MB, 8: MB})
+
+
 def write_report(
     folder: Path,
     file_name: str,
@@ -210,9 +238,11 @@ def write_report(
     pools: list[PoolRow],
     currency: str = "USD",
     sheet_rows: int = SHEET_ROWS,
+    realized: RealizedSheet | None = None,
 ) -> tuple[Path, str]:
     """Write the workbook (and the assignments CSV beside it) inside `folder`; returns the
-    workbook's path and SHA-256. `sheet_rows` is Excel's limit (a test may make it smaller)."""
+    workbook's path and SHA-256. `sheet_rows` is Excel's limit (a test may make it smaller);
+    `realized`, the earlier months' realized savings, adds their sheet."""
     folder = Path(folder).resolve()
     path = (folder / file_name).resolve()
     if path.parent != folder:
@@ -280,6 +310,8 @@ def write_report(
         ([p.pool, p.plan, p.devices, p.allowance_mb, p.usage_mb, p.overage_mb, p.cost] for p in pools),
         {4: MB, 5: MB, 6: MB, 7: money},
     )
+    if realized is not None:
+        _realized(book, realized, money, sheet_rows)
     partial = path.with_name(f".{path.name}.partial")
     book.save(partial)
     partial_csv.replace(assignments_csv(path))

@@ -74,9 +74,14 @@ def stage_devices(engine: Engine, provider_id: int, devices: Iterable[CarrierDev
 
 
 def stage_usage(
-    engine: Engine, provider_id: int, billing_period_id: int, usage: Iterable[UsageRecord]
+    engine: Engine,
+    provider_id: int,
+    billing_period_id: int,
+    usage: Iterable[UsageRecord],
+    period_closed: bool = False,
 ) -> StagingReport:
-    """Staged usage for the period, in MB (1 MB = 1,048,576 bytes, kept to 6 decimals)."""
+    """Staged usage for the period, in MB (1 MB = 1,048,576 bytes, kept to 6 decimals);
+    `period_closed`: read after the period closed, so the month's final usage."""
     now = datetime.now(UTC)
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -88,6 +93,7 @@ def stage_usage(
                 "data_mb": (Decimal(record.data_bytes) / BYTES_PER_MB).quantize(Decimal("0.000001")),
                 "sms_count": record.sms_count,
                 "synced_at": now,
+                "period_closed": period_closed,
             }
 
     return _replace_staged(engine, UsageStaging, provider_id, rows())

@@ -144,13 +144,15 @@ def _chunks(values: list[str], size: int):
 class UsageReport:
     rows: int
     unknown_devices: int
+    final: bool = False  # the period's final usage (read after it closed)
 
 
 def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> UsageReport:
     """Replace the period's usage of the provider's devices with the staged usage.
 
     A device activated during the period gets `days_active` (local days from its activation to the
-    period's end day, both counted).
+    period's end day, both counted). Usage read after the period closed is its final usage: the
+    period is marked with the time (`final_usage_at`), and the realized savings may be priced.
     """
     with engine.begin() as connection:
         period = connection.execute(select(BillingPeriod).where(BillingPeriod.id == billing_period_id)).one()
@@ -163,7 +165,9 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             )
         }
         staged = connection.execute(
-            select(UsageStaging.iccid, UsageStaging.data_mb, UsageStaging.sms_count).where(
+            select(
+                UsageStaging.iccid, UsageStaging.data_mb, UsageStaging.sms_count, UsageStaging.period_closed
+            ).where(
                 UsageStaging.service_provider_id == provider_id,
                 UsageStaging.billing_period_id == billing_period_id,
             )
@@ -171,7 +175,7 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
         zone = ZoneInfo(period.time_zone)
         cycle_days = billed_days(period.start_date, period.end_date)
         rows, unknown = [], 0
-        for iccid, data_mb, sms in staged:
+        for iccid, data_mb, sms, _ in staged:
             if iccid not in devices:
                 unknown += 1
                 continue
@@ -200,4 +204,10 @@ def upsert_usage(engine: Engine, provider_id: int, billing_period_id: int) -> Us
             )
         if rows:
             connection.execute(insert(DeviceUsage), rows)
-    return UsageReport(len(rows), unknown)
+        final = bool(staged) and all(row.period_closed for row in staged)
+        connection.execute(
+            update(BillingPeriod)
+            .where(BillingPeriod.id == billing_period_id)
+            .values(final_usage_at=datetime.now(UTC) if final else None)
+        )
+    return UsageReport(len(rows), unknown, final)

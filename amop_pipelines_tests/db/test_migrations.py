@@ -87,8 +87,8 @@ def test_stored_periods_move_to_the_inclusive_end_day_and_back(any_database_url)
 
         def stored() -> dict:
             with engine.connect() as connection:
-                row = connection.execute(sa.select(BillingPeriod)).one()
-            return {k: getattr(row, k) for k in old}
+                row = connection.execute(sa.select(*(getattr(BillingPeriod, k) for k in old))).one()
+            return row._asdict()
 
         migrate.upgrade(any_database_url)
         now = period_for_month("2027-02", 18, 0, "America/Chicago")

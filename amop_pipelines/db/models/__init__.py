@@ -34,6 +34,8 @@ from amop_pipelines.db.models.optimization import (
     OptimizationResultFile,
     OptimizationSession,
     OptimizationSharedPoolResult,
+    RealizedSavings,
+    RealizedSavingsDevice,
 )
 from amop_pipelines.db.models.plans import (
     CarrierRatePlan,
@@ -78,6 +80,8 @@ __all__ = [
     "OptimizationResultFile",
     "OptimizationSession",
     "OptimizationSharedPoolResult",
+    "RealizedSavings",
+    "RealizedSavingsDevice",
     "ServiceProvider",
     "Site",
     "SyncProgress",

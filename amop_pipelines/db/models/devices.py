@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amop_pipelines.db.base import Base, Megabytes, UtcDateTime, utcnow
@@ -103,3 +103,6 @@ class UsageStaging(Base):
     data_mb: Mapped[Decimal] = mapped_column(Megabytes)
     sms_count: Mapped[int] = mapped_column(Integer, default=0)
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    period_closed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )  # read after close

@@ -202,3 +202,42 @@ class OptimizationCustomerProcessing(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RealizedSavings(Base):
+    """A closed month priced on its final usage three ways: on the plans before the optimization,
+    on the plans the devices had (the recommendations as applied), and on the hindsight optimum."""
+
+    __tablename__ = "realized_savings"
+    __table_args__ = (UniqueConstraint("billing_period_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    billing_period_id: Mapped[int] = mapped_column(ForeignKey("billing_period.id", ondelete="CASCADE"))
+    session_id: Mapped[int] = mapped_column(ForeignKey("optimization_session.id", ondelete="CASCADE"))
+    devices: Mapped[int] = mapped_column(Integer)
+    devices_left_out: Mapped[int] = mapped_column(Integer)  # not in both the optimization and the close
+    devices_changed: Mapped[int] = mapped_column(Integer)  # on another plan at close than before
+    cost_before: Mapped[Decimal] = mapped_column(Money)
+    cost_actual: Mapped[Decimal] = mapped_column(Money)
+    cost_hindsight: Mapped[Decimal] = mapped_column(Money)
+    projected_mb: Mapped[Decimal] = mapped_column(Megabytes)
+    actual_mb: Mapped[Decimal] = mapped_column(Megabytes)
+    absolute_error_mb: Mapped[Decimal] = mapped_column(Megabytes)  # sum over devices of |projected - actual|
+    final_usage_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RealizedSavingsDevice(Base):
+    __tablename__ = "realized_savings_device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    realized_id: Mapped[int] = mapped_column(
+        ForeignKey("realized_savings.id", ondelete="CASCADE"), index=True
+    )
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    plan_before: Mapped[str] = mapped_column(String(100))
+    plan_recommended: Mapped[str] = mapped_column(String(100))
+    plan_actual: Mapped[str] = mapped_column(String(100))
+    plan_hindsight: Mapped[str] = mapped_column(String(100))
+    projected_mb: Mapped[Decimal] = mapped_column(Megabytes)
+    actual_mb: Mapped[Decimal] = mapped_column(Megabytes)

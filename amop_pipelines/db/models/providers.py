@@ -53,3 +53,6 @@ class BillingPeriod(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     time_zone: Mapped[str] = mapped_column(String(64))
+    # when usage read after the period closed was stored: the month's final usage, which the
+    # realized savings are priced on
+    final_usage_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

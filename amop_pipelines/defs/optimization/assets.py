@@ -3,11 +3,12 @@ and billing month, on the sync assets' tables. Values pass between them through 
 manager; everything an operator looks at is also in the AMOP database."""
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dagster as dg
 from pydantic import Field
 
+from amop_pipelines import clock
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.shared.metadata import markdown_table, money_metadata, provider_of
 from amop_pipelines.defs.shared.notifier import Notifier
@@ -22,6 +23,7 @@ from amop_pipelines.optimization.cost import cents_to_decimal
 from amop_pipelines.planning import automation
 from amop_pipelines.planning import results as result_tables
 from amop_pipelines.planning.month import MonthInputs, MonthOutcome, PartWork, prepare_month
+from amop_pipelines.planning.realized import realized_sheet
 from amop_pipelines.planning.requests import Queued, queue_rate_plan_changes
 from amop_pipelines.planning.runs import PartResult, assemble, optimize_part, split_parts
 from amop_pipelines.reports.workbook import assignments_csv, write_report
@@ -232,8 +234,9 @@ def optimization_report(
     notifier: Notifier,
     winning_results: result_tables.Totals,
 ) -> dg.MaterializeResult:
-    """The workbook (Summary, Statistics, Assignments, Shared Pool, savings chart), mailed to the
-    recipients. Its summary says what happens next as rate_plan_updates will decide it."""
+    """The workbook (Summary, Statistics, Assignments, Shared Pool, savings chart, and the earlier
+    months' realized savings when there are any), mailed to the recipients. Its summary says what
+    happens next as rate_plan_updates will decide it."""
     totals = winning_results
     folder = data_dir() / "reports" / totals.provider_key / totals.billing_month
     scope = f"-{totals.customer}" if totals.customer else ""
@@ -241,8 +244,18 @@ def optimization_report(
     assignments, pools = result_tables.report_rows(amop_db.engine, totals)
     now = current_time()
     summary = totals.summary_lines(now)
+    provider, _ = provider_of(amop_db, context)
+    earlier = None if totals.customer else realized_sheet(amop_db.engine, provider.id, totals.billing_month)
     path, digest = write_report(
-        folder, name, totals.title, summary, totals.per_plan, assignments, pools, totals.currency
+        folder,
+        name,
+        totals.title,
+        summary,
+        totals.per_plan,
+        assignments,
+        pools,
+        totals.currency,
+        realized=earlier,
     )
     result_tables.record_report(amop_db.engine, totals, path, digest)
     mail = notifier.send(
@@ -268,13 +281,14 @@ def optimization_report(
             "sha256": digest,
             "mail": mail.status,
             "next_step": totals.next_step(now).decision,
+            "realized_months": len(earlier.months) if earlier else 0,
         }
     )
 
 
 def current_time() -> datetime:
     """The automation's clock (tests replace it)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[winning_results], kinds={"sql"})

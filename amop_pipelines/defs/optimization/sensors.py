@@ -6,12 +6,13 @@ start one run per slot; the slot's session GUID (derived from the run key) rides
 tag, and the run opens the session.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dagster as dg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from amop_pipelines import clock
 from amop_pipelines.db.models import ServiceProvider
 from amop_pipelines.defs.optimization.jobs import optimization_job
 from amop_pipelines.defs.shared.carriers import ACCOUNT_TAG
@@ -33,7 +34,7 @@ ACTIVE = [
 
 def current_time() -> datetime:
     """The sensor's clock (tests replace it)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dg.sensor(

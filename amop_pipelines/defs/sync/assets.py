@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from amop_pipelines import clock
 from amop_pipelines.carriers.registry import carrier_kind
 from amop_pipelines.defs.shared.carriers import CARRIER_CALLS, CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
@@ -150,7 +151,7 @@ def usage_staging(
     started = time.perf_counter()
     provider, month = provider_of(amop_db, context)
     try:
-        period = usage_period(provider, month, carrier_kind(provider.integration), datetime.now(UTC))
+        period = usage_period(provider, month, carrier_kind(provider.integration), clock.now())
     except UsageNotHeld as refused:
         raise dg.Failure(
             description=f"{refused} Nothing was stored for {month}.",
@@ -165,7 +166,7 @@ def usage_staging(
         usage = list(client.iter_usage(devices, period))
     finally:
         client.close()
-    report = stage_usage(amop_db.engine, provider.id, period_id, usage)
+    report = stage_usage(amop_db.engine, provider.id, period_id, usage, period_closed=period.closed)
     return dg.MaterializeResult(
         metadata={
             "rows": report.rows,
@@ -204,11 +205,18 @@ def devices(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.Mate
 
 @dg.asset(partitions_def=provider_months, group_name=GROUP, deps=[usage_staging, devices], kinds={"sql"})
 def device_usage(context: dg.AssetExecutionContext, amop_db: AmopDatabase) -> dg.MaterializeResult:
-    """Usage per device for the billing period (replacing the period's earlier figures)."""
+    """Usage per device for the billing period (replacing the period's earlier figures); usage
+    read after the period closed is the month's final usage (`final`), which realized_savings
+    prices."""
     provider, month = provider_of(amop_db, context)
     report = upsert_usage(amop_db.engine, provider.id, billing_period_id(amop_db.engine, provider, month))
     return dg.MaterializeResult(
-        metadata={"rows": report.rows, "unknown_devices": report.unknown_devices, "billing_month": month}
+        metadata={
+            "rows": report.rows,
+            "unknown_devices": report.unknown_devices,
+            "billing_month": month,
+            "final": report.final,
+        }
     )
 
 
