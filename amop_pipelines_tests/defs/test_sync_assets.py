@@ -105,6 +105,7 @@ def test_sync_fills_the_database_then_updates_exactly_what_changed(setup, integr
             assert not any(p.endswith("/devices/usage/actions/list") for p in paths)
         assert _metadata(first, "devices")["inserted"] == len(carrier_devices)
         assert _metadata(first, "device_usage")["rows"] == len(carrier_devices)
+        assert _metadata(first, "device_usage")["final"] is False  # the running cycle, to date
         assert all(c.passed for c in first.get_asset_check_evaluations())
         before = _snapshot(engine)
         assert len(before) == len(carrier_devices)
@@ -323,8 +324,8 @@ def _months_back(month: str, back: int) -> str:
 @pytest.mark.parametrize("integration", ["jasper", "thingspace"])
 def test_a_past_months_backfill_stores_that_periods_usage_or_is_refused_with_the_reason(setup, integration):
     """A closed period's partition reads that period's usage from the carrier's history (Control
-    Center by the cycle's first day, ThingSpace by the period's window), never the usage running
-    now; a month older than the carrier keeps fails, says why, and stores nothing for it (Control
+    Center by the cycle's first day, ThingSpace by the period's window) as its final usage, never
+    the usage running now; a month older than the carrier keeps fails, says why, and stores nothing for it (Control
     Center keeps two closed cycles, so its third is a partition that is refused). A month older
     than any carrier keeps and than the first synced one is not offered as a partition at all."""
     sim, url, engine = setup
@@ -355,6 +356,7 @@ def test_a_past_months_backfill_stores_that_periods_usage_or_is_refused_with_the
         if f"{too_old}-01" in offered:
             refused = _materialize(sim, url, provider, instance, billing_month=too_old, raise_on_error=False)
     assert _metadata(result, "usage_staging")["period"] == "closed: the carrier's history"
+    assert _metadata(result, "device_usage")["final"] is True  # what realized_savings waits for
     stored = _usage_of(engine, billing_period_id(engine, provider, past))
     assert stored == expected and sum(stored.values()) > 0
     running = sum(Decimal(sim.state.cycle_to_date(d)[0]) / BYTES_PER_MB for d in carrier_devices)
