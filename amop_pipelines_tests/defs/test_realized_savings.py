@@ -186,7 +186,8 @@ def test_realized_savings_of_a_closed_month_equal_the_hand_computed_example(acco
     assert figures == {"cost_before": 17.50, "cost_at_close": 12.50, "cost_hindsight": 12.00}
     assert shown["realized_savings"].value == 5.00
     assert shown["left_on_table"].value == 0.50
-    assert (shown["devices"].value, shown["devices_changed"].value, shown["devices_left_out"].value) == (3, 2, 0)
+    counts = ("devices", "devices_changed", "devices_left_out")
+    assert tuple(shown[name].value for name in counts) == (3, 2, 0)
     assert shown["actual_mb"].value == 110.0
     with Session(engine) as session:
         stored = session.scalars(sa.select(RealizedSavings)).one()

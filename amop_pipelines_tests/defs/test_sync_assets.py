@@ -325,8 +325,9 @@ def _months_back(month: str, back: int) -> str:
 def test_a_past_months_backfill_stores_that_periods_usage_or_is_refused_with_the_reason(setup, integration):
     """A closed period's partition reads that period's usage from the carrier's history (Control
     Center by the cycle's first day, ThingSpace by the period's window) as its final usage, never
-    the usage running now; a month older than the carrier keeps fails, says why, and stores nothing for it (Control
-    Center keeps two closed cycles, so its third is a partition that is refused). A month older
+    the usage running now; a month older than the carrier keeps fails, says why, and stores
+    nothing for it (Control Center keeps two closed cycles, so its third is a partition that is
+    refused). A month older
     than any carrier keeps and than the first synced one is not offered as a partition at all."""
     sim, url, engine = setup
     with sa.orm.Session(engine) as session:
