@@ -40,14 +40,32 @@ def test_demo_runs_the_code_locations_month_job_with_its_checks_into_a_persisten
             ]
             for run in runs
         }
-    assert len(runs) == 3 and all(run.is_success for run in runs)
+    assert all(run.is_success for run in runs)
     # the code location's own jobs, not ephemeral ones: the UI lists and re-executes them; the fleet
-    # summary, downstream of both accounts' devices, is counted after their syncs
-    assert sorted(run.job_name for run in runs) == [
+    # summary, downstream of both accounts' devices, is counted after their syncs; the Go
+    # decisions' change requests ran; both months were closed and priced
+    jobs = sorted(run.job_name for run in runs if run.job_name != "change_request_job")
+    assert jobs == [
         "fleet_summary_job",
         "optimization_job",
         "optimization_job",
+        "realized_savings_job",
+        "realized_savings_job",
     ]
+    pushed = re.search(
+        r"^pushed the winning plans: (\d+) of (\d+) change request runs succeeded$", result.output, re.M
+    )
+    assert pushed and pushed[1] == pushed[2] != "0"
+    assert sum(run.job_name == "change_request_job" for run in runs) == int(pushed[2])
+    realized = re.findall(
+        r"^(.+) \d{4}-\d\d after close: realized savings (-?[\d.]+), left on the table ([\d.]+), "
+        r"projection error (-?[\d.]+)% \((\d+) devices on new plans\)$",
+        result.output,
+        re.M,
+    )
+    assert len(realized) == 2
+    # the plans the carrier applied are the plans at close: each account's pushed changes show
+    assert all(int(changed) > 0 and float(savings) > 0 for _, savings, _, _, changed in realized)
     counted = int(
         re.search(r"^fleet summary: ([\d,]+) devices in the AMOP database$", result.output, re.M)[1].replace(
             ",", ""
@@ -56,7 +74,7 @@ def test_demo_runs_the_code_locations_month_job_with_its_checks_into_a_persisten
     assert counted == 800
     warned = set()
     for run_id, evaluations in checks.items():  # the asset checks ran with the month jobs
-        if next(r for r in runs if r.run_id == run_id).job_name == "fleet_summary_job":
+        if next(r for r in runs if r.run_id == run_id).job_name != "optimization_job":
             continue
         names = {e.check_name for e in evaluations}
         assert {"device_iccids_well_formed", "staged_iccids_unique", "comm_groups_within_plan_limit"} <= names

@@ -31,9 +31,13 @@ def seed_demo_fleet(state: SimState, devices: int = 5000, seed: int = 7) -> None
     _rate_plans(state)
     fleet = generate_devices(devices, seed)
     now = state.now()
+    start, end = state.cycle_start(now), state.cycle_end(now)
     for row in fleet.iter_rows(named=True):
         carrier = "jasper" if row["provider"] == JASPER.name else "thingspace"
-        activated = now - timedelta(days=int(row["activated_days_before_start"]))
+        if row["active_fraction"] >= 1:
+            activated = now - timedelta(days=int(row["activated_days_before_start"]))
+        else:  # activated during this cycle, as `amop demo seed` has it: late in it, maybe still ahead
+            activated = start + (end - start) * (1 - row["active_fraction"])
         state.add(
             SimDevice(
                 carrier=carrier,

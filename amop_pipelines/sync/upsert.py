@@ -27,7 +27,16 @@ from amop_pipelines.db.queries import communication_plan_ids, rate_plan_ids
 from amop_pipelines.identifiers import iccid_problem
 from amop_pipelines.sync.rate_plans import account_comm_plan
 
-TRACKED = ("status", "imei", "msisdn", "imsi", "communication_plan_id", "carrier_rate_plan_id", "customer_id")
+TRACKED = (
+    "status",
+    "imei",
+    "msisdn",
+    "imsi",
+    "communication_plan_id",
+    "carrier_rate_plan_id",
+    "customer_id",
+    "activated_at",  # the carrier's: a device's prorated days in a cycle follow from it
+)
 
 
 @dataclass
@@ -97,6 +106,7 @@ def upsert_devices(engine: Engine, provider_id: int) -> UpsertReport:
                 "communication_plan_id": comm_plan_id,
                 "carrier_rate_plan_id": plans[row["rate_plan"]],
                 "customer_id": customers.get(row["customer"]) if row["customer"] else None,
+                "activated_at": row["date_activated"],
             }
             if found is None:
                 inserts.append(
@@ -104,7 +114,6 @@ def upsert_devices(engine: Engine, provider_id: int) -> UpsertReport:
                         **values,
                         "service_provider_id": provider_id,
                         "iccid": iccid,
-                        "activated_at": row["date_activated"],
                         "carrier_updated_at": row["date_updated"],
                         "is_archived": False,
                         "created_at": now,

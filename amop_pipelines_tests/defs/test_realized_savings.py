@@ -247,6 +247,7 @@ def test_the_sensor_prices_the_closed_month_a_day_after_close_once_and_the_next_
         requests = tick().run_requests
         assert [r.partition_key.keys_by_dimension["billing_month"] for r in requests] == [f"{month}-01"]
         assert tick().run_requests[0].run_key == requests[0].run_key  # the same key all day
+        assert requests[0].run_config["ops"]["device_staging"]["config"]["freshness_hours"] == 0
         result = materialize_month([realized_savings], provider, instance, resources, month)
         assert result.success
         assert tick().run_requests == []  # priced: nothing more to launch

@@ -129,6 +129,39 @@ def test_sync_fills_the_database_then_updates_exactly_what_changed(setup, integr
         assert _snapshot(engine) == after  # 20% 5xx: the same result as without
 
 
+@pytest.mark.parametrize("integration", ["jasper", "thingspace"])
+def test_a_devices_activation_date_follows_the_carrier_and_with_it_its_prorated_days(setup, integration):
+    """AMOP held a later activation than the carrier reports (a device it thought new this
+    cycle): the sync takes the carrier's, so the device is billed for the whole cycle again."""
+    sim, url, engine = setup
+    with sa.orm.Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration=integration)).one()
+        session.expunge(provider)
+    device = next(
+        d
+        for d in sorted(sim.state.devices.values(), key=lambda d: d.iccid)
+        if d.carrier == integration and d.status in ("ACTIVATED", "active")
+    )
+    period = provider_period(provider, current_billing_month(provider))
+    with dg.instance_for_test() as instance:
+        assert _materialize(sim, url, provider, instance).success
+        with engine.begin() as connection:
+            connection.execute(
+                sa.update(Device)
+                .where(Device.iccid == device.iccid)
+                .values(activated_at=period.starts_at + timedelta(days=3))
+            )
+        assert _materialize(sim, url, provider, instance).success
+    with engine.connect() as connection:
+        activated, days = connection.execute(
+            sa.select(Device.activated_at, DeviceUsage.days_active)
+            .join(DeviceUsage, DeviceUsage.device_id == Device.id)
+            .where(Device.iccid == device.iccid)
+        ).one()
+    assert activated == device.date_activated.replace(microsecond=0) < period.starts_at
+    assert days is None  # the whole cycle
+
+
 def test_checks_fail_on_crafted_bad_input_name_it_and_look_at_their_partition_only(setup):
     _, url, engine = setup
     resource = AmopDatabase(url=url)

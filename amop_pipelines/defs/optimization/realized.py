@@ -122,6 +122,8 @@ def realized_savings_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDa
             dg.RunRequest(
                 run_key=f"realized|{key}|{month}|{now:%Y-%m-%d}",
                 partition_key=dg.MultiPartitionKey({"provider": key, "billing_month": f"{month}-01"}),
+                # the devices as they are now, after close, whenever the last sync ran
+                run_config={"ops": {"device_staging": {"config": {"freshness_hours": 0}}}},
                 tags={PROVIDER_TAG: key, ACCOUNT_TAG: key},
             )
         )

@@ -61,6 +61,8 @@ class CarrierClients(dg.ConfigurableResource):
     credentials: dict[str, dict[str, str]] = {}  # noqa: RUF012 (pydantic copies defaults)
     timeout_seconds: float = 30.0
     usage_wait_seconds: float | None = None  # overrides the accounts' own setting
+    # overrides the accounts' own rate limits: for a carrier simulator whose limits are lifted
+    rate_limit_per_second: float | None = None
 
     def for_provider(self, provider: ServiceProvider, inbox: CallbackInbox | None = None) -> CarrierClient:
         kind = carrier_kind(provider.integration)
@@ -82,7 +84,7 @@ class CarrierClients(dg.ConfigurableResource):
             settings["usage_wait_seconds"] = self.usage_wait_seconds
         base = (provider.base_url or self.default_base_url).rstrip("/")
         policy = Policy(
-            requests_per_second=provider.rate_limit_per_second,
+            requests_per_second=self.rate_limit_per_second or provider.rate_limit_per_second,
             max_in_flight=kind.max_in_flight,
             timeout_seconds=self.timeout_seconds,
         )
