@@ -1,8 +1,8 @@
 """The optimization report, as finance reads it: a Summary sheet first (the totals in the account's
 currency, savings as an amount and a percent, the billing close in the account's zone, what happens
 next, the lower bound as a gap on the same basis), then Statistics per rate plan with a totals row
-and a savings chart, Assignments with the changed devices first (a Changed column, filters) and
-Shared Pool.
+and a savings chart, Assignments with the changed devices first (a Changed column, filters),
+Shared Pool, and Realized savings when earlier months have been priced after their close.
 
 The workbook is written streaming (openpyxl's write-only mode: rows go to the file as they come,
 no cell objects kept), so that a million devices fit in memory. Past Excel's row limit the
