@@ -13,9 +13,12 @@ restart the sequence for each communication plan. The cheapest candidate of the 
 Customer pools and Mobility groups (their optimization group's plans) run the no-grouping
 strategies only, as the seeds do.
 
-Sequences: all permutations of the group's plans when there are at most `max_sequences` of them,
-else `max_sequences` distinct permutations drawn by a generator seeded with 0 and the group's
-plan indices, so every run tries the same ones.
+Sequences: all permutations of the group's plans when there are at most `max_sequences` of them.
+Past that, the no-grouping strategies still find the best of every order, without listing them
+(`best_sequence`: their pools start empty, so an order's cost is a sum over its segments and a
+search over position and plans used is exact); the grouped strategies, whose pools carry from
+one communication plan's block to the next, try `max_sequences` distinct permutations drawn by a
+generator seeded with 0 and the group's plan indices, so every run tries the same ones.
 """
 
 from __future__ import annotations
@@ -197,6 +200,58 @@ def _fill(
     return cents, sums, segments
 
 
+def best_sequence(problem: Problem, prep: _Prepared, plans: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """The cheapest of all orders of `plans` for a one-block strategy (no grouping), without
+    listing them: with fresh pools, where a plan's segment ends and what it costs depend only on
+    the plan and where it starts, so the cost of an order is a sum over its segments and a search
+    over (position, plans used) is exact. Ties go to the order listed first (as enumeration finds
+    it); plans left when the devices run out follow in their listed order."""
+    if len(prep.bounds) != 2:
+        raise ValueError("the search over orders is for one-block strategies (no grouping)")
+    stop, pooled = prep.bounds[1], problem.plans.pooled
+    segments: dict[tuple[int, int, bool], tuple[int, int]] = {}
+    memo: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+
+    def segment(index: int, pos: int, last: bool) -> tuple[int, int]:
+        """(end, cents) of plan `plans[index]` filled from `pos` (the last plan takes the rest)."""
+        found = segments.get((index, pos, last))
+        if found is None:
+            plan = plans[index]
+            end = stop if last else _segment_end(problem, prep, plan, pos, stop, {})
+            if end == pos:
+                cents = 0
+            elif pooled[plan]:
+                sums = (
+                    int(prep.pre_days[end] - prep.pre_days[pos]),
+                    int(prep.pre_usage[end] - prep.pre_usage[pos]),
+                    int(prep.pre_sms[end] - prep.pre_sms[pos]),
+                )
+                cents = _pool_cents(problem, plan, sums)
+            else:
+                cents = int(prep.pre_cost[plan][end] - prep.pre_cost[plan][pos])
+            found = segments[index, pos, last] = (end, cents)
+        return found
+
+    def best(pos: int, used: int) -> tuple[int, tuple[int, ...]]:
+        if pos >= stop:
+            return 0, ()
+        found = memo.get((pos, used))
+        if found is None:
+            left = [i for i in range(len(plans)) if not used >> i & 1]
+            for index in left:
+                end, cents = segment(index, pos, len(left) == 1)
+                rest, order = best(end, used | 1 << index)
+                if found is None or cents + rest < found[0]:
+                    found = (cents + rest, (index, *order))
+            memo[pos, used] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    cents, order = best(0, 0)
+    chosen = set(order)
+    full = (*order, *(i for i in range(len(plans)) if i not in chosen))
+    return cents, tuple(plans[i] for i in full)
+
+
 def legacy_optimize(
     problem: Problem,
     max_sequences: int = MAX_SEQUENCES,
@@ -224,9 +279,12 @@ def legacy_optimize(
             result.candidates.append(winner)
         best: tuple[list[tuple[int, int, int]], np.ndarray] | None = None
         grouping = not group.is_mobility and d.keys[key] == ""  # the account's shared pool only
+        listed = math.factorial(len(group.plans)) <= max_sequences
         for strategy in STRATEGIES if grouping else STRATEGIES[:2]:
             prep = _prepare(problem, group.plans, _blocks(problem, rows, strategy))
-            for sequence in sequences[group.index]:
+            one_block = strategy.startswith("no_grouping")
+            searched = [best_sequence(problem, prep, group.plans)[1]] if one_block and not listed else None
+            for sequence in searched or sequences[group.index]:
                 cents, _, segments = _fill(problem, prep, sequence, {})
                 candidate = Candidate(group.index, key, strategy, sequence, cents)
                 if record_candidates:
