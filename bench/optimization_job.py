@@ -1,28 +1,182 @@
-"""The whole optimization job (sync, then optimization, report and mail to the outbox) for each
-provider of the demo fleet, against the simulator at a given rate limit.
+"""The month job after the sync, for one account of `--devices` devices, on SQLite and on PostgreSQL
+(the AMOP database and the Dagster instance both), side by side.
 
-Run: python bench/optimization_job.py [--devices 100000] [--rate 50]
+Setup, reported apart: the demo fleet seeded so that its Jasper account holds `--devices` devices
+with this period's usage (what a sync leaves behind). Then, in a fresh process per database
+(peak memory is that process's), the optimization assets of the account's month: groups, both
+methods, results, winners, the Excel report (and its CSV) and the mail, Go / No Go.
+
+With `--sync`, the whole job instead (the sync from the simulator at `--rate` requests/s first),
+on SQLite: the figures of the earlier runs of this benchmark.
+
+Run: python bench/optimization_job.py --devices 1000000 [--databases sqlite,postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import dagster as dg
 import sqlalchemy as sa
 
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--devices", type=int, default=100_000)
-    parser.add_argument("--rate", type=float, default=50.0)
-    args = parser.parse_args()
+
+def _provider(url: str):
+    from sqlalchemy.orm import Session
+
+    from amop_pipelines.db.engine import make_engine
+    from amop_pipelines.db.models import ServiceProvider
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        provider = session.scalars(sa.select(ServiceProvider).filter_by(integration="jasper")).one()
+        session.expunge(provider)
+    engine.dispose()
+    return provider
+
+
+def _month_job(url: str, dagster_home: str, folder: str) -> dict:
+    """The optimization assets of the Jasper account's month, in this process (a child)."""
+    os.environ["AMOP_DATA_DIR"] = folder
+    os.environ["DAGSTER_HOME"] = dagster_home
+    import dagster as dg
+
+    from amop_pipelines.defs.optimization.assets import optimization_assets
+    from amop_pipelines.defs.shared.database import AmopDatabase
+    from amop_pipelines.defs.shared.launch import materialize_month
+    from amop_pipelines.defs.shared.notifier import Notifier
+
+    provider = _provider(url)
+    resources = {
+        "amop_db": AmopDatabase(url=url),
+        "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
+    }
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with dg.DagsterInstance.get() as instance:
+        started = time.perf_counter()
+        result = materialize_month(optimization_assets, provider, instance, resources, run_config=run_config)
+        seconds = time.perf_counter() - started
+        steps = {
+            event.step_key: event.event_specific_data.duration_ms / 1000
+            for event in result.all_events
+            if event.event_type_value == "STEP_SUCCESS"
+        }
+        storage = type(instance.run_storage).__name__
+    assert result.success
+    totals = result.output_for_node("winning_results")
+    return {
+        "devices": totals.devices,
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "savings": totals.savings_text(),
+        "steps": steps,
+        "dagster_storage": storage,
+    }
+
+
+def _dagster_home(folder: Path, database: str) -> Path:
+    """A DAGSTER_HOME with the project's own dagster.yaml (its storage: PostgreSQL when
+    DAGSTER_PG_URL is set, else SQLite under the home)."""
+    home = folder / f"dagster-{database}"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    return home
+
+
+def _fresh_pg(name: str) -> str:
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_pg(name: str) -> None:
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _seed(url: str, devices: int) -> tuple[float, int]:
+    """The demo fleet with `devices` Jasper devices; (seconds, Jasper devices)."""
+    from amop_pipelines.db import migrate
+    from amop_pipelines.db.engine import make_engine
+    from amop_pipelines.demo.catalog import JASPER
+    from amop_pipelines.demo.seed import seed_demo
+
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    seed_demo(engine, devices=int(devices / JASPER.share) + 1)
+    seconds = time.perf_counter() - started
+    with engine.connect() as connection:
+        jasper = connection.scalar(
+            sa.text(
+                "SELECT count(*) FROM device JOIN service_provider p ON p.id = device.service_provider_id "
+                "WHERE p.integration = 'jasper'"
+            )
+        )
+    engine.dispose()
+    return seconds, jasper
+
+
+def _after_sync(args: argparse.Namespace) -> None:
+    databases = args.databases.split(",")
+    print(f"the month job after the sync, one account of about {args.devices:,} devices")
+    print(
+        f"{'database':>10} {'devices':>9} {'seed s':>7} {'job s':>7} {'peak MB':>8}  savings; slowest steps"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        for database in databases:
+            names = [f"bench_amop_{os.getpid()}", f"bench_dagster_{os.getpid()}"]
+            if database == "postgresql":
+                url, dagster_url = (_fresh_pg(name) for name in names)
+            else:
+                url, dagster_url = f"sqlite:///{Path(folder) / 'amop.sqlite3'}", None
+            try:
+                seeded, _ = _seed(url, args.devices)
+                home = _dagster_home(Path(folder), database)
+                data = Path(folder) / f"data-{database}"
+                env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PG_URL"}
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", url, str(home), str(data)],
+                    capture_output=True,
+                    text=True,
+                    env=env | ({"DAGSTER_PG_URL": dagster_url} if dagster_url else {}),
+                )
+                if out.returncode != 0:
+                    raise SystemExit(out.stderr[-4000:])
+                figures = json.loads(out.stdout.strip().splitlines()[-1])
+            finally:
+                if database == "postgresql":
+                    for name in names:
+                        _drop_pg(name)
+            slowest = sorted(figures["steps"].items(), key=lambda item: -item[1])[:4]
+            steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in slowest)
+            print(
+                f"{database:>10} {figures['devices']:>9,} {seeded:>7.1f} {figures['seconds']:>7.1f} "
+                f"{figures['peak_mb']:>8,.0f}  {figures['savings']}; {steps} "
+                f"(Dagster storage: {figures['dagster_storage']})",
+                flush=True,
+            )
+
+
+def _with_sync(args: argparse.Namespace) -> None:
+    """The whole job, sync included, every provider of the demo fleet (SQLite)."""
     with tempfile.TemporaryDirectory() as folder:
         os.environ["AMOP_DATA_DIR"] = folder
+        import dagster as dg
+
         from amop_pipelines.db import migrate
         from amop_pipelines.db.engine import make_engine
         from amop_pipelines.db.models import ServiceProvider
@@ -67,20 +221,26 @@ def main() -> None:
                         run_config=run_config,
                     )
                     seconds = time.perf_counter() - started
-                    steps = {
-                        event.step_key: event
-                        for event in result.all_events
-                        if event.event_type_value == "STEP_SUCCESS"
-                    }
                 assert result.success
                 totals = result.output_for_node("winning_results")
-                per_step = ", ".join(
-                    f"{step} {event.event_specific_data.duration_ms / 1000:.1f}s"
-                    for step, event in steps.items()
-                )
                 summary = f"{totals.devices:,} devices, {seconds:.1f} s, savings {totals.savings_text()}"
                 print(f"{provider.name}: {summary}")
-                print(f"  steps: {per_step}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=1_000_000)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--sync", action="store_true", help="the whole job, the sync included (SQLite)")
+    parser.add_argument("--rate", type=float, default=50.0, help="with --sync: the carrier's requests/s")
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(_month_job(*args.one)))
+    elif args.sync:
+        _with_sync(args)
+    else:
+        _after_sync(args)
 
 
 if __name__ == "__main__":
