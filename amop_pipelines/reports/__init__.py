@@ -1,1 +1,1 @@
-"""Result workbooks (openpyxl). No Dagster here."""
+"""Result workbooks (XlsxWriter, streamed). No Dagster here."""
