@@ -30,6 +30,7 @@ from amop_pipelines.db.models import (
     DeviceUsage,
     OptimizationGroup,
 )
+from amop_pipelines.memory import no_cyclic_gc
 from amop_pipelines.optimization.inputs import devices_from_frame, plans_from_rows
 from amop_pipelines.optimization.problem import Problem
 from amop_pipelines.optimization.projection import project_usage
@@ -113,6 +114,7 @@ def load_month(
     )[0]
 
 
+@no_cyclic_gc()
 def load_month_and_to_date(
     engine: Engine,
     provider_id: int,

@@ -33,6 +33,7 @@ from amop_pipelines.db.models import (
     ServiceProvider,
 )
 from amop_pipelines.db.queries import rate_plan_ids
+from amop_pipelines.memory import no_cyclic_gc
 from amop_pipelines.optimization.cost import cents_to_decimal
 from amop_pipelines.planning import automation
 from amop_pipelines.planning.month import MonthInputs, MonthOutcome
@@ -103,6 +104,7 @@ def store_queues(engine: Engine, inputs: MonthInputs, run: MonthRun) -> dict[tup
     return queues
 
 
+@no_cyclic_gc()
 def store_device_results(engine: Engine, outcome: MonthOutcome) -> int:
     """Both methods' device and pool results, each under its queue (the loser's go at cleanup)."""
     from amop_pipelines.optimization.cost import assignment_cost
@@ -249,6 +251,7 @@ class Totals:
         ]
 
 
+@no_cyclic_gc()
 def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
     """Mark each group's winning queue, delete the other queues' results, total the session."""
     inputs, run = outcome.inputs, outcome.run
@@ -350,6 +353,7 @@ def customer_notified(engine: Engine, totals: Totals) -> None:
         )
 
 
+@no_cyclic_gc()
 def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], list[PoolRow]]:
     """The winning results of the session's instance, as the workbook shows them."""
     current, recommended = aliased(CarrierRatePlan), aliased(CarrierRatePlan)

@@ -28,6 +28,8 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from amop_pipelines.memory import no_cyclic_gc
+
 MONEY = "#,##0.00"
 MB = "#,##0.000"
 PERCENT = "0.00%"
@@ -305,6 +307,22 @@ def write_report(
     if path.parent != folder:
         raise ValueError(f"report file name '{file_name}' would leave the report folder")
     folder.mkdir(parents=True, exist_ok=True)
+    with no_cyclic_gc():  # 200,000 assignments in the month job: 30 s with it, 12 s without
+        _write_files(path, title, summary, plans, assignments, pools, currency, sheet_rows, realized)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_files(
+    path: Path,
+    title: str,
+    summary: list[Line],
+    plans: list[PlanStatistics],
+    assignments: list[AssignmentRow],
+    pools: list[PoolRow],
+    currency: str,
+    sheet_rows: int,
+    realized: RealizedSheet | None,
+) -> None:
     partial = path.with_name(f".{path.name}.partial")
     book = xlsxwriter.Workbook(str(partial), {"constant_memory": True, "strings_to_formulas": False})
     styles = _Styles(book, currency)
@@ -338,4 +356,3 @@ def write_report(
     book.close()
     partial_csv.replace(assignments_csv(path))
     partial.replace(path)
-    return path, hashlib.sha256(path.read_bytes()).hexdigest()
