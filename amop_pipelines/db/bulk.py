@@ -51,3 +51,20 @@ def in_chunks(values: Iterable[T], size: int = IN_LIST_SIZE) -> Iterator[list[T]
             chunk = []
     if chunk:
         yield chunk
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Plain inserts of many rows in the caller's transaction: on PostgreSQL through psycopg's
+    COPY (one stream instead of batched statements), elsewhere as one executemany. Every row has
+    the same keys, the table's columns to fill."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        raw = connection.connection.driver_connection
+        columns = list(rows[0])
+        names = ", ".join(f'"{name}"' for name in columns)
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+        return
+    connection.execute(table.insert(), list(rows))

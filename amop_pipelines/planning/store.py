@@ -13,6 +13,7 @@ from decimal import Decimal
 import numpy as np
 from sqlalchemy import Engine, delete, insert, select, update
 
+from amop_pipelines.db.bulk import insert_rows
 from amop_pipelines.db.models import (
     OptimizationCommGroup,
     OptimizationCommGroupCommPlan,
@@ -160,10 +161,8 @@ def store_results(
         else:
             m2m.append(row)
     with engine.begin() as connection:
-        if m2m:
-            connection.execute(insert(OptimizationDeviceResult), m2m)
-        if mobility:
-            connection.execute(insert(OptimizationMobilityDeviceResult), mobility)
+        insert_rows(connection, OptimizationDeviceResult.__table__, m2m)
+        insert_rows(connection, OptimizationMobilityDeviceResult.__table__, mobility)
         pools = [
             {
                 "queue_id": pool_queue,
