@@ -86,8 +86,7 @@ def main() -> None:
         for sheet in out.glob("big-Assignments*.csv"):
             with sheet.open(newline="", encoding="utf-8") as handle:
                 iccids += len({row[0] for row in csv.reader(handle)} - {"ICCID"})
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"LibreOffice opened it and saved its sheets in {opened:.0f} s (peak {children:,.0f} MB):")
+        print(f"LibreOffice opened it and saved its sheets in {opened:.0f} s:")
         for sheet, rows in read.items():
             print(f"  {sheet}: {rows:,} devices")
         print(f"  {sum(read.values()):,} rows, {iccids:,} distinct ICCIDs, of {args.devices:,} written")
