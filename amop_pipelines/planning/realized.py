@@ -117,6 +117,7 @@ class RealizedMonth:
     provider_name: str
     billing_month: str
     currency: str
+    billing_period_id: int
     session_id: int
     devices_left_out: int
     cost_before_cents: int
@@ -265,6 +266,7 @@ def realized_month(
         provider_name=provider.name,
         billing_month=billing_month,
         currency=provider.currency,
+        billing_period_id=period.id,
         session_id=session_id,
         devices_left_out=left_out,
         cost_before_cents=before_cents,
@@ -275,16 +277,10 @@ def realized_month(
     )
 
 
-def store_realized(engine: Engine, realized: RealizedMonth, provider_id: int) -> int:
+def store_realized(engine: Engine, realized: RealizedMonth) -> int:
     """The month's realized savings replace any stored before (one row per period)."""
-    totals = realized.totals
+    totals, period_id = realized.totals, realized.billing_period_id
     with engine.begin() as connection:
-        period_id = connection.scalar(
-            select(BillingPeriod.id).where(
-                BillingPeriod.service_provider_id == provider_id,
-                BillingPeriod.billing_month == realized.billing_month,
-            )
-        )
         connection.execute(delete(RealizedSavings).where(RealizedSavings.billing_period_id == period_id))
         realized_id = connection.execute(
             insert(RealizedSavings)

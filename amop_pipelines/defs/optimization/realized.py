@@ -48,7 +48,7 @@ def realized_savings(
         realized = realized_month(amop_db.engine, provider, month, config.milp_seconds)
     except NotReady as why:
         raise dg.Failure(description=str(why), allow_retries=False) from None
-    store_realized(amop_db.engine, realized, provider.id)
+    store_realized(amop_db.engine, realized)
     totals = realized.totals
     errors = [
         (o.iccid, o.plan_before, o.plan_actual, o.projected_mb, o.actual_mb, o.projected_mb - o.actual_mb)
