@@ -106,45 +106,39 @@ def store_queues(engine: Engine, inputs: MonthInputs, run: MonthRun) -> dict[tup
 
 @no_cyclic_gc()
 def store_device_results(engine: Engine, outcome: MonthOutcome) -> int:
-    """Both methods' device and pool results, each under its queue (the loser's go at cleanup)."""
-    from amop_pipelines.optimization.cost import assignment_cost
-
+    """The winning method's device and pool results, each device under its group's queue (a group
+    not optimized: its unchanged queue). The other method's queues keep their totals; its device
+    rows were written and deleted again before (a million devices: a million rows for nothing)."""
     inputs, run = outcome.inputs, outcome.run
     month, plan = inputs.month, inputs.plan
     plan_ids = _plan_ids(engine, _provider_id(engine, inputs.session_id))
-    written = 0
-    for method, assignment in (("exact", run.exact_assignment), ("legacy", run.legacy_assignment)):
-        queue_of = np.array(
-            [
-                outcome.queues[g, UNCHANGED] if g in plan.skipped else outcome.queues.get((g, method), 0)
-                for g in plan.group_of_device
-            ]
-        )
-        cost = assignment_cost(month.problem, assignment)
-        # the account's pools hang on one queue of the method; with no group optimized, on an
-        # unchanged group's queue (exact), or nowhere (legacy: it compared nothing)
-        pool_queue = next((q for (_, m), q in outcome.queues.items() if m == method), None)
-        if pool_queue is None and method == "exact":
-            pool_queue = next((q for (_, m), q in outcome.queues.items() if m == UNCHANGED), None)
-        rows = np.flatnonzero(queue_of > 0)
-        if method == "legacy":  # skipped groups' devices are stored once, with the exact results
-            rows = np.array([i for i in rows if plan.group_of_device[i] not in plan.skipped], dtype=np.int64)
-        store_results(
-            engine,
-            month.problem.subset(rows),
-            month.device_ids[rows],
-            plan_ids,
-            queue_of[rows],
-            month.ctd_mb[rows],
-            month.projected_mb[rows],
-            _shares(run.before, rows),
-            _shares(cost, rows),
-            assignment[rows],
-            pool_queue or 0,
-            cost.pools if pool_queue is not None else [],
-        )
-        written += len(rows)
-    return written
+    queue_of = np.array(
+        [
+            outcome.queues[g, UNCHANGED] if g in plan.skipped else outcome.queues.get((g, run.winner), 0)
+            for g in plan.group_of_device
+        ]
+    )
+    # the account's pools hang on one queue of the method, or with no group optimized, on an
+    # unchanged group's queue
+    pool_queue = next((q for (_, m), q in outcome.queues.items() if m == run.winner), None)
+    if pool_queue is None:
+        pool_queue = next((q for (_, m), q in outcome.queues.items() if m == UNCHANGED), None)
+    rows = np.flatnonzero(queue_of > 0)
+    store_results(
+        engine,
+        month.problem.subset(rows),
+        month.device_ids[rows],
+        plan_ids,
+        queue_of[rows],
+        month.ctd_mb[rows],
+        month.projected_mb[rows],
+        _shares(run.before, rows),
+        _shares(run.after, rows),
+        run.chosen_assignment[rows],
+        pool_queue or 0,
+        run.after.pools if pool_queue is not None else [],
+    )
+    return len(rows)
 
 
 def _shares(breakdown, rows: np.ndarray):

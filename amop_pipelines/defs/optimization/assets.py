@@ -178,7 +178,8 @@ def optimization_queues(comm_plan_groups: MonthInputs) -> MonthOutcome:
 def optimization_results(
     context: dg.AssetExecutionContext, amop_db: AmopDatabase, optimization_queues: MonthOutcome
 ) -> dg.Output[MonthOutcome]:
-    """Per device the current and the recommended plan and cost (M2M and Mobility), and the pools."""
+    """Per device the current and the recommended plan and cost (M2M and Mobility), and the pools,
+    of the winning method (the other's queues keep their totals)."""
     rows = result_tables.store_device_results(amop_db.engine, optimization_queues)
     devices = len(optimization_queues.inputs.month.problem.devices)
     sessions.report_progress(amop_db.engine, context.run.run_id, sessions.CALCULATIONS_DONE, devices=devices)
