@@ -63,7 +63,6 @@ def _materialized(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[s
 
 
 def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = print) -> DemoResult:
-    from sqlalchemy.orm import Session
 
     from amop_pipelines.changes.callbacks import register_receiver, running_receiver
     from amop_pipelines.db import migrate
@@ -79,7 +78,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
     from amop_pipelines.demo.simulated_fleet import new_state
     from amop_pipelines.instance import persistent_instance
     from amop_pipelines.simulator.server import running_simulator
-    from amop_pipelines.sync.providers import provider_key
+    from amop_pipelines.sync.providers import active_providers, provider_key
 
     url = database_url()
     migrate.upgrade(url)
@@ -92,9 +91,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
             connection.execute(update(ServiceProvider).values(auto_update_rate_plans=True))
         echo(f"seeded {report.devices_in_fleet:,} demo devices in {report.seconds:.1f} s")
         existing = report.devices_in_database
-    with Session(engine) as session:
-        active = session.scalars(select(ServiceProvider).where(ServiceProvider.is_active)).all()
-        session.expunge_all()
+    active = active_providers(engine)
     result = DemoResult(success=True, devices=existing)
     echo(f"starting the carrier simulator with the same {existing:,} SIMs")
     secret = secrets.token_urlsafe(24)  # the receiver's for this demo only
@@ -120,10 +117,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
                 code_location_job("optimization_job", resources),
                 instance,
                 month_partition(provider, month),
-                run_config={
-                    "ops": {"device_staging": {"config": {"full_sync": True}}},
-                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},  # the UI has the rest
-                },
+                run_config={"ops": {"device_staging": {"config": {"full_sync": True}}}, **_quiet()},
                 tags={"amop/provider": provider_key(provider.name)},
             )
             if not run.is_success:
@@ -143,7 +137,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
             code_location_job("fleet_summary_job", resources),
             instance,
             None,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config=_quiet(),
             tags={},
         )
         if summary.is_success:
@@ -152,7 +146,7 @@ def run_demo(devices: int = 5000, seed: int = 7, echo: Callable[[str], None] = p
         else:
             result.success = False
             echo(f"the fleet summary run {summary.run_id} failed; see it with `amop ui`")
-        _close_and_price(sim, instance, resources, result, echo)
+        _close_and_price(sim, instance, resources, {p.name: p for p in active}, result, echo)
     echo("inspect the runs, re-execute them and run the checks again with: amop ui")
     return result
 
@@ -168,6 +162,7 @@ def _push_winning_plans(
     them: the carrier applies the winning plans before the month closes. The simulator's rate
     limits are lifted meanwhile (and AMOP's with them, `resources`' carriers): at the carriers'
     own limits the 5,000-device demo's plan changes would take a quarter of an hour."""
+    from amop_pipelines.carriers.registry import CARRIERS
     from amop_pipelines.db.models import ChangeRequest
     from amop_pipelines.demo.code_location import code_location_job, run_in_code_location
 
@@ -181,7 +176,7 @@ def _push_winning_plans(
         return
     job = code_location_job("change_request_job", resources)
     done = 0
-    for carrier in ("jasper", "thingspace"):
+    for carrier in CARRIERS:
         sim.set_faults(carrier, rate_limit_per_second=0, max_in_flight=0)
     try:
         for request_id in requests:
@@ -193,26 +188,22 @@ def _push_winning_plans(
     echo(f"pushed the winning plans: {done} of {len(requests)} change request runs succeeded")
 
 
-def _close_and_price(sim, instance: dg.DagsterInstance, resources: dict, result: DemoResult, echo) -> None:
+def _close_and_price(
+    sim, instance: dg.DagsterInstance, resources: dict, providers: dict, result: DemoResult, echo
+) -> None:
     """Move the simulator's clock and AMOP's a day past the last close, then sync each closed month
-    and price it (realized_savings_job)."""
+    and price it (realized_savings_job). `providers`: the accounts by name."""
     from datetime import timedelta
-
-    from sqlalchemy.orm import Session
 
     from amop_pipelines import clock
     from amop_pipelines.defs.shared.launch import month_partition
     from amop_pipelines.demo.code_location import code_location_job, run_in_code_location
     from amop_pipelines.planning.realized import SETTLE
     from amop_pipelines.sync.periods import provider_period
-    from amop_pipelines.sync.providers import find_provider, provider_key
+    from amop_pipelines.sync.providers import provider_key
 
     if not result.outcomes:
         return
-    engine = resources["amop_db"].engine
-    with Session(engine) as session:
-        providers = {o.provider: find_provider(session, provider_key(o.provider)) for o in result.outcomes}
-        session.expunge_all()
     closes = max(provider_period(providers[o.provider], o.billing_month).ends_at for o in result.outcomes)
     ahead = closes + SETTLE + timedelta(minutes=5) - clock.now()
     echo(f"closing the billing months: the clocks move {ahead.total_seconds() / 86400:.1f} days on")

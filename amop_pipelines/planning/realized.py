@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,6 +29,7 @@ from sqlalchemy import Engine, delete, insert, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from amop_pipelines.billing import last_closed_period
+from amop_pipelines.db.bulk import insert_rows
 from amop_pipelines.db.models import (
     BillingPeriod,
     CarrierRatePlan,
@@ -46,6 +48,7 @@ from amop_pipelines.optimization.cost import assignment_cost, cents_to_decimal
 from amop_pipelines.optimization.exact import exact_optimize
 from amop_pipelines.optimization.problem import MB_SCALE
 from amop_pipelines.planning.inputs import load_month
+from amop_pipelines.planning.results import winning_queues
 from amop_pipelines.reports.workbook import RealizedSheet
 from amop_pipelines.sync.periods import provider_period
 
@@ -66,6 +69,28 @@ class DeviceOutcome:
     plan_hindsight: str
     projected_mb: Decimal
     actual_mb: Decimal
+
+    @property
+    def error_mb(self) -> Decimal:
+        """Projected less actual: above 0, the projection ran high."""
+        return self.projected_mb - self.actual_mb
+
+    def row(self) -> list:
+        """The device as DEVICE_COLUMNS."""
+        return [
+            self.iccid,
+            self.plan_before,
+            self.plan_recommended,
+            self.plan_actual,
+            self.plan_hindsight,
+            self.projected_mb,
+            self.actual_mb,
+            self.error_mb,
+        ]
+
+
+def largest_errors_first(outcomes: list[DeviceOutcome]) -> list[DeviceOutcome]:
+    return sorted(outcomes, key=lambda o: (-abs(o.error_mb), o.iccid))
 
 
 @dataclass(frozen=True)
@@ -126,7 +151,7 @@ class RealizedMonth:
     final_usage_at: datetime
     outcomes: list[DeviceOutcome]
 
-    @property
+    @cached_property
     def totals(self) -> RealizedTotals:
         return RealizedTotals(
             self.billing_month,
@@ -141,10 +166,10 @@ class RealizedMonth:
 
     @property
     def absolute_error_mb(self) -> Decimal:
-        return sum((abs(o.projected_mb - o.actual_mb) for o in self.outcomes), Decimal(0))
+        return sum((abs(o.error_mb) for o in self.outcomes), Decimal(0))
 
     def largest_errors(self, count: int = 20) -> list[DeviceOutcome]:
-        return sorted(self.outcomes, key=lambda o: (-abs(o.projected_mb - o.actual_mb), o.iccid))[:count]
+        return largest_errors_first(self.outcomes)[:count]
 
 
 def _period(engine: Engine, provider: ServiceProvider, billing_month: str) -> BillingPeriod:
@@ -192,23 +217,20 @@ def _optimization(engine: Engine, period: BillingPeriod) -> tuple[int, dict[int,
                 "winners before close, so there is nothing to measure"
             )
         before, recommended = aliased(CarrierRatePlan), aliased(CarrierRatePlan)
-        reads = []
-        for table in (OptimizationDeviceResult, OptimizationMobilityDeviceResult):
-            reads.append(
-                select(
-                    table.device_id,
-                    before.plan_code.label("before"),
-                    recommended.plan_code.label("recommended"),
-                    table.projected_usage_mb,
-                    table.usage_mb,
-                )
-                .join(before, before.id == table.current_rate_plan_id)
-                .join(recommended, recommended.id == table.recommended_rate_plan_id)
-                .join(OptimizationQueue, OptimizationQueue.id == table.queue_id)
-                .join(OptimizationCommGroup, OptimizationCommGroup.id == OptimizationQueue.comm_group_id)
-                .join(OptimizationInstance, OptimizationInstance.id == OptimizationCommGroup.instance_id)
-                .where(OptimizationInstance.session_id == session_id, OptimizationQueue.is_winner)
+        winning = winning_queues(OptimizationInstance.session_id == session_id)
+        reads = [
+            select(
+                table.device_id,
+                before.plan_code.label("before"),
+                recommended.plan_code.label("recommended"),
+                table.projected_usage_mb,
+                table.usage_mb,
             )
+            .join(before, before.id == table.current_rate_plan_id)
+            .join(recommended, recommended.id == table.recommended_rate_plan_id)
+            .where(table.queue_id.in_(winning))
+            for table in (OptimizationDeviceResult, OptimizationMobilityDeviceResult)
+        ]
         rows = session.execute(union_all(*reads)).all()
     return session_id, {
         device_id: (plan_before, plan_recommended, projected if projected is not None else to_date)
@@ -314,8 +336,7 @@ def store_realized(engine: Engine, realized: RealizedMonth) -> int:
             }
             for o in realized.outcomes
         ]
-        for start in range(0, len(rows), 10_000):
-            connection.execute(insert(RealizedSavingsDevice), rows[start : start + 10_000])
+        insert_rows(connection, RealizedSavingsDevice.__table__, rows)
     return realized_id
 
 
@@ -380,22 +401,20 @@ def realized_sheet(
             .join(Device, Device.id == RealizedSavingsDevice.device_id)
             .where(RealizedSavingsDevice.realized_id == newest.id)
         ).all()
-    device_rows = sorted(
-        (
-            [
-                iccid,
-                d.plan_before,
-                d.plan_recommended,
-                d.plan_actual,
-                d.plan_hindsight,
-                d.projected_mb,
-                d.actual_mb,
-                d.projected_mb - d.actual_mb,
-            ]
-            for d, iccid in devices
-        ),
-        key=lambda row: (-abs(row[7]), row[0]),
-    )
+    outcomes = [
+        DeviceOutcome(
+            d.device_id,
+            iccid,
+            d.plan_before,
+            d.plan_recommended,
+            d.plan_actual,
+            d.plan_hindsight,
+            d.projected_mb,
+            d.actual_mb,
+        )
+        for d, iccid in devices
+    ]
+    device_rows = [o.row() for o in largest_errors_first(outcomes)]
     return RealizedSheet(MONTH_COLUMNS, month_rows, stored[0][1], DEVICE_COLUMNS, device_rows)
 
 

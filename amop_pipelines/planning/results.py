@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import ColumnElement, Engine, Select, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from amop_pipelines.billing import period_for_month
@@ -247,24 +247,18 @@ class Totals:
 
 @no_cyclic_gc()
 def mark_winners(engine: Engine, outcome: MonthOutcome) -> Totals:
-    """Mark each group's winning queue, delete the other queues' results, total the session."""
+    """Mark each group's winning queue and total the session (only the winner's results were
+    stored: `store_device_results`)."""
     inputs, run = outcome.inputs, outcome.run
     winners = {
         queue_id
         for (group, method), queue_id in outcome.queues.items()
         if method == run.winner or method == UNCHANGED
     }
-    losers = [queue_id for queue_id in outcome.queues.values() if queue_id not in winners]
     with engine.begin() as connection:
         connection.execute(
             update(OptimizationQueue).where(OptimizationQueue.id.in_(winners)).values(is_winner=True)
         )
-        for table in (
-            OptimizationDeviceResult,
-            OptimizationMobilityDeviceResult,
-            OptimizationSharedPoolResult,
-        ):
-            connection.execute(delete(table).where(table.queue_id.in_(losers)))
         connection.execute(
             update(OptimizationInstance)
             .where(OptimizationInstance.id == inputs.instance_id)
@@ -347,15 +341,22 @@ def customer_notified(engine: Engine, totals: Totals) -> None:
         )
 
 
+def winning_queues(*where: ColumnElement[bool]) -> Select:
+    """The ids of the winning queues of the optimization instances `where` picks (a subquery for
+    `queue_id.in_`: the results the winners hold)."""
+    return (
+        select(OptimizationQueue.id)
+        .join(OptimizationCommGroup, OptimizationCommGroup.id == OptimizationQueue.comm_group_id)
+        .join(OptimizationInstance, OptimizationInstance.id == OptimizationCommGroup.instance_id)
+        .where(OptimizationQueue.is_winner, *where)
+    )
+
+
 @no_cyclic_gc()
 def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], list[PoolRow]]:
     """The winning results of the session's instance, as the workbook shows them."""
     current, recommended = aliased(CarrierRatePlan), aliased(CarrierRatePlan)
-    winning = (
-        select(OptimizationQueue.id)
-        .join(OptimizationCommGroup, OptimizationCommGroup.id == OptimizationQueue.comm_group_id)
-        .where(OptimizationCommGroup.instance_id == totals.instance_id, OptimizationQueue.is_winner)
-    )
+    winning = winning_queues(OptimizationInstance.id == totals.instance_id)
     assignments: list[AssignmentRow] = []
     with engine.connect() as connection:
         for table in (OptimizationDeviceResult, OptimizationMobilityDeviceResult):

@@ -15,6 +15,16 @@ def provider_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+def active_providers(engine: Engine) -> list[ServiceProvider]:
+    """The active accounts, detached (their settings read after the session closes)."""
+    with Session(engine) as session:
+        providers = session.scalars(
+            select(ServiceProvider).where(ServiceProvider.is_active).order_by(ServiceProvider.id)
+        ).all()
+        session.expunge_all()
+    return list(providers)
+
+
 def active_provider_keys(engine: Engine) -> list[str]:
     with Session(engine) as session:
         names = session.scalars(select(ServiceProvider.name).where(ServiceProvider.is_active)).all()

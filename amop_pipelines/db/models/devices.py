@@ -103,6 +103,5 @@ class UsageStaging(Base):
     data_mb: Mapped[Decimal] = mapped_column(Megabytes)
     sms_count: Mapped[int] = mapped_column(Integer, default=0)
     synced_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    period_closed: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )  # read after close
+    # read after the period closed: the month's final usage
+    period_closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -190,7 +190,7 @@ def optimization_results(
 def winning_results(
     amop_db: AmopDatabase, optimization_results: MonthOutcome
 ) -> dg.Output[result_tables.Totals]:
-    """The winning queue per group marked, the others' results removed, and the session's savings."""
+    """The winning queue per group marked (only its results were stored), and the session's savings."""
     totals = result_tables.mark_winners(amop_db.engine, optimization_results)
     table = [
         (p.plan, p.devices_before, p.devices_after, p.cost_before, p.cost_after, p.savings)

@@ -4,11 +4,8 @@ and the sensor that launches that job a day after each provider's close."""
 
 import dagster as dg
 from pydantic import Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from amop_pipelines import clock
-from amop_pipelines.db.models import ServiceProvider
 from amop_pipelines.defs.optimization.assets import GROUP, winning_results
 from amop_pipelines.defs.optimization.sensors import PROVIDER_TAG
 from amop_pipelines.defs.shared.carriers import ACCOUNT_TAG
@@ -17,7 +14,7 @@ from amop_pipelines.defs.shared.metadata import markdown_table, money_metadata, 
 from amop_pipelines.defs.shared.partitions import provider_months
 from amop_pipelines.defs.sync.assets import device_usage, devices, sync_assets
 from amop_pipelines.planning.realized import NotReady, month_to_price, realized_month, store_realized
-from amop_pipelines.sync.providers import provider_key
+from amop_pipelines.sync.providers import active_providers, provider_key
 
 
 class RealizedConfig(dg.Config):
@@ -51,7 +48,7 @@ def realized_savings(
     store_realized(amop_db.engine, realized)
     totals = realized.totals
     errors = [
-        (o.iccid, o.plan_before, o.plan_actual, o.projected_mb, o.actual_mb, o.projected_mb - o.actual_mb)
+        (o.iccid, o.plan_before, o.plan_actual, o.projected_mb, o.actual_mb, o.error_mb)
         for o in realized.largest_errors()
     ]
     return dg.MaterializeResult(
@@ -109,11 +106,8 @@ realized_savings_job = dg.define_asset_job(
 )
 def realized_savings_sensor(context: dg.SensorEvaluationContext, amop_db: AmopDatabase) -> dg.SensorResult:
     now = clock.now()
-    with Session(amop_db.engine) as session:
-        active = session.scalars(select(ServiceProvider).where(ServiceProvider.is_active)).all()
-        session.expunge_all()
     requests = []
-    for provider in active:
+    for provider in active_providers(amop_db.engine):
         month = month_to_price(amop_db.engine, provider, now)
         if month is None:
             continue

@@ -9,17 +9,14 @@ tag, and the run opens the session.
 from datetime import datetime
 
 import dagster as dg
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from amop_pipelines import clock
-from amop_pipelines.db.models import ServiceProvider
 from amop_pipelines.defs.optimization.jobs import optimization_job
 from amop_pipelines.defs.shared.carriers import ACCOUNT_TAG
 from amop_pipelines.defs.shared.database import AmopDatabase
 from amop_pipelines.defs.sync.assets import SESSION_TAG
 from amop_pipelines.sync import sessions
-from amop_pipelines.sync.providers import provider_key
+from amop_pipelines.sync.providers import active_providers, provider_key
 from amop_pipelines.window import may_start, window_slot
 
 PROVIDER_TAG = "amop/provider"
@@ -50,42 +47,40 @@ def optimization_window_sensor(context: dg.SensorEvaluationContext, amop_db: Amo
     """Requests each provider's optimization run (sync, then optimization) when its slot comes."""
     now = current_time()
     requests, skipped = [], []
-    with Session(amop_db.engine) as session:
-        active = session.scalars(select(ServiceProvider).where(ServiceProvider.is_active)).all()
-        for provider in active:
-            key = provider_key(provider.name)
-            slot = window_slot(
-                now,
-                key,
-                provider.billing_cycle_end_day,
-                provider.billing_cycle_end_hour,
-                provider.time_zone,
-                provider.optimization_start_hour,
+    for provider in active_providers(amop_db.engine):
+        key = provider_key(provider.name)
+        slot = window_slot(
+            now,
+            key,
+            provider.billing_cycle_end_day,
+            provider.billing_cycle_end_hour,
+            provider.time_zone,
+            provider.optimization_start_hour,
+        )
+        if slot is None:
+            continue
+        busy = bool(
+            context.instance.get_run_records(
+                dg.RunsFilter(tags={PROVIDER_TAG: key}, statuses=ACTIVE), limit=1
             )
-            if slot is None:
-                continue
-            busy = bool(
-                context.instance.get_run_records(
-                    dg.RunsFilter(tags={PROVIDER_TAG: key}, statuses=ACTIVE), limit=1
-                )
+        )
+        if not may_start(slot, busy):
+            skipped.append(f"{key}: a session is running")
+            continue
+        # The session is the run's to open (device_staging does, under this guid): a sensor
+        # decides and requests, and writes nothing.
+        tags = {PROVIDER_TAG: key, ACCOUNT_TAG: key, SESSION_TAG: sessions.session_guid(slot.run_key)}
+        if not slot.final_day:
+            tags[LOCK_TAG] = key
+        requests.append(
+            dg.RunRequest(
+                run_key=slot.run_key,
+                partition_key=dg.MultiPartitionKey(
+                    {"provider": key, "billing_month": f"{slot.billing_month}-01"}
+                ),
+                tags=tags,
             )
-            if not may_start(slot, busy):
-                skipped.append(f"{key}: a session is running")
-                continue
-            # The session is the run's to open (device_staging does, under this guid): a sensor
-            # decides and requests, and writes nothing.
-            tags = {PROVIDER_TAG: key, ACCOUNT_TAG: key, SESSION_TAG: sessions.session_guid(slot.run_key)}
-            if not slot.final_day:
-                tags[LOCK_TAG] = key
-            requests.append(
-                dg.RunRequest(
-                    run_key=slot.run_key,
-                    partition_key=dg.MultiPartitionKey(
-                        {"provider": key, "billing_month": f"{slot.billing_month}-01"}
-                    ),
-                    tags=tags,
-                )
-            )
+        )
     return dg.SensorResult(
         run_requests=requests,
         skip_reason="; ".join(skipped) or "no provider is in its optimization window"
