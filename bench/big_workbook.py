@@ -20,25 +20,35 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from amop_pipelines.reports.workbook import AssignmentRow, PlanStatistics, write_report
+import polars as pl
+
+from amop_pipelines.reports.assignments import SCHEMA
+from amop_pipelines.reports.workbook import PlanStatistics, write_report
 
 
-def _assignments(count: int) -> list[AssignmentRow]:
-    plans = ("J-POOL-20MB", "J-POOL-50MB", "J-PAYG")
-    return [
-        AssignmentRow(
-            iccid=f"8901260{i:012d}",
-            msisdn=f"1312{i:07d}",
-            communication_plan="CP-CORE",
-            current_plan=plans[i % 3],
-            recommended_plan=plans[(i // 7) % 3],
-            usage_mb=Decimal(i % 5000) / 100,
-            projected_mb=Decimal(i % 7000) / 100,
-            cost_before=Decimal(i % 900) / 100,
-            cost_after=Decimal(i % 800) / 100,
+def _assignments(count: int) -> pl.DataFrame:
+    """`count` devices as the month job's report reads them from the database."""
+    plans = pl.Series(["J-POOL-20MB", "J-POOL-50MB", "J-PAYG"])
+    i = pl.col("i")
+
+    def hundredths(modulus: int) -> pl.Expr:
+        return ((i % modulus).cast(pl.Decimal(18, 2)) / 100).cast(pl.Decimal(18, 2))
+
+    return (
+        pl.DataFrame({"i": range(count)})
+        .select(
+            iccid=pl.lit("8901260") + i.cast(pl.String).str.zfill(12),
+            msisdn=pl.lit("1312") + i.cast(pl.String).str.zfill(7),
+            communication_plan=pl.lit("CP-CORE"),
+            current_plan=pl.lit(plans).gather(i % 3),
+            recommended_plan=pl.lit(plans).gather((i // 7) % 3),
+            usage_mb=hundredths(5000),
+            projected_mb=hundredths(7000),
+            cost_before=hundredths(900),
+            cost_after=hundredths(800),
         )
-        for i in range(count)
-    ]
+        .cast(SCHEMA)
+    )
 
 
 def main() -> None:

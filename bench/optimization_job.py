@@ -21,6 +21,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def _month_job(url: str, dagster_home: str, folder: str) -> dict:
         "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
     }
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.get() as instance, _RssSampler() as rss:
         started = time.perf_counter()
         result = materialize_month(optimization_assets, provider, instance, resources, run_config=run_config)
         seconds = time.perf_counter() - started
@@ -70,6 +71,7 @@ def _month_job(url: str, dagster_home: str, folder: str) -> dict:
             if event.event_type_value == "STEP_SUCCESS"
         }
         storage = type(instance.run_storage).__name__
+        step_peaks = rss.per_step(instance.all_logs(result.run_id))
     assert result.success
     totals = result.output_for_node("winning_results")
     return {
@@ -78,8 +80,45 @@ def _month_job(url: str, dagster_home: str, folder: str) -> dict:
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "savings": totals.savings_text(),
         "steps": steps,
+        "step_peak_mb": step_peaks,
         "dagster_storage": storage,
     }
+
+
+class _RssSampler:
+    """This process's resident memory every 0.1 s, so that the peak can be put on a step."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+        while not self._stop.wait(0.1):
+            with open("/proc/self/statm") as statm:
+                self.samples.append((time.time(), int(statm.read().split()[1]) * page_mb))
+
+    def __enter__(self) -> _RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def per_step(self, entries) -> dict[str, float]:
+        """The highest resident memory sampled while each step ran (`entries`: the run's logs)."""
+        started: dict[str, float] = {}
+        peaks: dict[str, float] = {}
+        for entry in entries:
+            kind = entry.dagster_event.event_type_value if entry.dagster_event else None
+            if kind == "STEP_START":
+                started[entry.step_key] = entry.timestamp
+            elif kind == "STEP_SUCCESS" and entry.step_key in started:
+                during = [mb for at, mb in self.samples if started[entry.step_key] <= at <= entry.timestamp]
+                peaks[entry.step_key] = max(during, default=0.0)
+        return peaks
 
 
 def _dagster_home(folder: Path, database: str) -> Path:
@@ -166,7 +205,10 @@ def _after_sync(args: argparse.Namespace) -> None:
                     for name in names:
                         _drop_pg(name)
             slowest = sorted(figures["steps"].items(), key=lambda item: -item[1])[:4]
-            steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in slowest)
+            peaks = figures["step_peak_mb"]
+            steps = ", ".join(
+                f"{step} {seconds:.1f} s ({peaks.get(step, 0):,.0f} MB)" for step, seconds in slowest
+            )
             print(
                 f"{database:>10} {figures['devices']:>9,} {seeded:>7.1f} {figures['seconds']:>7.1f} "
                 f"{figures['peak_mb']:>8,.0f}  {figures['savings']}; {steps} "

@@ -12,7 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Select, insert, select, update
+import polars as pl
+from sqlalchemy import ColumnElement, Engine, Select, String, cast, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from amop_pipelines.billing import period_for_month
@@ -39,7 +40,8 @@ from amop_pipelines.planning import automation
 from amop_pipelines.planning.month import MonthInputs, MonthOutcome
 from amop_pipelines.planning.runs import MonthRun
 from amop_pipelines.planning.store import store_results
-from amop_pipelines.reports.workbook import MONEY, PERCENT, AssignmentRow, Line, PlanStatistics, PoolRow
+from amop_pipelines.reports import assignments as assignment_rows
+from amop_pipelines.reports.workbook import MONEY, PERCENT, Line, PlanStatistics, PoolRow
 from amop_pipelines.sync.providers import provider_key
 
 UNCHANGED = "unchanged"  # the "method" of a group that is not optimized: its devices keep their plans
@@ -352,33 +354,44 @@ def winning_queues(*where: ColumnElement[bool]) -> Select:
     )
 
 
-@no_cyclic_gc()
-def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], list[PoolRow]]:
-    """The winning results of the session's instance, as the workbook shows them."""
+REPORT_BATCH = 200_000  # result rows fetched at a time into the report's frame
+
+
+def report_rows(engine: Engine, totals: Totals) -> tuple[pl.DataFrame, list[PoolRow]]:
+    """The winning results of the session's instance, as the workbook shows them: the devices as
+    a frame (`reports.assignments.SCHEMA`, by ICCID), the pools as rows.
+
+    Amounts travel as text and become the frame's decimals at the columns' own scale: exact on
+    PostgreSQL, and on SQLite as exact as its stored REAL (no float arithmetic on the way)."""
     current, recommended = aliased(CarrierRatePlan), aliased(CarrierRatePlan)
     winning = winning_queues(OptimizationInstance.id == totals.instance_id)
-    assignments: list[AssignmentRow] = []
+    frames = [pl.DataFrame(schema=assignment_rows.SCHEMA)]
     with engine.connect() as connection:
         for table in (OptimizationDeviceResult, OptimizationMobilityDeviceResult):
-            rows = connection.execute(
+            result = connection.execution_options(yield_per=REPORT_BATCH).execute(
                 select(
                     Device.iccid,
                     Device.msisdn,
                     CommunicationPlan.name,
                     current.plan_code,
                     recommended.plan_code,
-                    table.usage_mb,
-                    table.projected_usage_mb,
-                    table.current_cost,
-                    table.recommended_cost,
+                    cast(table.usage_mb, String),
+                    cast(table.projected_usage_mb, String),
+                    cast(table.current_cost, String),
+                    cast(table.recommended_cost, String),
                 )
                 .join(Device, Device.id == table.device_id)
                 .join(CommunicationPlan, CommunicationPlan.id == Device.communication_plan_id)
                 .outerjoin(current, current.id == table.current_rate_plan_id)
                 .join(recommended, recommended.id == table.recommended_rate_plan_id)
                 .where(table.queue_id.in_(winning))
-            ).all()
-            assignments += [AssignmentRow(*row) for row in rows]
+            )
+            frames += [
+                pl.DataFrame(batch, schema=list(assignment_rows.SCHEMA), orient="row").cast(
+                    assignment_rows.SCHEMA  # type: ignore[arg-type]
+                )
+                for batch in result.partitions()
+            ]
         pools = [
             PoolRow(key or "shared", plan, devices, allowance, usage, overage, cost)
             for key, plan, devices, allowance, usage, overage, cost in connection.execute(
@@ -398,8 +411,7 @@ def report_rows(engine: Engine, totals: Totals) -> tuple[list[AssignmentRow], li
                 .order_by(CarrierRatePlan.plan_code)
             )
         ]
-    assignments.sort(key=lambda a: a.iccid)
-    return assignments, pools
+    return pl.concat(frames).sort("iccid"), pools
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

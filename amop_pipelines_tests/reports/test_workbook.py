@@ -288,3 +288,105 @@ def test_past_the_sheet_row_limit_assignments_continue_on_further_sheets_and_all
     with assignments_csv(path).open(newline="") as handle:
         in_csv = list(csv.reader(handle))
     assert in_csv[0][:2] == ["ICCID", "MSISDN"] and [(r[0], r[5]) for r in in_csv[1:]] == listed
+
+
+# text a carrier or an operator could put in a name: XML's own characters, blanks at the ends,
+# control characters, a literal escape sequence, other scripts, CSV's quote and separator, formulas
+AWKWARD = [
+    *("a & b <c>", " lead", "trail ", "ctl\x01x\x1f", "_x0041_"),
+    *("tab\there", "é ü 日本", '"q", x', "=1+1"),
+]
+
+
+def _awkward_rows() -> list[AssignmentRow]:
+    return [
+        AssignmentRow(
+            f"89012600000000{n:05d}",
+            text,
+            text,
+            None if n % 4 == 0 else text,
+            "P-" + text,
+            Decimal(n) / 7,  # quantized by the frame to the column's 6 decimals
+            Decimal("0.000001"),
+            None if n % 3 == 0 else Decimal("12345678.1234"),
+            Decimal(n) / 100,
+        )
+        for n, text in enumerate(AWKWARD)
+    ]
+
+
+def _cells(path: Path, sheet: str) -> list[list[tuple]]:
+    """Every cell of a sheet as openpyxl reads the file: (value, number format)."""
+    rows = openpyxl.load_workbook(path)[sheet].iter_rows()
+    return [[(cell.value, cell.number_format) for cell in row] for row in rows]
+
+
+def test_assignment_cells_are_the_cells_xlsxwriter_writes_for_the_same_values(tmp_path):
+    """The Assignments are filled in column-wise, not by XlsxWriter: cell for cell (value, type
+    and number format, escapes included) they read back as XlsxWriter's own per-cell writing of the
+    same rows does."""
+    import xlsxwriter
+
+    from amop_pipelines.reports.assignments import assignments_frame, in_report_order
+    from amop_pipelines.reports.workbook import ASSIGNMENT_COLUMNS
+
+    path, _ = write_report(tmp_path, "filled.xlsx", "t", SUMMARY, [], _awkward_rows(), [], "EUR")
+
+    reference = tmp_path / "reference.xlsx"
+    book = xlsxwriter.Workbook(str(reference), {"constant_memory": True, "strings_to_formulas": False})
+    sheet = book.add_worksheet("Assignments")
+    header = book.add_format({"bold": True})
+    mb = book.add_format({"num_format": "#,##0.000"})
+    money = book.add_format({"num_format": '#,##0.00 "EUR"'})
+    formats = [None] * 6 + [mb, mb, money, money]
+    sheet.write_row(0, 0, ASSIGNMENT_COLUMNS, header)
+    for r, values in enumerate(in_report_order(assignments_frame(_awkward_rows())).rows(), start=1):
+        for c, value in enumerate(values):
+            if isinstance(value, str):
+                sheet.write_string(r, c, value, formats[c])
+            elif value is not None:
+                sheet.write_number(r, c, float(value), formats[c])
+    book.close()
+
+    ours, theirs = _cells(path, "Assignments"), _cells(reference, "Assignments")
+    assert ours[1:] == theirs[1:]
+    assert any(value == "ctl_x0001_x_x001F_" for row in ours for value, _ in row)  # escaped as Excel does
+    assert len(ours) == len(AWKWARD) + 1
+
+
+@needs_libreoffice
+def test_libreoffice_reads_the_assignments_sheet_as_the_csv_beside_it_says(tmp_path):
+    """An independent reader: LibreOffice opens the workbook and saves its Assignments sheet; the
+    text it read is the CSV's, escapes undone, and its numbers are the CSV's amounts."""
+    import csv
+
+    from amop_pipelines.reports.workbook import assignments_csv
+
+    rows = [row for row in _awkward_rows() if "\x01" not in row.msisdn]  # LibreOffice drops controls
+    path, _ = write_report(tmp_path, "awkward.xlsx", "t", SUMMARY, [], rows, [], "EUR")
+    out = tmp_path / "sheets"
+    done = subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,false,false,false,false,-1",
+            "--outdir",
+            str(out),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    with (out / "awkward-Assignments.csv").open(newline="", encoding="utf-8") as handle:
+        read = list(csv.reader(handle))
+    with assignments_csv(path).open(newline="", encoding="utf-8") as handle:
+        written = list(csv.reader(handle))
+    assert len(read) == len(rows) + 1 and read[0] == written[0]
+    for seen, wrote in zip(read[1:], written[1:], strict=True):
+        assert seen[:6] == wrote[:6]  # text, the formula guard's quote included
+        assert [Decimal(v) if v else None for v in seen[6:]] == [Decimal(v) if v else None for v in wrote[6:]]
