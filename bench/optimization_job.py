@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,41 +43,77 @@ def _provider(url: str):
     return provider
 
 
-def _month_job(url: str, dagster_home: str, folder: str) -> dict:
-    """The optimization assets of the Jasper account's month, in this process (a child)."""
-    os.environ["AMOP_DATA_DIR"] = folder
-    os.environ["DAGSTER_HOME"] = dagster_home
+def _month_job(url: str, dagster_home: str, folder: str, executor: str) -> dict:
+    """The optimization assets of the Jasper account's month, run from this process (a child):
+    as the code location runs them (`multiprocess`: the project's executor, a process per step,
+    values between steps through its step storage), or all in this process (`in-process`:
+    `materialize`, which also keeps every step's output in memory for its result)."""
+    os.environ |= {"AMOP_DATA_DIR": folder, "DAGSTER_HOME": dagster_home, "AMOP_DATABASE_URL": url}
     import dagster as dg
 
     from amop_pipelines.defs.optimization.assets import optimization_assets
     from amop_pipelines.defs.shared.database import AmopDatabase
-    from amop_pipelines.defs.shared.launch import materialize_month
+    from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month, month_partition
     from amop_pipelines.defs.shared.notifier import Notifier
+    from amop_pipelines.defs.shared.partitions import providers
+    from amop_pipelines.sync.providers import provider_key
 
     provider = _provider(url)
-    resources = {
-        "amop_db": AmopDatabase(url=url),
-        "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
-    }
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.DagsterInstance.get() as instance, _RssSampler() as rss:
         started = time.perf_counter()
-        result = materialize_month(optimization_assets, provider, instance, resources, run_config=run_config)
+        if executor == "in-process":
+            resources = {
+                "amop_db": AmopDatabase(url=url),
+                "notifier": Notifier(outbox_dir=str(Path(folder) / "outbox")),
+            }
+            result = materialize_month(
+                optimization_assets, provider, instance, resources, run_config=run_config
+            )
+            run_id = result.run_id
+        else:
+            from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+            instance.add_dynamic_partitions(providers.name, [provider_key(provider.name)])
+            partition = month_partition(provider, current_billing_month(provider))
+            tags = {
+                "dagster/partition": str(partition),
+                **{f"dagster/partition/{k}": v for k, v in partition.keys_by_dimension.items()},
+            }
+            repository = ReconstructableRepository.for_module(
+                "amop_pipelines.definitions", "defs", str(Path(__file__).parents[1])
+            )
+            with dg.execute_job(
+                repository.get_reconstructable_job("optimization_job"),
+                instance,
+                run_config=run_config,
+                tags=tags,
+                asset_selection=[asset.key for asset in optimization_assets],
+            ) as result:
+                run_id = result.run_id
         seconds = time.perf_counter() - started
+        entries = instance.all_logs(run_id)
         steps = {
-            event.step_key: event.event_specific_data.duration_ms / 1000
-            for event in result.all_events
-            if event.event_type_value == "STEP_SUCCESS"
+            entry.step_key: entry.dagster_event.event_specific_data.duration_ms / 1000
+            for entry in entries
+            if entry.dagster_event and entry.dagster_event.event_type_value == "STEP_SUCCESS"
         }
         storage = type(instance.run_storage).__name__
-        step_peaks = rss.per_step(instance.all_logs(result.run_id))
-    assert result.success
-    totals = result.output_for_node("winning_results")
+        step_peaks = rss.per_step(entries)
+    if not result.success:
+        failures = [e.message for e in entries if e.dagster_event and e.dagster_event.is_failure]
+        raise SystemExit(f"the month job failed: {failures}")
+    found = {  # what the UI shows of the run: its assets' metadata
+        entry.dagster_event.asset_key.path[-1]: entry.dagster_event.materialization.metadata
+        for entry in entries
+        if entry.dagster_event and entry.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    winners = found["winning_results"]
     return {
-        "devices": totals.devices,
+        "devices": found["comm_plan_groups"]["devices"].value,
         "seconds": seconds,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "savings": totals.savings_text(),
+        "peak_mb": rss.peak(),
+        "savings": f"{winners['savings'].value:,.2f} ({winners['savings_percent'].value}%)",
         "steps": steps,
         "step_peak_mb": step_peaks,
         "dagster_storage": storage,
@@ -86,7 +121,8 @@ def _month_job(url: str, dagster_home: str, folder: str) -> dict:
 
 
 class _RssSampler:
-    """This process's resident memory every 0.1 s, so that the peak can be put on a step."""
+    """The resident memory of this process and every process it started (a run's step
+    processes), summed, every 0.1 s: the machine's memory the job needs, put on its steps."""
 
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []
@@ -96,8 +132,11 @@ class _RssSampler:
     def _run(self) -> None:
         page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
         while not self._stop.wait(0.1):
-            with open("/proc/self/statm") as statm:
-                self.samples.append((time.time(), int(statm.read().split()[1]) * page_mb))
+            pages = sum(_resident_pages(pid) for pid in _tree(os.getpid()))
+            self.samples.append((time.time(), pages * page_mb))
+
+    def peak(self) -> float:
+        return max((mb for _, mb in self.samples), default=0.0)
 
     def __enter__(self) -> _RssSampler:
         self._thread.start()
@@ -119,6 +158,33 @@ class _RssSampler:
                 during = [mb for at, mb in self.samples if started[entry.step_key] <= at <= entry.timestamp]
                 peaks[entry.step_key] = max(during, default=0.0)
         return peaks
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and its descendants, from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+def _resident_pages(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1])
+    except (OSError, IndexError, ValueError):  # ended meanwhile
+        return 0
 
 
 def _dagster_home(folder: Path, database: str) -> Path:
@@ -192,7 +258,7 @@ def _after_sync(args: argparse.Namespace) -> None:
                 data = Path(folder) / f"data-{database}"
                 env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PG_URL"}
                 out = subprocess.run(
-                    [sys.executable, __file__, "--one", url, str(home), str(data)],
+                    [sys.executable, __file__, "--one", url, str(home), str(data), args.executor],
                     capture_output=True,
                     text=True,
                     env=env | ({"DAGSTER_PG_URL": dagster_url} if dagster_url else {}),
@@ -279,7 +345,13 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--sync", action="store_true", help="the whole job, the sync included (SQLite)")
     parser.add_argument("--rate", type=float, default=50.0, help="with --sync: the carrier's requests/s")
-    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--executor",
+        choices=["multiprocess", "in-process"],
+        default="multiprocess",
+        help="as the code location runs the job (a process per step), or all in one process",
+    )
+    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(_month_job(*args.one)))

@@ -236,3 +236,24 @@ def test_the_milp_gives_the_same_answer_on_every_run_and_milp_seconds_zero_leave
     off = exact_optimize(problem, milp_seconds=0)
     assert np.array_equal(off.assignment, heuristic.assignment)
     assert {r.method for r in off.keys} == {"lagrangian"}
+
+
+def test_the_sifting_lp_splits_a_class_of_alike_sims_between_a_pool_and_a_flat_plan_by_count():
+    """100 alike heavy SIMs (12 MB) and 20 alike light ones (2 MB): the pool (1.00, 10 MB each,
+    1.00 a MB over) holds the light ones' 160 spare MB, room for 80 heavy SIMs' 2 MB each; the
+    other 20 are cheaper on the flat plan (2.50) than over the pool (3.00). The LP over the alike
+    SIMs as classes hands exactly 80 of the heavy class to the pool, the cheapest split."""
+    from amop_pipelines.optimization.exact import _key_problem, _restricted_lp
+
+    plans = ["P-POOL,1.00,10,1.00,1,0,true,CP-A,", "P-FLAT,2.50,100,1.00,1,0,false,CP-A,"]
+    devices = [f"8901{i:015d},CP-A,{12 if i < 100 else 2},0,,,P-POOL," for i in range(120)]
+    problem = problem_from_rows(plans, devices)
+    key = _key_problem(problem, np.arange(120))
+    column = {code: int(np.flatnonzero(key.plans == plan)[0]) for code, plan in problem.plans.index().items()}
+    pool, flat = column["P-POOL"], column["P-FLAT"]
+    everyone = np.arange(120)
+    choice = _restricted_lp(key, everyone, np.full(120, pool), key.allowed.copy())
+    assert choice is not None
+    assert (choice[:100] == pool).sum() == 80 and (choice[:100] == flat).sum() == 20
+    assert (choice[100:] == pool).all()
+    assert assignment_cost(problem, key.plans[choice]).total_cents == 100 * 100 + 20 * 250
