@@ -53,3 +53,48 @@ def test_bulk_inserts_store_every_row_exactly_and_only_with_the_callers_transact
         raise RuntimeError("a later step of the transaction fails")
     with probe.connect() as connection:
         assert connection.scalar(sa.select(sa.func.count()).where(PROBE.c.text == "rolled back")) == 0
+
+
+def test_a_frame_goes_in_as_its_rows_would_exactly_and_only_with_the_callers_transaction(probe):
+    """insert_frame, the column-wise path of the month's million result rows: the same values as
+    insert_rows stores (decimals to the last digit, empty text apart from NULL), on both databases,
+    and nothing kept when the caller's transaction fails."""
+    import polars as pl
+
+    from amop_pipelines.db.bulk import insert_frame
+
+    table = sa.Table(
+        "frame_probe",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("number", sa.Integer, nullable=True),
+        sa.Column("megabytes", Megabytes, nullable=True),
+        sa.Column("text", sa.String(50), nullable=True),
+    )
+    table.create(probe)
+    values = [Decimal("999999.999999"), Decimal("0.000001"), None, Decimal("12.5")] * 30_000
+    frame = pl.DataFrame(
+        {
+            "number": [None if i % 5 == 0 else i for i in range(len(values))],
+            "megabytes": pl.Series(values, dtype=pl.Decimal(18, 6)),
+            "text": ["", None, 'quote " and, comma', "line\nbreak"] * 30_000,
+        }
+    )
+    try:
+        with probe.begin() as connection:
+            insert_frame(connection, table, frame)
+        with probe.connect() as connection:
+            stored = connection.execute(
+                sa.select(table.c.number, table.c.megabytes, table.c.text).order_by(table.c.id)
+            ).all()
+        assert [tuple(row) for row in stored] == frame.rows()
+
+        with pytest.raises(RuntimeError), probe.begin() as connection:
+            insert_frame(connection, table, frame.head(3))
+            raise RuntimeError("a later step of the transaction fails")
+        with probe.connect() as connection:
+            assert connection.scalar(sa.select(sa.func.count()).select_from(table)) == len(values)
+        with pytest.raises(TypeError, match="column at"), probe.begin() as connection:
+            insert_frame(connection, table, pl.DataFrame({"at": [datetime(2026, 12, 2, tzinfo=UTC)]}))
+    finally:
+        table.drop(probe)
