@@ -2,9 +2,12 @@
 (the AMOP database and the Dagster instance both), side by side.
 
 Setup, reported apart: the demo fleet seeded so that its Jasper account holds `--devices` devices
-with this period's usage (what a sync leaves behind). Then, in a fresh process per database
-(peak memory is that process's), the optimization assets of the account's month: groups, both
-methods, results, winners, the Excel report (and its CSV) and the mail, Go / No Go.
+with this period's usage (what a sync leaves behind). Then, in a fresh process per database, the
+optimization assets of the account's month: groups, both methods, results, winners, the Excel
+report (and its CSV) and the mail, Go / No Go. By default as the code location runs them
+(`optimization_job` with the project's executor: a process per step); `--executor in-process`
+runs every step in one process (`materialize`, which keeps every output in memory). Peak memory
+is that of the run's processes summed; each step's time and the memory at its peak are printed.
 
 With `--sync`, the whole job instead (the sync from the simulator at `--rate` requests/s first),
 on SQLite: the figures of the earlier runs of this benchmark.
