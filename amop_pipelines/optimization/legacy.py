@@ -14,11 +14,13 @@ Customer pools and Mobility groups (their optimization group's plans) run the no
 strategies only, as the seeds do.
 
 Sequences: all permutations of the group's plans when there are at most `max_sequences` of them.
-Past that, the no-grouping strategies still find the best of every order, without listing them
-(`best_sequence`: their pools start empty, so an order's cost is a sum over its segments and a
-search over position and plans used is exact); the grouped strategies, whose pools carry from
-one communication plan's block to the next, try `max_sequences` distinct permutations drawn by a
-generator seeded with 0 and the group's plan indices, so every run tries the same ones.
+Past that, the best of every order is found without listing them (`best_sequence`: each plan
+appears once in an order and its pool holds its own devices, so the cost of the rest of an order
+depends only on which plans are left and where each block has got to; a search over those is
+exact). The search gives up past SEARCH_STATES states (grouped strategies, with a block per
+communication plan, have more positions to tell apart); the strategy then tries `max_sequences`
+distinct permutations drawn by a generator seeded with 0 and the group's plan indices, so every
+run tries the same ones.
 """
 
 from __future__ import annotations
@@ -200,53 +202,78 @@ def _fill(
     return cents, sums, segments
 
 
-def best_sequence(problem: Problem, prep: _Prepared, plans: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    """The cheapest of all orders of `plans` for a one-block strategy (no grouping), without
-    listing them: with fresh pools, where a plan's segment ends and what it costs depend only on
-    the plan and where it starts, so the cost of an order is a sum over its segments and a search
-    over (position, plans used) is exact. Ties go to the order listed first (as enumeration finds
-    it); plans left when the devices run out follow in their listed order."""
-    if len(prep.bounds) != 2:
-        raise ValueError("the search over orders is for one-block strategies (no grouping)")
-    stop, pooled = prep.bounds[1], problem.plans.pooled
-    segments: dict[tuple[int, int, bool], tuple[int, int]] = {}
-    memo: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+SEARCH_STATES = 200_000  # (plans used, positions) a search may visit before it gives up
 
-    def segment(index: int, pos: int, last: bool) -> tuple[int, int]:
-        """(end, cents) of plan `plans[index]` filled from `pos` (the last plan takes the rest)."""
-        found = segments.get((index, pos, last))
+
+class _TooManyStates(Exception):
+    """The search's budget is spent; the caller samples orders instead."""
+
+
+def best_sequence(
+    problem: Problem, prep: _Prepared, plans: tuple[int, ...], max_states: int = SEARCH_STATES
+) -> tuple[int, tuple[int, ...]] | None:
+    """The cheapest of all orders of `plans` for a strategy, without listing them, or None when
+    that takes more than `max_states` states.
+
+    Each plan appears once in an order and its pool holds its own devices only, so once the first
+    k plans of an order are placed, their segments in every block, their costs and where each
+    block has got to are fixed, and the rest of the order's cost depends only on which plans are
+    left and those positions: a search over (plans used, positions) is exact. With one block (no
+    grouping) the positions are one number and the search always ends quickly; with a block per
+    communication plan there are more positions to tell apart, hence the budget. Ties go to the
+    order listed first (as enumeration finds it); plans left when the devices run out follow in
+    their listed order."""
+    starts, stops = tuple(prep.bounds[:-1]), prep.bounds[1:]
+    pooled = problem.plans.pooled
+    segments: dict[tuple[int, tuple[int, ...], bool], tuple[tuple[int, ...], int]] = {}
+    memo: dict[tuple[tuple[int, ...], int], tuple[int, tuple[int, ...]]] = {}
+
+    def segment(index: int, positions: tuple[int, ...], last: bool) -> tuple[tuple[int, ...], int]:
+        """Where plan `plans[index]` stops in each block, filled from `positions` (its pool carried
+        from block to block; the last plan takes the rest), and what it costs."""
+        found = segments.get((index, positions, last))
         if found is None:
-            plan = plans[index]
-            end = stop if last else _segment_end(problem, prep, plan, pos, stop, {})
-            if end == pos:
-                cents = 0
-            elif pooled[plan]:
-                sums = (
-                    int(prep.pre_days[end] - prep.pre_days[pos]),
-                    int(prep.pre_usage[end] - prep.pre_usage[pos]),
-                    int(prep.pre_sms[end] - prep.pre_sms[pos]),
-                )
-                cents = _pool_cents(problem, plan, sums)
-            else:
-                cents = int(prep.pre_cost[plan][end] - prep.pre_cost[plan][pos])
-            found = segments[index, pos, last] = (end, cents)
+            plan, ends, cents, total, took = plans[index], [], 0, (0, 0, 0), False
+            for pos, stop in zip(positions, stops, strict=True):
+                end = pos
+                if pos < stop:
+                    end = stop if last else _segment_end(problem, prep, plan, pos, stop, {plan: total})
+                if end > pos:
+                    took = True
+                    if pooled[plan]:
+                        total = (
+                            total[0] + int(prep.pre_days[end] - prep.pre_days[pos]),
+                            total[1] + int(prep.pre_usage[end] - prep.pre_usage[pos]),
+                            total[2] + int(prep.pre_sms[end] - prep.pre_sms[pos]),
+                        )
+                    else:
+                        cents += int(prep.pre_cost[plan][end] - prep.pre_cost[plan][pos])
+                ends.append(end)
+            if took and pooled[plan]:
+                cents = _pool_cents(problem, plan, total)
+            found = segments[index, positions, last] = (tuple(ends), cents)
         return found
 
-    def best(pos: int, used: int) -> tuple[int, tuple[int, ...]]:
-        if pos >= stop:
+    def best(positions: tuple[int, ...], used: int) -> tuple[int, tuple[int, ...]]:
+        if all(pos >= stop for pos, stop in zip(positions, stops, strict=True)):
             return 0, ()
-        found = memo.get((pos, used))
+        found = memo.get((positions, used))
         if found is None:
+            if len(memo) >= max_states:
+                raise _TooManyStates
             left = [i for i in range(len(plans)) if not used >> i & 1]
             for index in left:
-                end, cents = segment(index, pos, len(left) == 1)
-                rest, order = best(end, used | 1 << index)
+                ends, cents = segment(index, positions, len(left) == 1)
+                rest, order = best(ends, used | 1 << index)
                 if found is None or cents + rest < found[0]:
                     found = (cents + rest, (index, *order))
-            memo[pos, used] = found  # type: ignore[assignment]
+            memo[positions, used] = found  # type: ignore[assignment]
         return found  # type: ignore[return-value]
 
-    cents, order = best(0, 0)
+    try:
+        cents, order = best(starts, 0)
+    except _TooManyStates:
+        return None
     chosen = set(order)
     full = (*order, *(i for i in range(len(plans)) if i not in chosen))
     return cents, tuple(plans[i] for i in full)
@@ -282,9 +309,8 @@ def legacy_optimize(
         listed = math.factorial(len(group.plans)) <= max_sequences
         for strategy in STRATEGIES if grouping else STRATEGIES[:2]:
             prep = _prepare(problem, group.plans, _blocks(problem, rows, strategy))
-            one_block = strategy.startswith("no_grouping")
-            searched = [best_sequence(problem, prep, group.plans)[1]] if one_block and not listed else None
-            for sequence in searched or sequences[group.index]:
+            found = None if listed else best_sequence(problem, prep, group.plans)
+            for sequence in [found[1]] if found else sequences[group.index]:
                 cents, _, segments = _fill(problem, prep, sequence, {})
                 candidate = Candidate(group.index, key, strategy, sequence, cents)
                 if record_candidates:

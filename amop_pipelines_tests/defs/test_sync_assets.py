@@ -63,7 +63,11 @@ def setup(sqlite_url, sqlite_engine):
 def _materialize(
     sim, url, provider: ServiceProvider, instance, config=None, **kwargs
 ) -> dg.ExecuteInProcessResult:
-    resources = {"amop_db": AmopDatabase(url=url), "carriers": simulator_carriers(sim.base_url)}
+    # a DeviceUsage callback whose delivery failed is retried 5 minutes later on the simulator's
+    # clock, which these tests freeze: after 30 s such a device is read alone, as designed
+    # (the default wait, 10 minutes, is the test's whole timeout)
+    carriers = simulator_carriers(sim.base_url, usage_wait_seconds=30)
+    resources = {"amop_db": AmopDatabase(url=url), "carriers": carriers}
     config = config or {"full_sync": True}
     run_config = {"ops": {"device_staging": {"config": config}}}
     return materialize_month(
