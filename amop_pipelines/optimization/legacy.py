@@ -307,9 +307,15 @@ def legacy_optimize(
         best: tuple[list[tuple[int, int, int]], np.ndarray] | None = None
         grouping = not group.is_mobility and d.keys[key] == ""  # the account's shared pool only
         listed = math.factorial(len(group.plans)) <= max_sequences
+        searched: dict[bytes, tuple[int, tuple[int, ...]] | None] = {}
         for strategy in STRATEGIES if grouping else STRATEGIES[:2]:
             prep = _prepare(problem, group.plans, _blocks(problem, rows, strategy))
-            found = None if listed else best_sequence(problem, prep, group.plans)
+            # a group of one communication plan is one block either way: the same devices in the
+            # same order as without grouping, so the same best order (searched once)
+            same = np.asarray(prep.bounds).tobytes() + prep.order.tobytes()
+            if not listed and same not in searched:
+                searched[same] = best_sequence(problem, prep, group.plans)
+            found = None if listed else searched[same]
             for sequence in [found[1]] if found else sequences[group.index]:
                 cents, _, segments = _fill(problem, prep, sequence, {})
                 candidate = Candidate(group.index, key, strategy, sequence, cents)
