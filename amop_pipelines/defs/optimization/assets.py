@@ -36,7 +36,11 @@ GROUP = "optimization"
 
 class OptimizationConfig(dg.Config):
     legacy_sequences: int = Field(
-        default=100, ge=1, le=10_000, description="Rate plan sequences per group for the legacy comparison."
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Rate plan orders the legacy comparison lists per group; past that it searches "
+        "for the best of all orders (and samples this many if the search gives up).",
     )
     project_usage: bool = Field(default=True, description="Optimize for projected end-of-cycle usage.")
     customer: str | None = Field(
