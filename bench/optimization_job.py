@@ -56,7 +56,12 @@ def _month_job(url: str, dagster_home: str, folder: str, executor: str) -> dict:
 
     from amop_pipelines.defs.optimization.assets import optimization_assets
     from amop_pipelines.defs.shared.database import AmopDatabase
-    from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month, month_partition
+    from amop_pipelines.defs.shared.launch import (
+        current_billing_month,
+        materialize_month,
+        month_partition,
+        partition_tags,
+    )
     from amop_pipelines.defs.shared.notifier import Notifier
     from amop_pipelines.defs.shared.partitions import providers
     from amop_pipelines.sync.providers import provider_key
@@ -78,11 +83,7 @@ def _month_job(url: str, dagster_home: str, folder: str, executor: str) -> dict:
             from dagster._core.definitions.reconstruct import ReconstructableRepository
 
             instance.add_dynamic_partitions(providers.name, [provider_key(provider.name)])
-            partition = month_partition(provider, current_billing_month(provider))
-            tags = {
-                "dagster/partition": str(partition),
-                **{f"dagster/partition/{k}": v for k, v in partition.keys_by_dimension.items()},
-            }
+            tags = partition_tags(month_partition(provider, current_billing_month(provider)))
             repository = ReconstructableRepository.for_module(
                 "amop_pipelines.definitions", "defs", str(Path(__file__).parents[1])
             )

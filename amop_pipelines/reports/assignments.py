@@ -9,7 +9,7 @@ their header only (styles, filters, print setup and every other sheet stay XlsxW
 CSV beside the workbook comes from the same frame.
 
 Text is escaped as XlsxWriter escapes it (XML's &, < and >, control characters as _xHHHH_,
-leading or trailing blanks preserved), after the formula guard of `workbook.safe`.
+leading or trailing blanks preserved), after the formula guard (`reports.formulas.safe_text`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import polars as pl
+from xlsxwriter.utility import xl_col_to_name
 
 from amop_pipelines.reports.formulas import safe_text
 
@@ -116,21 +117,12 @@ def _xml_text(frame: pl.DataFrame, name: str) -> pl.Expr:
     return text
 
 
-def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
-
-
 def _row_xml(frame: pl.DataFrame, styles: Mapping[str, int]) -> pl.Expr:
     """Each row's `<row>` element; a null is no cell. Expects the row number in column `_r`."""
     r = pl.col("_r")
     cells = []
     for index, name in enumerate(COLUMNS):
-        ref = pl.concat_str([pl.lit(f'<c r="{column_letter(index)}'), r])
+        ref = pl.concat_str([pl.lit(f'<c r="{xl_col_to_name(index)}'), r])
         if name in SCHEMA and name not in TEXT:  # a number (its format from `styles`)
             style = f' s="{styles[name]}"' if name in styles else ""
             value = pl.col(name).cast(pl.String)
@@ -197,9 +189,10 @@ def fill_sheets(source: Path, target: Path, fills: Mapping[str, SheetFill]) -> N
     """Copy the workbook `source` to `target`, the named sheets' rows appended to their sheetData
     and their dimension made to cover them. Every other part is copied as it is."""
     with zipfile.ZipFile(source) as book, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        parts = {part: fills[name] for name, part in _sheet_parts(book).items() if name in fills}
-        if len(parts) != len(fills):
-            raise ValueError(f"the workbook has no sheet {sorted(set(fills) - set(_sheet_parts(book)))}")
+        sheets = _sheet_parts(book)
+        if missing := sorted(set(fills) - set(sheets)):
+            raise ValueError(f"the workbook has no sheet {missing}")
+        parts = {sheets[name]: fill for name, fill in fills.items()}
         for info in book.infolist():
             data = book.read(info)
             fill = parts.get(info.filename)

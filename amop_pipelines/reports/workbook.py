@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -319,7 +320,7 @@ def _write_files(
     cell_styles = {name: mb.xf_index for name in assignment_rows.MEGABYTES} | {
         name: money.xf_index for name in assignment_rows.MONEY
     }
-    last_column = assignment_rows.column_letter(len(ASSIGNMENT_COLUMNS) - 1)
+    last_column = xl_col_to_name(len(ASSIGNMENT_COLUMNS) - 1)
     fills = {
         name: assignment_rows.SheetFill(
             assignment_rows.sheet_rows(part, 2, cell_styles), part.height + 1, last_column

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from amop_pipelines.changes.callbacks import register_receiver, running_receiver
 from amop_pipelines.db.models import ServiceProvider
-from amop_pipelines.defs.shared.launch import current_billing_month, month_partition
+from amop_pipelines.defs.shared.launch import current_billing_month, month_partition, partition_tags
 from amop_pipelines.defs.shared.partitions import providers
 from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials_env
 from amop_pipelines.demo.seed import seed_demo
@@ -91,11 +91,7 @@ def test_two_accounts_sync_side_by_side_each_within_its_own_limit(
             with sa.orm.Session(sqlite_engine) as session:
                 provider = session.scalars(sa.select(ServiceProvider).filter_by(name=name)).one()
                 partition = month_partition(provider, current_billing_month(provider))
-            tags = {
-                "dagster/partition": str(partition),
-                **{f"dagster/partition/{k}": v for k, v in partition.keys_by_dimension.items()},
-            }
-            script = SYNC.format(root=str(ROOT), tags=tags)
+            script = SYNC.format(root=str(ROOT), tags=partition_tags(partition))
             runs.append(subprocess.Popen([sys.executable, "-c", script], cwd=ROOT))
         results = [run.wait(timeout=600) for run in runs]
         calls = {

@@ -41,7 +41,12 @@ from amop_pipelines.db.models import (
 from amop_pipelines.defs.optimization.assets import optimization_assets
 from amop_pipelines.defs.shared.carriers import CarrierClients
 from amop_pipelines.defs.shared.database import AmopDatabase
-from amop_pipelines.defs.shared.launch import current_billing_month, materialize_month, month_partition
+from amop_pipelines.defs.shared.launch import (
+    current_billing_month,
+    materialize_month,
+    month_partition,
+    partition_tags,
+)
 from amop_pipelines.defs.shared.notifier import Notifier
 from amop_pipelines.defs.sync.assets import sync_assets
 from amop_pipelines.demo.carriers import simulator_carriers, simulator_credentials_env
@@ -278,11 +283,7 @@ def test_the_optimization_job_on_two_celery_workers_matches_the_in_process_run(
         from amop_pipelines.defs.shared.partitions import providers
 
         instance.add_dynamic_partitions(providers.name, [{partition.keys_by_dimension["provider"]!r}])
-        tags = {{
-            "dagster/partition": {str(partition)!r},
-            "dagster/partition/provider": {partition.keys_by_dimension["provider"]!r},
-            "dagster/partition/billing_month": {partition.keys_by_dimension["billing_month"]!r},
-        }}
+        tags = {partition_tags(partition)!r}
         keys = [key for a in optimization_assets for key in a.keys]
         run("optimization_job", run_config={RUN_CONFIG!r}, tags=tags, asset_selection=keys)
         """,

@@ -137,8 +137,13 @@ ARTIFACTS = Path(
 )
 
 
-def _convert(path: Path, to: str, tmp_path: Path) -> Path:
-    """LibreOffice headless, with a profile of its own so that parallel runs do not collide."""
+# CSV of every sheet (the filter's last token, -1), UTF-8, values as stored rather than as shown
+EVERY_SHEET_AS_CSV = "Text - txt - csv (StarCalc):44,34,76,1,,0,false,false,false,false,false,-1"
+
+
+def _convert(path: Path, to: str, tmp_path: Path, sheet: str | None = None) -> Path:
+    """LibreOffice headless, with a profile of its own so that parallel runs do not collide; with
+    `sheet`, every sheet saved as CSV and that sheet's file returned."""
     result = subprocess.run(
         [
             "soffice",
@@ -146,7 +151,7 @@ def _convert(path: Path, to: str, tmp_path: Path) -> Path:
             "--norestore",
             f"-env:UserInstallation=file://{tmp_path / 'profile'}",
             "--convert-to",
-            to,
+            f"{to}:{EVERY_SHEET_AS_CSV}" if sheet else to,
             "--outdir",
             str(tmp_path / "out"),
             str(path),
@@ -156,7 +161,7 @@ def _convert(path: Path, to: str, tmp_path: Path) -> Path:
         timeout=180,
     )
     assert result.returncode == 0, result.stderr
-    return tmp_path / "out" / f"{path.stem}.{to}"
+    return tmp_path / "out" / (f"{path.stem}-{sheet}.{to}" if sheet else f"{path.stem}.{to}")
 
 
 @needs_libreoffice
@@ -364,25 +369,7 @@ def test_libreoffice_reads_the_assignments_sheet_as_the_csv_beside_it_says(tmp_p
 
     rows = [row for row in _awkward_rows() if "\x01" not in row.msisdn]  # LibreOffice drops controls
     path, _ = write_report(tmp_path, "awkward.xlsx", "t", SUMMARY, [], rows, [], "EUR")
-    out = tmp_path / "sheets"
-    done = subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            "--norestore",
-            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,false,false,false,false,-1",
-            "--outdir",
-            str(out),
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    with (out / "awkward-Assignments.csv").open(newline="", encoding="utf-8") as handle:
+    with _convert(path, "csv", tmp_path, sheet="Assignments").open(newline="", encoding="utf-8") as handle:
         read = list(csv.reader(handle))
     with assignments_csv(path).open(newline="", encoding="utf-8") as handle:
         written = list(csv.reader(handle))

@@ -32,6 +32,14 @@ def month_partition(provider: ServiceProvider, billing_month: str) -> dg.MultiPa
     )
 
 
+def partition_tags(partition: dg.MultiPartitionKey) -> dict[str, str]:
+    """The run tags that make a launched run one partition's (as the UI and sensors tag it)."""
+    return {
+        "dagster/partition": str(partition),
+        **{f"dagster/partition/{name}": key for name, key in partition.keys_by_dimension.items()},
+    }
+
+
 def materialize_month(
     assets: Sequence[Any],
     provider: ServiceProvider,
